@@ -1,0 +1,1 @@
+"""tinyemo-audit: bias audits for TinyEmo-style emotion classifiers."""

@@ -1,0 +1,106 @@
+"""The one in-memory dataset type every stage reads: images or features, labels, attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+UNLABELLED = -1
+
+
+@dataclass
+class Dataset:
+    """A split of a dataset.
+
+    Parameters
+    ----------
+    name : str
+        The dataset spec it came from (``"faces"``, ``"features:/path"``, ...).
+    split : str
+        ``"train"``, ``"val"`` or ``"test"``.
+    classes : tuple of str
+        The full taxonomy: every candidate label, also those absent from this split.
+    labels : ndarray of int64, shape (N,)
+        Index into ``classes``; ``UNLABELLED`` (-1) where the label is unknown.
+    ids : ndarray of str, shape (N,)
+        Stable item identifiers.
+    attributes : DataFrame
+        One row per item; protected and nuisance attributes as strings (may have no columns).
+    images : ndarray of uint8, shape (N, H, W, 3), optional
+    features : ndarray of float32, shape (N, D), optional
+        Exactly one of ``images`` / ``features`` is set.
+    meta : dict
+        Anything else a producer wants to pass along (captions, intensities, ...).
+    """
+
+    name: str
+    split: str
+    classes: tuple[str, ...]
+    labels: np.ndarray
+    ids: np.ndarray
+    attributes: pd.DataFrame
+    images: np.ndarray | None = None
+    features: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if len(self.ids) != n or len(self.attributes) != n:
+            raise ValueError("labels, ids and attributes must have the same length")
+        if (self.images is None) == (self.features is None):
+            raise ValueError("exactly one of images / features must be given")
+        data = self.images if self.images is not None else self.features
+        if len(data) != n:
+            raise ValueError("images/features must have one row per label")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(len(self.labels)) and bool((self.labels != UNLABELLED).all())
+
+    @property
+    def label_names(self) -> np.ndarray:
+        names = np.asarray(self.classes + ("",), dtype=object)
+        return names[self.labels]
+
+    def subset(self, index: np.ndarray) -> Dataset:
+        """Rows ``index`` (an integer or boolean array) as a new Dataset."""
+        index = np.asarray(index)
+        meta = {
+            k: (np.asarray(v)[index] if isinstance(v, (np.ndarray, list)) and len(v) == len(self) else v)
+            for k, v in self.meta.items()
+        }
+        return replace(
+            self,
+            labels=self.labels[index],
+            ids=self.ids[index],
+            attributes=self.attributes.iloc[index].reset_index(drop=True),
+            images=None if self.images is None else self.images[index],
+            features=None if self.features is None else self.features[index],
+            meta=meta,
+        )
+
+
+@dataclass
+class TwinSet:
+    """Exact counterfactual twins: each identity rendered once per value of one attribute.
+
+    ``images[i, j]`` is identity ``i`` with ``attribute == values[j]``; everything else equal.
+    """
+
+    attribute: str
+    values: tuple[str, ...]
+    classes: tuple[str, ...]
+    images: np.ndarray  # uint8 (n_identities, n_values, H, W, 3)
+    labels: np.ndarray  # int64 (n_identities,) true expression
+    ids: np.ndarray  # str (n_identities,)
+    attributes: pd.DataFrame  # per identity: the attributes that are held fixed
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
