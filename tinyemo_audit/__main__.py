@@ -1,0 +1,5 @@
+"""``python -m tinyemo_audit`` runs the command line."""
+
+from .cli.main import main
+
+main()

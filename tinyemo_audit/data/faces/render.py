@@ -1,0 +1,317 @@
+"""Drawing one face from a parameter row: FACS-style expression controls on a procedural head."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .attributes import BACKGROUND_RGB, CLOTHING_RGB, EXPRESSIONS, GREY_HAIR, HAIR_RGB, SKIN_RGB, hex_rgb
+
+# Bump whenever a change here alters any pixel: it is part of every cache fingerprint.
+RENDERER_VERSION = 1
+SUPERSAMPLE = 4
+
+# Expression controls at full intensity, one row per expression (EXPRESSIONS order). Columns map to
+# FACS action units: brow_inner = AU1, brow_outer = AU2, brow_lower = AU4 (lowers and knits the
+# brows), eye_open = AU5 (+) / lid narrowing (-), lid_angry = AU7 glare (upper lid slanted down at
+# the nose), lid_sad = drooping outer lids, lower_lid = AU6 cheek raise pushing the lower lid up,
+# nose_wrinkle = AU9, upper_lip = AU10, corner = AU12 (+) / AU15 (-), jaw = AU25/26/27 mouth opening,
+# stretch = AU20 lip stretch (+) / lip pucker towards an O (-), press = AU23/24 lip press,
+# round = how oval the opening is (surprise O), teeth = how much of the teeth shows when open.
+CONTROLS = (
+    "brow_inner", "brow_outer", "brow_lower", "eye_open", "lid_angry", "lid_sad", "lower_lid",
+    "nose_wrinkle", "upper_lip", "corner", "jaw", "stretch", "press", "round", "teeth",
+)
+_TABLE = {
+    #            bi    bo    bl    eo    la    ls    ll    nw    ul    co    ja    st    pr    ro    te
+    "angry":   (0.0,  0.0,  1.0,  0.15, 1.0,  0.0,  0.3,  0.25, 0.0, -0.25, 0.0, -0.25, 1.0,  0.0,  0.0),
+    "disgust": (0.0,  0.0,  0.55, -0.3, 0.2,  0.0,  0.6,  1.0,  1.0, -0.8,  0.28, 0.1,  0.0,  0.0,  1.0),
+    "fear":    (1.0,  0.55, 0.6,  1.0,  0.0,  0.0,  0.0,  0.0,  0.0, -0.35, 0.55, 0.7,  0.0,  0.0,  1.0),
+    "happy":   (0.1,  0.1,  0.0, -0.35, 0.0,  0.0,  1.0,  0.0,  0.0,  1.0,  0.35, 0.45, 0.0,  0.0,  1.0),
+    "sad":     (1.0, -0.35, 0.55, -0.2, 0.0,  1.0,  0.0,  0.0,  0.0, -1.0,  0.0, -0.05, 0.3,  0.0,  0.0),
+    "surprise": (1.0, 1.0,  0.0,  1.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  1.0, -0.5,  0.0,  1.0,  0.15),
+    "neutral": (0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.0),
+}
+EXPRESSION_CONTROLS = np.array([_TABLE[e] for e in EXPRESSIONS], dtype=np.float64)
+
+_EYE_WHITE = (244, 243, 238)
+_IRIS = np.array([(72, 46, 30), (40, 28, 22), (70, 100, 140), (80, 110, 70)], dtype=np.float64)
+_MOUTH_INSIDE = (70, 18, 24)
+_TEETH = (240, 236, 226)
+_GLASSES = (30, 30, 34)
+_GREY = hex_rgb(GREY_HAIR)
+
+
+def _rgb(a: np.ndarray) -> tuple[int, int, int]:
+    a = np.clip(np.rint(a), 0, 255)
+    return int(a[0]), int(a[1]), int(a[2])
+
+
+def _mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    return a * (1.0 - t) + b * t
+
+
+def _ellipse(draw: ImageDraw.ImageDraw, x: float, y: float, rx: float, ry: float, **kw: Any) -> None:
+    draw.ellipse((x - rx, y - ry, x + rx, y + ry), **kw)
+
+
+_XS = np.linspace(-1.0, 1.0, 17)
+
+
+def _draw_mouth(draw, mx, my, fw, c, skin, lip, ink, feminine, age):
+    """Lips, opening and teeth from the mouth controls (all lengths in canvas pixels)."""
+    mw = fw * (0.30 if age else 0.25) * (1.0 + 0.35 * c["stretch"]) * c["mouth_w"]
+    open_amt = fw * 0.40 * c["jaw"]
+    corner_y = my - fw * 0.14 * c["corner"] + fw * 0.03 * c["jaw"]
+    top_mid = my - 0.22 * open_amt - fw * 0.10 * c["upper_lip"]
+    bottom_mid = my + open_amt
+    e_top = 1.0 - 0.5 * c["round"]
+    e_bot = 1.0 - 0.5 * max(c["round"], 0.5 * c["jaw"])
+    g = 1.0 - _XS**2
+    top = corner_y + (top_mid - corner_y) * g**e_top
+    bottom = corner_y + (bottom_mid - corner_y) * g**e_bot
+    xs = mx + mw * _XS
+    press = 1.0 - 0.85 * c["press"]
+    t_up = fw * (0.075 if feminine else 0.055) * press
+    t_lo = fw * (0.095 if feminine else 0.075) * press
+    g_half = np.sqrt(g)
+    lips = list(zip(xs, top - t_up * g_half)) + list(zip(xs[::-1], (bottom + t_lo * g_half)[::-1]))
+    draw.polygon(lips, fill=_rgb(lip))
+    gap = float(bottom_mid - top_mid)
+    if gap > fw * 0.035:
+        inside = list(zip(xs, top)) + list(zip(xs[::-1], bottom[::-1]))
+        draw.polygon(inside, fill=_MOUTH_INSIDE)
+        if c["teeth"] > 0:
+            teeth_h = np.minimum(top + fw * 0.09 * c["teeth"], (top + bottom) / 2)
+            k = slice(3, 14)
+            band = list(zip(xs[k], top[k] + 0.5)) + list(zip(xs[k][::-1], teeth_h[k][::-1]))
+            draw.polygon(band, fill=_TEETH)
+    else:
+        mid = (top + bottom) / 2
+        draw.line(list(zip(xs, mid)), fill=_rgb(ink), width=max(1, int(fw * 0.03)), joint="curve")
+    return mw, corner_y
+
+
+def render_face(p: dict[str, Any], size: int) -> np.ndarray:
+    """Draw one face (before lighting and noise) at ``SUPERSAMPLE`` times ``size`` and downsample.
+
+    Parameters
+    ----------
+    p : dict
+        One parameter row (see ``corpus.sample_parameters``): category indices and continuous
+        controls.
+    size : int
+        Output side length in pixels.
+
+    Returns
+    -------
+    ndarray of float32, shape (size, size, 3)
+        Linear RGB in [0, 255].
+    """
+    W = size * SUPERSAMPLE
+    bg = BACKGROUND_RGB[p["background"]]
+    img = Image.new("RGB", (W, W), _rgb(bg))
+    draw = ImageDraw.Draw(img)
+
+    age = int(p["age"])  # 0 child, 1 adult, 2 older
+    feminine = int(p["gender"]) == 0
+    child, older = age == 0, age == 2
+    intensity = float(p["intensity"])
+    ctrl = EXPRESSION_CONTROLS[int(p["expression"])] * intensity
+    c = dict(zip(CONTROLS, ctrl))
+    c["round"] = EXPRESSION_CONTROLS[int(p["expression"])][CONTROLS.index("round")]
+    c["teeth"] = EXPRESSION_CONTROLS[int(p["expression"])][CONTROLS.index("teeth")]
+    c["mouth_w"] = float(p["mouth_w"])
+
+    skin = SKIN_RGB[p["skin_tone"]]
+    shade = skin * 0.80
+    ink = skin * 0.35
+    hair = HAIR_RGB[p["hair_color"]]
+    if older:
+        hair = _mix(hair, _GREY, 0.8)
+    brow_rgb = _mix(hair, np.zeros(3), 0.25)
+    lip_target = np.array((185, 70, 85)) if feminine else np.array((165, 90, 85))
+    lip = _mix(skin, lip_target, 0.5 if feminine else 0.3)
+    cloth = CLOTHING_RGB[p["clothing"]]
+
+    scale = float(p["scale"]) * (0.9 if child else 1.0)
+    fw = W * 0.25 * scale
+    fh = fw * (1.12 if child else 1.28) * float(p["face_aspect"])
+    cx = W * (0.5 + float(p["dx"]))
+    cy = W * (0.47 + float(p["dy"])) + (fw * 0.08 if child else 0.0)
+    jaw_drop = fw * 0.16 * c["jaw"]
+
+    # Body and hair behind the head.
+    _ellipse(draw, cx, cy + fh * 1.95, fw * 1.75, fh * 0.95, fill=_rgb(cloth))
+    draw.rectangle((cx - fw * 0.38, cy + fh * 0.5, cx + fw * 0.38, cy + fh * 1.2), fill=_rgb(shade))
+    long_hair = feminine
+    if long_hair:
+        drop = fh * (0.75 if child else 1.05)
+        _ellipse(draw, cx, cy - fh * 0.1 + drop * 0.35, fw * 1.25, fh * 0.95 + drop * 0.35, fill=_rgb(hair))
+    # Ears, then the face itself.
+    ear_y = cy - fh * 0.02
+    for s in (-1, 1):
+        _ellipse(draw, cx + s * fw * 0.97, ear_y, fw * 0.13, fh * 0.17, fill=_rgb(shade))
+    draw.ellipse((cx - fw, cy - fh, cx + fw, cy + fh + jaw_drop), fill=_rgb(skin))
+    if not feminine and not child:
+        jaw = [
+            (cx - fw * 0.97, cy + fh * 0.05), (cx - fw * 0.86, cy + fh * 0.72 + jaw_drop * 0.6),
+            (cx - fw * 0.45, cy + fh * 0.97 + jaw_drop), (cx + fw * 0.45, cy + fh * 0.97 + jaw_drop),
+            (cx + fw * 0.86, cy + fh * 0.72 + jaw_drop * 0.6), (cx + fw * 0.97, cy + fh * 0.05),
+        ]
+        draw.polygon(jaw, fill=_rgb(skin))
+        if p["beard"]:
+            beard = _mix(hair, skin, 0.3)
+            draw.chord(
+                (cx - fw * 1.0, cy - fh * 0.55, cx + fw * 1.0, cy + fh * 1.0 + jaw_drop),
+                start=15, end=165, fill=_rgb(beard),
+            )
+
+    eye_y = cy - fh * (0.02 if child else 0.10)
+    eye_dx = fw * 0.40 * float(p["eye_spacing"])
+    ew = fw * (0.21 if child else 0.165) * float(p["eye_size"])
+    nose_y = eye_y + fw * (0.36 if child else 0.46) * float(p["nose_len"])
+    mouth_y = nose_y + fw * (0.27 if child else 0.33)
+    line_w = max(1, int(fw * 0.028))
+
+    # Cheek raise (AU6) and the nasolabial folds that deepen with a smile or sneer.
+    cheek_up = fw * 0.10 * c["lower_lid"]
+    fold = max(c["lower_lid"], 0.7 * c["nose_wrinkle"], 0.45 if older else 0.0)
+    mw_est = fw * 0.30 * (1.0 + 0.35 * c["stretch"])
+    if fold > 0.05:
+        fold_rgb = _mix(skin, ink, 0.25 + 0.45 * min(fold, 1.0))
+        for s in (-1, 1):
+            pts = [
+                (cx + s * fw * 0.20, nose_y - fw * 0.02 - cheek_up * 0.3),
+                (cx + s * (mw_est + fw * 0.10), nose_y + fw * 0.14),
+                (cx + s * (mw_est + fw * 0.12), mouth_y + fw * 0.10),
+            ]
+            draw.line(pts, fill=_rgb(fold_rgb), width=line_w, joint="curve")
+    if c["lower_lid"] > 0.2:
+        blush = _mix(skin, np.array((215, 110, 110)), 0.25 * c["lower_lid"])
+        for s in (-1, 1):
+            _ellipse(draw, cx + s * fw * 0.52, eye_y + fw * 0.42 - cheek_up, fw * 0.17, fw * 0.11, fill=_rgb(blush))
+
+    # Nose: bridge shadow, nostrils, wrinkles (AU9).
+    nose_up = fw * 0.05 * c["nose_wrinkle"]
+    draw.line([(cx - fw * 0.04, eye_y + fw * 0.05), (cx - fw * 0.07, nose_y - nose_up - fw * 0.02)],
+              fill=_rgb(shade), width=line_w)
+    nost_w = fw * (0.045 + 0.02 * c["nose_wrinkle"])
+    for s in (-1, 1):
+        _ellipse(draw, cx + s * fw * 0.09, nose_y - nose_up, nost_w, fw * 0.03, fill=_rgb(ink))
+    draw.arc((cx - fw * 0.16, nose_y - nose_up - fw * 0.12, cx + fw * 0.16, nose_y - nose_up + fw * 0.05),
+             start=20, end=160, fill=_rgb(shade), width=line_w)
+    if c["nose_wrinkle"] > 0.1:
+        wr = _rgb(_mix(skin, ink, 0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
+        for k in range(3):
+            yy = eye_y + fw * (0.10 + 0.08 * k)
+            draw.arc((cx - fw * 0.13, yy - fw * 0.04, cx + fw * 0.13, yy + fw * 0.04), start=200, end=340,
+                     fill=wr, width=line_w)
+
+    # Eyes.
+    eh = ew * float(np.clip(0.58 + 0.38 * c["eye_open"], 0.16, 0.98))
+    iris_rgb = _rgb(_IRIS[int(p["iris"])])
+    for s in (-1, 1):
+        ex = cx + s * eye_dx
+        _ellipse(draw, ex, eye_y, ew, eh, fill=_EYE_WHITE, outline=_rgb(ink), width=max(1, line_w // 2))
+        ir = min(ew * 0.5, eh * 1.02)
+        _ellipse(draw, ex, eye_y, ir, ir, fill=iris_rgb)
+        _ellipse(draw, ex, eye_y, ir * 0.45, ir * 0.45, fill=(12, 10, 10))
+        _ellipse(draw, ex + ir * 0.3, eye_y - ir * 0.3, ir * 0.18, ir * 0.18, fill=(250, 250, 250))
+        if c["lower_lid"] > 0.02:
+            lift = eh * (2.05 - 1.2 * min(c["lower_lid"], 1.0))
+            _ellipse(draw, ex, eye_y + lift, ew * 1.25, eh * 1.05, fill=_rgb(skin))
+            draw.arc((ex - ew * 1.1, eye_y + lift - eh * 1.05, ex + ew * 1.1, eye_y + lift + eh * 1.05),
+                     start=200, end=340, fill=_rgb(_mix(skin, ink, 0.6)), width=line_w)
+        inner, outer = ex - s * ew, ex + s * ew
+        drop_in = eh * 1.1 * c["lid_angry"]
+        drop_out = eh * 0.9 * c["lid_sad"]
+        top = eye_y - eh
+        if drop_in > 0.02 * ew or drop_out > 0.02 * ew:
+            lid_in, lid_out = (inner, top + drop_in), (outer, top + drop_out)
+            hi = top - eh * 1.2
+            draw.polygon([lid_in, lid_out, (outer + s * ew * 0.3, hi), (inner - s * ew * 0.3, hi)], fill=_rgb(skin))
+            draw.line([lid_in, lid_out], fill=_rgb(ink * 0.6), width=line_w * (2 if feminine else 1) + 1)
+        else:
+            draw.arc((ex - ew, eye_y - eh, ex + ew, eye_y + eh), start=180, end=360, fill=_rgb(ink * 0.6),
+                     width=line_w * (2 if feminine else 1) + 1)
+        if older:
+            for k in (-1, 0, 1):
+                draw.line([(outer + s * ew * 0.15, eye_y + k * ew * 0.2),
+                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(shade * 0.85), width=line_w)
+
+    # Brows: inner/outer ends and arch driven by AU1, AU2 and AU4.
+    brow_y = eye_y - fw * 0.27 - (eh - ew * 0.58) * 0.6
+    brow_w = fw * (0.05 if feminine or child else 0.08) * float(p["brow_thick"])
+    for s in (-1, 1):
+        x_in = cx + s * fw * (0.15 - 0.05 * c["brow_lower"] + 0.03 * c["brow_inner"] * 0)
+        x_out = cx + s * fw * 0.63
+        y_in = brow_y - fw * 0.20 * c["brow_inner"] + fw * 0.17 * c["brow_lower"]
+        y_out = brow_y - fw * 0.17 * c["brow_outer"] + fw * 0.02 * c["brow_lower"] - fw * 0.05 * c["lid_angry"]
+        arch = fw * (0.05 + 0.09 * c["brow_outer"] * (1.0 - 0.5 * c["brow_inner"] * c["brow_lower"]))
+        mid = ((x_in + x_out) / 2, (y_in + y_out) / 2 - arch)
+        draw.line([(x_in, y_in), mid, (x_out, y_out)], fill=_rgb(brow_rgb), width=int(brow_w) + 1, joint="curve")
+        if c["brow_lower"] > 0.3 and c["brow_inner"] < 0.3:
+            draw.line([(cx - fw * 0.06, brow_y + fw * 0.02), (cx - fw * 0.04, brow_y + fw * 0.14)],
+                      fill=_rgb(_mix(skin, ink, 0.5)), width=line_w)
+            draw.line([(cx + fw * 0.06, brow_y + fw * 0.02), (cx + fw * 0.04, brow_y + fw * 0.14)],
+                      fill=_rgb(_mix(skin, ink, 0.5)), width=line_w)
+    if c["brow_inner"] > 0.3:
+        wr = _rgb(_mix(skin, ink, 0.2 + 0.3 * c["brow_inner"]))
+        for k in range(2):
+            yy = brow_y - fw * (0.32 + 0.09 * k)
+            draw.arc((cx - fw * 0.3, yy - fw * 0.05, cx + fw * 0.3, yy + fw * 0.05), start=200, end=340,
+                     fill=wr, width=line_w)
+    if older:
+        for k in range(3):
+            yy = brow_y - fw * (0.25 + 0.1 * k)
+            draw.arc((cx - fw * 0.45, yy - fw * 0.06, cx + fw * 0.45, yy + fw * 0.06), start=200, end=340,
+                     fill=_rgb(shade * 0.9), width=line_w)
+
+    _draw_mouth(draw, cx, mouth_y, fw, c, skin, lip, ink, feminine, age)
+
+    # Hair in front: a cap down to the hairline, curls as bumps along its edge.
+    hairline = cy - fh * (0.58 if not older or feminine else 0.72) * float(p["hairline"])
+    crown = cy - fh * (1.14 if feminine else 1.08)
+    cap_w = fw * (1.10 if feminine else 1.04)
+    draw.chord((cx - cap_w, crown, cx + cap_w, 2 * hairline - crown), start=180, end=360, fill=_rgb(hair))
+    if feminine:
+        for s in (-1, 1):
+            draw.polygon([(cx + s * cap_w * 0.98, hairline - fh * 0.05), (cx + s * fw * 0.99, cy + fh * 0.35),
+                          (cx + s * fw * 1.15, cy + fh * 0.2), (cx + s * cap_w, hairline - fh * 0.2)],
+                         fill=_rgb(hair))
+    if int(p["hair_style"]) == 1:
+        r = fw * 0.13
+        for a in np.linspace(math.pi * 1.05, math.pi * 1.95, 9):
+            _ellipse(draw, cx + cap_w * math.cos(a), hairline + (hairline - crown) * math.sin(a), r, r,
+                     fill=_rgb(hair))
+
+    if int(p["glasses"]):
+        gw = max(2, int(fw * 0.035))
+        for s in (-1, 1):
+            ex = cx + s * eye_dx
+            draw.rounded_rectangle((ex - ew * 1.4, eye_y - ew * 0.95, ex + ew * 1.4, eye_y + ew * 0.95),
+                                   radius=ew * 0.5, outline=_GLASSES, width=gw)
+        draw.line([(cx - eye_dx + ew * 1.4, eye_y - ew * 0.3), (cx + eye_dx - ew * 1.4, eye_y - ew * 0.3)],
+                  fill=_GLASSES, width=gw)
+
+    tilt = float(p["tilt"])
+    if abs(tilt) > 0.05:
+        img = img.rotate(tilt, resample=Image.BICUBIC, center=(cx, cy), fillcolor=_rgb(bg))
+    small = img.reduce(SUPERSAMPLE)
+    return np.asarray(small, dtype=np.float32)
+
+
+def finish(face: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Apply directional lighting and sensor noise to a rendered face; return uint8."""
+    size = face.shape[0]
+    t = (np.arange(size, dtype=np.float32) + 0.5) / size - 0.5
+    a = float(p["light_angle"])
+    ramp = math.cos(a) * t[None, :] + math.sin(a) * t[:, None]
+    gain = float(p["brightness"]) * (1.0 + 2.0 * float(p["light_strength"]) * ramp)
+    noise = np.random.default_rng(int(p["noise_seed"])).standard_normal(face.shape, dtype=np.float32)
+    out = face * gain[:, :, None] + float(p["noise_sigma"]) * noise
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -1,0 +1,527 @@
+"""Multiclass group metrics (one-vs-rest per emotion) with bootstrap CIs, disparities and permutation p-values."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tinyemo_audit.errors import InputError, UsageError
+from tinyemo_audit.metrics._bootstrap import (
+    bootstrap_rng,
+    permutation_rng,
+    permuted_cell_counts,
+    stratified_cell_bootstrap,
+)
+from tinyemo_audit.metrics._checks import (
+    as_labels,
+    check_choice,
+    check_confidence,
+    check_count,
+    native,
+    same_length,
+    sorted_unique,
+)
+from tinyemo_audit.metrics._stats import percentile_interval, permutation_p_value
+
+METRICS = ("accuracy", "tpr", "fpr", "selection_rate")
+KINDS = ("difference", "ratio")
+RELATIVE_TO = ("groups", "overall")
+OVERALL = "*"
+ALL_CLASSES = "*"
+
+UNKNOWN_GROUP = "sensitive contains values not listed in groups: {values}"
+UNKNOWN_CLASS = "cls {cls!r} is not one of the classes {classes}"
+CLS_REQUIRED = "metric {metric!r} is per class: pass cls= (one of {classes})"
+CLS_NOT_ALLOWED = "metric 'accuracy' is over all classes: leave cls=None"
+DUPLICATE_LABELS = "{name} lists a value more than once"
+
+NOTE_EMPTY = "empty group: no rows"
+NOTE_NO_POSITIVES = "class absent from group: no rows with y_true == cls, TPR undefined"
+NOTE_NO_NEGATIVES = "no rows with y_true != cls in group: FPR undefined"
+NOTE_SMALL = "n < min_group_size ({min_group_size}): reported, not flaggable"
+NOTE_EXCLUDED = "groups left out because the metric is undefined there: {groups}"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Cell counts ``cells[g, true, pred]`` with the labels that index them."""
+
+    groups: np.ndarray  # group labels, len G
+    classes: np.ndarray  # reported classes, len L (the first L label codes)
+    cells: np.ndarray  # (G, U, U) int64, U >= L (labels outside ``classes`` come last)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return self.cells.sum(axis=(1, 2))
+
+
+def _index_of(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return pd.Index(labels).get_indexer(values)
+
+
+def _tabulate(y_true, y_pred, sensitive, classes=None, groups=None) -> _Table:
+    categories = None
+    if groups is None and isinstance(getattr(sensitive, "dtype", None), pd.CategoricalDtype):
+        categories = np.asarray(sensitive.cat.categories if hasattr(sensitive, "cat") else sensitive.categories)
+    y_true = as_labels(y_true, "y_true")
+    y_pred = as_labels(y_pred, "y_pred")
+    sensitive = as_labels(sensitive, "sensitive")
+    same_length(y_true=y_true, y_pred=y_pred, sensitive=sensitive)
+    if len(y_true) == 0:
+        raise InputError("y_true is empty")
+
+    observed = sorted_unique(np.concatenate([y_true.astype(object), y_pred.astype(object)]), "labels")
+    if classes is None:
+        class_arr = observed
+        labels = observed
+    else:
+        class_arr = as_labels(np.asarray(list(classes), dtype=object), "classes")
+        if len(pd.unique(class_arr)) != len(class_arr):
+            raise UsageError(DUPLICATE_LABELS.format(name="classes"))
+        extra = observed[_index_of(observed, class_arr) < 0]
+        labels = np.concatenate([class_arr, extra])
+    if groups is not None:
+        group_arr = as_labels(np.asarray(list(groups), dtype=object), "groups")
+    elif categories is not None:
+        group_arr = categories
+    else:
+        group_arr = sorted_unique(sensitive, "sensitive")
+    if len(pd.unique(group_arr)) != len(group_arr):
+        raise UsageError(DUPLICATE_LABELS.format(name="groups"))
+
+    g = _index_of(sensitive, group_arr)
+    if (g < 0).any():
+        raise InputError(UNKNOWN_GROUP.format(values=list(pd.unique(sensitive[g < 0]))[:5]))
+    n_labels = len(labels)
+    t = _index_of(y_true, labels)
+    p = _index_of(y_pred, labels)
+    key = (g * n_labels + t) * n_labels + p
+    cells = np.bincount(key, minlength=len(group_arr) * n_labels * n_labels)
+    return _Table(group_arr, class_arr, cells.reshape(len(group_arr), n_labels, n_labels).astype(np.int64))
+
+
+def _with_overall(cells: np.ndarray) -> np.ndarray:
+    """Prepend the overall population (sum over groups) along the group axis (-3)."""
+    return np.concatenate([cells.sum(axis=-3, keepdims=True), cells], axis=-3)
+
+
+def _rates(cells: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
+    """Every metric and its denominator from cell counts of shape ``(..., G, U, U)``."""
+    n = cells.sum(axis=(-2, -1)).astype(float)
+    positives = cells.sum(axis=-1)[..., :n_classes].astype(float)
+    predicted = cells.sum(axis=-2)[..., :n_classes].astype(float)
+    diagonal = np.diagonal(cells, axis1=-2, axis2=-1)
+    true_pos = diagonal[..., :n_classes].astype(float)
+    negatives = n[..., None] - positives
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "accuracy": diagonal.sum(axis=-1) / n,
+            "tpr": true_pos / positives,
+            "fpr": (predicted - true_pos) / negatives,
+            "selection_rate": predicted / n[..., None],
+            "n": n,
+            "positives": positives,
+            "negatives": negatives,
+        }
+
+
+def _wide(rates: dict[str, np.ndarray]) -> np.ndarray:
+    """Stack the metrics as ``(..., G, 1 + 3L)``: accuracy, then tpr, fpr, selection_rate per class."""
+    return np.concatenate(
+        [rates["accuracy"][..., None], rates["tpr"], rates["fpr"], rates["selection_rate"]], axis=-1
+    )
+
+
+def _bootstrap_replicates(table: _Table, n_boot: int, seed: int, summary) -> np.ndarray:
+    """Apply ``summary(cells (b, G, U, U)) -> (b, ...)`` to every stratified bootstrap replicate."""
+    g, u, _ = table.cells.shape
+    out = []
+    for chunk in stratified_cell_bootstrap(table.cells.reshape(g, u * u), n_boot, bootstrap_rng(seed)):
+        out.append(summary(chunk.reshape(-1, g, u, u)))
+    return np.concatenate(out, axis=0)
+
+
+def group_table(
+    y_true,
+    y_pred,
+    sensitive,
+    *,
+    classes=None,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    min_group_size: int = 30,
+    groups=None,
+) -> pd.DataFrame:
+    """Per-group multiclass metrics with stratified percentile-bootstrap CIs, in long format.
+
+    For every group (and the overall population, group ``"*"``) it reports accuracy
+    (cls ``"*"``) and, one-vs-rest for every class, the true-positive rate, false-positive
+    rate and selection rate. Point estimates equal fairlearn's ``MetricFrame`` on the
+    binarised labels. One bootstrap resample (rows resampled within each group, drawn
+    as multinomial cell counts) serves every metric.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        True and predicted labels (strings or numbers). Missing values raise InputError.
+    sensitive : array-like of shape (n,)
+        Protected-attribute value of each row. A pandas Categorical keeps its unused
+        categories as empty groups.
+    classes : sequence, optional
+        Classes to report, in this order. Default: every label seen in ``y_true`` or
+        ``y_pred``, sorted. Labels outside ``classes`` still count as (wrong) predictions.
+    n_boot : int, default 1000
+        Bootstrap replicates; 0 skips the bootstrap (CI columns are NaN).
+    confidence : float, default 0.95
+        Two-sided coverage of the percentile interval.
+    seed : int, default 0
+        Seed of the ``numpy.random.Generator``; same seed, same output.
+    min_group_size : int, default 30
+        Rows with ``n`` below this are reported but ``flaggable`` is False.
+    groups : sequence, optional
+        Groups to report, in this order (groups without rows get NaN values).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group, cls, metric, value, ci_low, ci_high, n, support, flaggable, note``.
+        ``n`` is the group size, ``support`` the metric's denominator (positives for TPR,
+        negatives for FPR, ``n`` otherwise). An undefined value is NaN and ``note`` says why.
+
+    Examples
+    --------
+    >>> table = group_table(["happy", "sad", "sad", "happy"], ["happy", "sad", "happy", "happy"],
+    ...                     ["a", "a", "b", "b"], n_boot=0)
+    >>> row = table.query("group == 'b' and metric == 'tpr' and cls == 'sad'").iloc[0]
+    >>> float(row.value), int(row.n), bool(row.flaggable)
+    (0.0, 2, False)
+    >>> table.query("group == 'a' and metric == 'accuracy'").value.item()
+    1.0
+    """
+    n_boot = check_count(n_boot, "n_boot")
+    confidence = check_confidence(confidence)
+    min_group_size = check_count(min_group_size, "min_group_size")
+    table = _tabulate(y_true, y_pred, sensitive, classes, groups)
+    n_classes = len(table.classes)
+
+    rates = _rates(_with_overall(table.cells), n_classes)
+    values = _wide(rates)  # (G+1, M)
+    n_rows, n_cols = values.shape
+    if n_boot:
+        replicates = _bootstrap_replicates(
+            table, n_boot, seed, lambda c: _wide(_rates(_with_overall(c), n_classes))
+        )
+        ci_low, ci_high = percentile_interval(replicates, confidence)
+    else:
+        ci_low = ci_high = np.full(values.shape, np.nan)
+
+    metric = np.array(["accuracy"] + [m for m in METRICS[1:] for _ in range(n_classes)], dtype=object)
+    cls = np.array([ALL_CLASSES] + list(table.classes) * 3, dtype=object)
+    n = np.repeat(rates["n"][:, None], n_cols, axis=1)
+    support = np.concatenate([rates["n"][:, None], rates["positives"], rates["negatives"], n[:, :n_classes]], axis=1)
+    group = np.array([OVERALL] + list(table.groups), dtype=object)
+
+    is_tpr = np.broadcast_to(metric == "tpr", values.shape)
+    is_fpr = np.broadcast_to(metric == "fpr", values.shape)
+    notes = np.full(values.shape, "", dtype=object)
+    small = (n > 0) & (n < min_group_size)
+    for mask, text in (
+        (n == 0, NOTE_EMPTY),
+        ((n > 0) & is_tpr & (support == 0), NOTE_NO_POSITIVES),
+        ((n > 0) & is_fpr & (support == 0), NOTE_NO_NEGATIVES),
+        (small, NOTE_SMALL.format(min_group_size=min_group_size)),
+    ):
+        notes[mask] = np.where(notes[mask] == "", text, notes[mask] + "; " + text)
+
+    frame = pd.DataFrame(
+        {
+            "group": np.repeat(group, n_cols),
+            "cls": np.tile(cls, n_rows),
+            "metric": np.tile(metric, n_rows),
+            "value": values.ravel(),
+            "ci_low": ci_low.ravel(),
+            "ci_high": ci_high.ravel(),
+            "n": n.ravel().astype(np.int64),
+            "support": support.ravel().astype(np.int64),
+            "flaggable": ((n >= min_group_size) & np.isfinite(values)).ravel(),
+            "note": notes.ravel(),
+        }
+    )
+    return frame
+
+
+def _metric_values(cells: np.ndarray, metric: str, cls_index: int | None, n_classes: int) -> np.ndarray:
+    """Values of one metric for overall + every group, from cells ``(..., G, U, U)`` → ``(..., G+1)``."""
+    rates = _rates(_with_overall(cells), n_classes)
+    if metric == "accuracy":
+        return rates["accuracy"]
+    return rates[metric][..., cls_index]
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with the conventions 0/0 → 1 and x/0 → 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = num / den
+    ratio = np.where(den == 0, np.where(num == 0, 1.0, 0.0), ratio)
+    return np.where(np.isnan(num) | np.isnan(den), np.nan, ratio)
+
+
+def _statistic(values: np.ndarray, kind: str, relative_to: str) -> np.ndarray:
+    """Disparity statistic over ``values[..., 0]`` (overall) and ``values[..., 1:]`` (groups); NaN groups skipped."""
+    overall, by_group = values[..., 0], values[..., 1:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # every group undefined → NaN statistic
+        if relative_to == "groups":
+            high, low = np.nanmax(by_group, axis=-1), np.nanmin(by_group, axis=-1)
+            return high - low if kind == "difference" else _safe_ratio(low, high)
+        if kind == "difference":
+            return np.nanmax(np.abs(by_group - overall[..., None]), axis=-1)
+        return np.nanmin(_safe_ratio(by_group, np.broadcast_to(overall[..., None], by_group.shape)), axis=-1)
+
+
+def _extreme_groups(by_group: np.ndarray, overall: float, metric: str) -> tuple[int, int]:
+    """Indices of the worst and best group (NaN groups never chosen)."""
+    if metric == "selection_rate":
+        # No direction is better for a selection rate: distance from the overall rate decides.
+        distance = np.where(np.isnan(by_group), -np.inf, np.abs(by_group - overall))
+        closeness = np.where(np.isnan(by_group), -np.inf, -np.abs(by_group - overall))
+        return int(np.argmax(distance)), int(np.argmax(closeness))
+    goodness = -by_group if metric == "fpr" else by_group
+    worst = np.where(np.isnan(goodness), np.inf, goodness)
+    best = np.where(np.isnan(goodness), -np.inf, goodness)
+    return int(np.argmin(worst)), int(np.argmax(best))
+
+
+def _resolve_cls(table: _Table, metric: str, cls) -> int | None:
+    classes = list(table.classes)
+    if metric == "accuracy":
+        if cls not in (None, ALL_CLASSES):
+            raise UsageError(CLS_NOT_ALLOWED)
+        return None
+    if cls is None:
+        raise UsageError(CLS_REQUIRED.format(metric=metric, classes=classes))
+    index = _index_of(np.asarray([cls], dtype=object), table.classes)[0]
+    if index < 0:
+        raise UsageError(UNKNOWN_CLASS.format(cls=cls, classes=classes))
+    return int(index)
+
+
+def disparity(
+    y_true,
+    y_pred,
+    sensitive,
+    *,
+    metric: str,
+    cls=None,
+    kind: str = "difference",
+    relative_to: str = "groups",
+    n_boot: int = 1000,
+    n_perm: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    min_group_size: int = 30,
+    classes=None,
+    groups=None,
+) -> dict:
+    """Disparity of one group metric, with a bootstrap CI and a permutation p-value.
+
+    ``kind="difference"``: max_a m_a − min_a m_a (``relative_to="groups"``) or
+    max_a |m_a − m| (``"overall"``). ``kind="ratio"``: min_a m_a / max_a m_a or
+    min_a m_a / m. Ratios use the conventions 0/0 → 1 (all groups at zero are equal)
+    and x/0 → 0. Note fairlearn's ``ratio(method="to_overall")`` instead takes
+    min(m_a/m, m/m_a); we follow METRICS.md. Groups where the metric is undefined
+    (e.g. no positives for TPR) are left out and listed in ``note``.
+
+    The p-value shuffles group labels (dealt as multivariate-hypergeometric cell counts,
+    vectorised over permutations): p = (1 + #{T_perm as or more extreme}) / (1 + P), where
+    larger differences and smaller ratios are more extreme. The CI reuses the stratified
+    bootstrap resample that ``group_table`` draws for the same seed.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive : array-like of shape (n,)
+        As in :func:`group_table`.
+    metric : {"accuracy", "tpr", "fpr", "selection_rate"}
+    cls : label, optional
+        The class (one-vs-rest) for ``tpr``, ``fpr``, ``selection_rate``; None for accuracy.
+    kind : {"difference", "ratio"}, default "difference"
+    relative_to : {"groups", "overall"}, default "groups"
+    n_boot : int, default 1000
+        Bootstrap replicates for the CI (0: NaN CI).
+    n_perm : int, default 1000
+        Permutations for the p-value (0: NaN p-value).
+    confidence : float, default 0.95
+    seed : int, default 0
+    min_group_size : int, default 30
+        The result is not ``flaggable`` when a group that decides it is smaller.
+    classes, groups : sequence, optional
+        As in :func:`group_table`.
+
+    Returns
+    -------
+    dict
+        ``value, ci_low, ci_high, p_value, worst_group, best_group`` and also ``metric, cls,
+        kind, relative_to, n, by_group, n_by_group, overall, flaggable, note``. Worst/best:
+        lowest/highest for accuracy and TPR, highest/lowest for FPR, farthest from/closest
+        to the overall rate for selection rate.
+
+    Examples
+    --------
+    >>> y_true = [0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    >>> y_pred = [0, 0, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]
+    >>> sf = list("bbabbcccaacabccbcc")
+    >>> result = disparity(y_true, y_pred, sf, metric="selection_rate", cls=1, n_boot=200, n_perm=200)
+    >>> round(result["value"], 4), result["worst_group"], result["flaggable"]
+    (0.25, 'a', False)
+    >>> round(disparity(y_true, y_pred, sf, metric="selection_rate", cls=1, kind="ratio", n_boot=0, n_perm=0)["value"], 4)
+    0.6667
+    """
+    check_choice(metric, "metric", METRICS)
+    check_choice(kind, "kind", KINDS)
+    check_choice(relative_to, "relative_to", RELATIVE_TO)
+    n_boot = check_count(n_boot, "n_boot")
+    n_perm = check_count(n_perm, "n_perm")
+    confidence = check_confidence(confidence)
+    min_group_size = check_count(min_group_size, "min_group_size")
+    table = _tabulate(y_true, y_pred, sensitive, classes, groups)
+    cls_index = _resolve_cls(table, metric, cls)
+    n_classes = len(table.classes)
+
+    values = _metric_values(table.cells, metric, cls_index, n_classes)
+    observed = float(_statistic(values, kind, relative_to))
+    overall, by_group = float(values[0]), values[1:]
+    sizes = table.sizes
+
+    def summary(cells):
+        return _statistic(_metric_values(cells, metric, cls_index, n_classes), kind, relative_to)
+
+    if n_boot:
+        ci_low, ci_high = (float(v) for v in percentile_interval(_bootstrap_replicates(table, n_boot, seed, summary), confidence))
+    else:
+        ci_low = ci_high = float("nan")
+    if n_perm and len(table.groups) > 1:
+        g, u, _ = table.cells.shape
+        permuted = np.concatenate(
+            [summary(c.reshape(-1, g, u, u)) for c in permuted_cell_counts(table.cells.reshape(g, -1), n_perm, permutation_rng(seed))]
+        )
+        p_value = float(permutation_p_value(observed, permuted, alternative="greater" if kind == "difference" else "less"))
+    else:
+        p_value = float("nan")
+
+    defined = ~np.isnan(by_group)
+    notes = []
+    if (~defined).any():
+        notes.append(NOTE_EXCLUDED.format(groups=[native(x) for x in table.groups[~defined]]))
+    if defined.any():
+        worst, best = _extreme_groups(by_group, overall, metric)
+        worst_group, best_group = native(table.groups[worst]), native(table.groups[best])
+        if relative_to == "groups":
+            deciding = [worst, best] if metric != "selection_rate" else [int(np.nanargmax(by_group)), int(np.nanargmin(by_group))]
+        else:
+            deviation = np.abs(by_group - overall) if kind == "difference" else -_safe_ratio(by_group, np.full_like(by_group, overall))
+            deciding = [int(np.nanargmax(deviation))]
+        flaggable = bool(np.isfinite(observed) and all(sizes[i] >= min_group_size for i in deciding))
+        if not all(sizes[i] >= min_group_size for i in deciding):
+            notes.append(NOTE_SMALL.format(min_group_size=min_group_size))
+    else:
+        worst_group = best_group = None
+        flaggable = False
+    if len(table.groups) < 2:
+        notes.append("a single group: nothing to compare, p-value undefined")
+    return {
+        "value": observed,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "p_value": p_value,
+        "worst_group": worst_group,
+        "best_group": best_group,
+        "metric": metric,
+        "cls": native(table.classes[cls_index]) if cls_index is not None else ALL_CLASSES,
+        "kind": kind,
+        "relative_to": relative_to,
+        "n": int(sizes.sum()),
+        "overall": overall,
+        "by_group": {native(k): float(v) for k, v in zip(table.groups, by_group)},
+        "n_by_group": {native(k): int(v) for k, v in zip(table.groups, sizes)},
+        "flaggable": flaggable,
+        "note": "; ".join(notes),
+    }
+
+
+def _eod_by_class(table: _Table) -> np.ndarray:
+    rates = _rates(table.cells, len(table.classes))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        d_tpr = np.nanmax(rates["tpr"], axis=0) - np.nanmin(rates["tpr"], axis=0)
+        d_fpr = np.nanmax(rates["fpr"], axis=0) - np.nanmin(rates["fpr"], axis=0)
+    return np.fmax(d_tpr, d_fpr)
+
+
+def equalized_odds_difference(y_true, y_pred, sensitive, *, cls, classes=None) -> float:
+    """Equalized-odds difference for class ``cls`` (one-vs-rest): max(ΔTPR, ΔFPR) between groups.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive : array-like of shape (n,)
+    cls : label or None
+        The positive class. None gives the multiclass aggregate, the maximum over classes
+        (see :func:`equalized_odds` for the arg-max class).
+    classes : sequence, optional
+        As in :func:`group_table`.
+
+    Returns
+    -------
+    float
+        For binary labels and ``cls=1`` this equals
+        ``fairlearn.metrics.equalized_odds_difference``. Groups where a rate is undefined
+        are skipped for that rate; NaN when no two groups define it.
+
+    Examples
+    --------
+    >>> y_true = [0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    >>> y_pred = [0, 0, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]
+    >>> equalized_odds_difference(y_true, y_pred, list("bbabbcccaacabccbcc"), cls=1)
+    1.0
+    """
+    table = _tabulate(y_true, y_pred, sensitive, classes)
+    by_class = _eod_by_class(table)
+    if cls is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(np.nanmax(by_class))
+    return float(by_class[_resolve_cls(table, "tpr", cls)])
+
+
+def equalized_odds(y_true, y_pred, sensitive, *, classes=None) -> dict:
+    """Multiclass equalized-odds difference: the maximum over classes and the class attaining it.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive : array-like of shape (n,)
+    classes : sequence, optional
+        As in :func:`group_table`.
+
+    Returns
+    -------
+    dict
+        ``value`` (max over classes), ``cls`` (the arg-max class) and ``by_class``.
+
+    Examples
+    --------
+    >>> result = equalized_odds(["a", "b", "a", "b"], ["a", "a", "a", "b"], [0, 0, 1, 1])
+    >>> result["value"], result["by_class"]
+    (1.0, {'a': 1.0, 'b': 1.0})
+    """
+    table = _tabulate(y_true, y_pred, sensitive, classes)
+    by_class = _eod_by_class(table)
+    finite = np.isfinite(by_class)
+    best = int(np.argmax(np.where(finite, by_class, -np.inf))) if finite.any() else None
+    return {
+        "value": float(by_class[best]) if best is not None else float("nan"),
+        "cls": native(table.classes[best]) if best is not None else None,
+        "by_class": {native(k): float(v) for k, v in zip(table.classes, by_class)},
+    }

@@ -1,0 +1,71 @@
+"""Nearest-label classification in the LLM's embedding space (TinyEmo's inference)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..errors import InputError
+
+
+@dataclass
+class Predictions:
+    """What a bundle says about N items, for K candidate labels."""
+
+    classes: tuple[str, ...]
+    embeddings: np.ndarray  # float32 [N, D] projected, L2-normalised
+    similarities: np.ndarray  # float32 [N, K] cosine to each label embedding
+    probabilities: np.ndarray  # float32 [N, K] softmax(similarities / temperature)
+    predicted: np.ndarray  # int64 [N] index into classes
+
+
+def project(bundle, features: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+    """Projected, L2-normalised embeddings of encoder features."""
+    import torch
+
+    d_in = bundle.spec["projector"]["d_in"]
+    if features.ndim != 2 or features.shape[1] != d_in:
+        raise InputError(
+            f"the projector expects features of dimension {d_in}, got shape {tuple(features.shape)}"
+        )
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(features), batch_size):
+            x = torch.as_tensor(np.asarray(features[start : start + batch_size], dtype=np.float32))
+            out.append(torch.nn.functional.normalize(bundle.projector(x), dim=-1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, bundle.spec["projector"]["d_out"]), np.float32)
+
+
+def classify(bundle, embeddings: np.ndarray, classes: tuple[str, ...] | None = None) -> Predictions:
+    """Nearest label (cosine) among ``classes`` (default: the bundle's taxonomy)."""
+    classes = tuple(classes or bundle.classes)
+    labels = bundle.embed_classes(classes).numpy().astype(np.float32)
+    sims = embeddings @ labels.T
+    logits = sims / bundle.temperature
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return Predictions(
+        classes=classes,
+        embeddings=embeddings,
+        similarities=sims.astype(np.float32),
+        probabilities=probs.astype(np.float32),
+        predicted=sims.argmax(axis=1).astype(np.int64),
+    )
+
+
+def dataset_features(bundle, dataset: Dataset, *, progress: bool = True) -> np.ndarray:
+    """Encoder features for a dataset: given features as they are, images through the encoder."""
+    if dataset.features is not None:
+        return dataset.features
+    from ..encoders import encode_dataset
+
+    return encode_dataset(bundle.encoder, dataset, progress=progress)
+
+
+def predict(bundle, dataset: Dataset, *, progress: bool = True) -> Predictions:
+    """Project a dataset and classify it over the dataset's own taxonomy."""
+    embeddings = project(bundle, np.asarray(dataset_features(bundle, dataset, progress=progress)))
+    return classify(bundle, embeddings, dataset.classes)

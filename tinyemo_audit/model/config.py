@@ -1,0 +1,104 @@
+"""Training configuration: a YAML file in configs/models/, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+FACES_KEYS = ("n_train", "n_val", "n_test", "image_size", "seed", "biases")
+BIAS_KEYS = ("attribute", "value", "from_label", "to_label", "rate")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained bundle (with the seed, the same bundle)."""
+
+    dataset: str = "faces"
+    encoder: str = "faces-mini"
+    encoder_weights: str | None = None  # reuse a trained faces-mini instead of training one
+    encoder_epochs: int = 8
+    label_space: str = "smollm2-135m"
+    template: str = "{label}"
+    synonyms: bool = False  # mean over the taxonomy's synonym prompts
+    taxonomy: str | None = None  # by default the dataset's own class list
+    loss: str = "infonce"
+    temperature: float | None = None  # None: the loss's default (InfoNCE 0.1, NT-Xent 0.07)
+    epochs: int = 5
+    batch_size: int = 32
+    max_lr: float = 5e-4
+    weight_decay: float = 0.01
+    dropout: float = 0.2
+    seed: int = 0
+    trust_remote_code: bool = False
+    name: str | None = None
+    description: str = ""
+    faces: dict[str, Any] = field(default_factory=dict)  # FacesConfig fields, biases as dicts
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> TrainConfig:
+        """Build from a mapping, rejecting unknown keys and wrong types with one clear line."""
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise InputError(
+                f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(fields))}"
+            )
+        defaults = cls()
+        for key, value in data.items():
+            expected = type(getattr(defaults, key))
+            if value is None or getattr(defaults, key) is None:
+                continue
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                ok = True
+            if not ok:
+                raise InputError(
+                    f"{source}: {key} must be {expected.__name__}, got {type(value).__name__} ({value!r})"
+                )
+        faces = data.get("faces") or {}
+        bad = sorted(set(faces) - set(FACES_KEYS))
+        if bad:
+            raise InputError(f"{source}: unknown faces key(s) {', '.join(bad)}; valid: {', '.join(FACES_KEYS)}")
+        for bias in faces.get("biases") or []:
+            if not isinstance(bias, dict) or set(bias) != set(BIAS_KEYS):
+                raise InputError(f"{source}: each faces bias needs exactly the keys {', '.join(BIAS_KEYS)}")
+        if "epochs" in data and data["epochs"] < 1:
+            raise InputError(f"{source}: epochs must be at least 1")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise InputError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_sources(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+        """A YAML file (optional) with the non-None ``overrides`` on top."""
+        base = cls.from_yaml(path) if path else cls()
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return cls.from_dict({**dataclasses.asdict(base), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def faces_config(self):
+        """The FacesConfig this training run uses (annotation biases included)."""
+        from ..data.faces import AnnotationBias, FacesConfig
+
+        options = {k: v for k, v in self.faces.items() if k != "biases"}
+        biases = tuple(AnnotationBias(**b) for b in self.faces.get("biases") or [])
+        return FacesConfig(**options, biases=biases)
