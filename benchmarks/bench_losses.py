@@ -33,16 +33,22 @@ VECTORISED = {
 }
 
 
-def _median_ms(fn, image, text, labels, *, repeats: int, backward: bool) -> float:
-    times = []
-    for _ in range(repeats + 1):  # the first call warms up and is dropped
-        x = image.detach().clone().requires_grad_(backward)
-        start = time.perf_counter()
-        loss = fn(x, text, labels)
-        if backward:
-            loss.backward()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[1:])
+def _time_ms(fn, image, text, labels, *, backward: bool) -> float:
+    x = image.detach().clone().requires_grad_(backward)
+    start = time.perf_counter()
+    loss = fn(x, text, labels)
+    if backward:
+        loss.backward()
+    return 1000 * (time.perf_counter() - start)
+
+
+def _median_pair_ms(slow, fast, image, text, labels, *, repeats: int, backward: bool):
+    """Median times of ``slow`` and ``fast``, interleaved so that both see the same machine load."""
+    slow_ms, fast_ms = [], []
+    for _ in range(repeats + 1):  # the first round warms up and is dropped
+        slow_ms.append(_time_ms(slow, image, text, labels, backward=backward))
+        fast_ms.append(_time_ms(fast, image, text, labels, backward=backward))
+    return statistics.median(slow_ms[1:]), statistics.median(fast_ms[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         slow = REFERENCE_LOSSES[name]
         row = [name]
         for backward in (False, True):
-            t_loop = _median_ms(slow, image, text, labels, repeats=args.repeats, backward=backward)
-            t_fast = _median_ms(fast, image, text, labels, repeats=args.repeats, backward=backward)
+            t_loop, t_fast = _median_pair_ms(slow, fast, image, text, labels,
+                                             repeats=args.repeats, backward=backward)
             speedups[name, backward] = t_loop / t_fast
             row += [f"{t_loop:.2f}", f"{t_fast:.3f}", f"{t_loop / t_fast:.0f}×"]
         print("| " + " | ".join(row) + " |")

@@ -38,6 +38,13 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         return name in self._names
 
+    def validate(self, spec: str) -> str:
+        """Raise UnknownNameError unless ``spec`` names a registered name or scheme."""
+        scheme, sep, _ = spec.partition(":")
+        if spec in self._names or (sep and scheme in self._schemes):
+            return spec
+        raise UnknownNameError(self.kind, spec, self.choices())
+
     def resolve(self, spec: str, **kwargs) -> T:
         if spec in self._names:
             return self._names[spec](**kwargs)

@@ -73,10 +73,11 @@ def evaluate(
     """
     import json
 
-    from ..data.registry import load_dataset
+    from ..data.registry import check_dataset_spec, load_dataset
     from ..model.bundle import load_bundle
     from ..model.evaluate import evaluate_bundle, format_evaluation
 
+    check_dataset_spec(dataset, split)
     bundle = load_bundle(model)
     data = load_dataset(dataset, split)
     result = evaluate_bundle(bundle, data)
@@ -86,18 +87,70 @@ def evaluate(
 @app.command()
 @report_errors
 def run(
-    dataset: Annotated[str, typer.Option(help="Dataset to audit: 'faces' (the embedded default).")] = "faces",
+    dataset: Annotated[str, typer.Option(help="Dataset to audit: 'faces' (the embedded default) or 'features:<root>'.")] = "faces",
     model: Annotated[str, typer.Option(help="Bundle name (in models/) or bundle folder.")] = "tinyemo-faces-mini",
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default reports/<dataset>-<model>-<UTC time>).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for bootstrap and permutation draws.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for every bootstrap, permutation and subsample draw.")] = 0,
     n: Annotated[Optional[int], typer.Option(help="Audit at most this many test items (default: all).")] = None,
-    n_twins: Annotated[int, typer.Option(help="Identities per counterfactual twin set.")] = 300,
+    n_twins: Annotated[Optional[int], typer.Option(help="Identities per counterfactual twin set (default from the config).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Audit settings YAML overriding configs/audit/default.yaml.")] = None,
+    gates: Annotated[Optional[Path], typer.Option(help="Gate file (configs/gates/*.yaml); a failed gate exits 1.")] = None,
+    junit: Annotated[Optional[Path], typer.Option(help="Also write the gates' JUnit XML here (default: <run>/junit.xml).")] = None,
 ) -> None:
-    """Audit a bundle on a dataset and write <run>/results.json."""
-    from ..audit.first_run import run_audit
+    """Audit a bundle on a dataset: results.json, report.html, and gates if asked.
 
-    run_dir = run_audit(dataset=dataset, model=model, out=out, seed=seed, n=n, n_twins=n_twins)
-    typer.echo(f"wrote {run_dir / 'results.json'}")
+    Probes: group metrics with bootstrap CIs and permutation tests, counterfactual image twins,
+    counterfactual text prompts, iEAT associations, retrieval skew, dataset bias and discovery
+    (UMAP + clusters named from the LLM vocabulary). Every p-value of the audit goes through one
+    Benjamini-Hochberg correction; flagged results become ranked findings for a person to confirm.
+    """
+    from ..audit.runner import run_audit
+
+    outcome = run_audit(dataset=dataset, model=model, out=out, seed=seed, n=n, n_twins=n_twins,
+                        config=config, gates=gates, junit=junit)
+    verdict = outcome.results["verdict"]
+    typer.echo(verdict["headline"])
+    typer.echo(f"wrote {outcome.run_dir / 'results.json'}")
+    typer.echo(f"wrote {outcome.run_dir / 'report.html'}")
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+@report_errors
+def report(
+    results: Annotated[Path, typer.Argument(help="A results.json written by `run`.")],
+    out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: report.html beside results.json).")] = None,
+) -> None:
+    """Re-render report.html from results.json without recomputing anything."""
+    from ..audit.results import read_results
+    from ..report import write_report
+
+    data = read_results(results)
+    path = write_report(data, out or results.with_name("report.html"))
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+@report_errors
+def gate(
+    results: Annotated[Path, typer.Argument(help="A results.json written by `run`.")],
+    gates: Annotated[Path, typer.Option(help="Gate file (configs/gates/strict.yaml, lenient.yaml or your own).")],
+    junit: Annotated[Optional[Path], typer.Option(help="JUnit XML path (default: junit.xml beside results.json).")] = None,
+    summary: Annotated[Optional[Path], typer.Option(help="Markdown summary path (default: summary.md beside results.json).")] = None,
+) -> None:
+    """Check fairness gates against results.json: exit 0 all pass, 1 a gate failed, 2 bad input."""
+    from .._io import atomic_write_text
+    from ..audit.results import read_results
+    from ..gates import evaluate_gates, gates_exit_code, gates_markdown, load_gates, write_junit
+
+    spec = load_gates(gates)
+    data = read_results(results)
+    outcomes = evaluate_gates(spec, data)
+    write_junit(outcomes, junit or results.with_name("junit.xml"))
+    text = gates_markdown(outcomes)
+    atomic_write_text(summary or results.with_name("summary.md"), text)
+    typer.echo(text)
+    raise typer.Exit(gates_exit_code(outcomes))
 
 
 @faces_app.command("preview")

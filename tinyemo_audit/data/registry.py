@@ -49,6 +49,13 @@ def load_dataset(spec: str, split: str = "test", **options) -> Dataset:
     return DATASETS.resolve(spec, split=normalize_split(split), **options)
 
 
+def check_dataset_spec(spec: str, split: str | None = None) -> None:
+    """Fail fast (before any loading) on an unknown dataset name or split."""
+    DATASETS.validate(spec)
+    if split is not None:
+        normalize_split(split)
+
+
 def register_dataset(name: str, loader: Callable[..., Dataset]) -> None:
     """Add a named dataset loader ``loader(split=...) -> Dataset``."""
     DATASETS.add(name, loader)

@@ -1,0 +1,47 @@
+"""Audit statistics engine: group metrics with bootstrap/permutation/BH, counterfactual, association, skew, dataset bias.
+
+Definitions follow ``METRICS.md``. Every function works on arrays, takes a ``seed`` where
+anything is random, and raises :class:`tinyemo_audit.errors.InputError` (bad data: NaN,
+mismatched lengths) or :class:`tinyemo_audit.errors.UsageError` (bad arguments).
+"""
+
+from tinyemo_audit.metrics._association import weat
+from tinyemo_audit.metrics._counterfactual import flip_rate, label_distribution_kl, paired_shift
+from tinyemo_audit.metrics._dataset_bias import (
+    cramers_v,
+    effective_number,
+    normalized_mutual_info,
+    representation,
+    theils_u,
+)
+from tinyemo_audit.metrics._group import (
+    METRICS,
+    disparity,
+    equalized_odds,
+    equalized_odds_difference,
+    group_table,
+)
+from tinyemo_audit.metrics._skew import max_skew, ndkl, skew_at_k
+from tinyemo_audit.metrics._stats import benjamini_hochberg, wilson_interval
+
+__all__ = [
+    "METRICS",
+    "benjamini_hochberg",
+    "cramers_v",
+    "disparity",
+    "effective_number",
+    "equalized_odds",
+    "equalized_odds_difference",
+    "flip_rate",
+    "group_table",
+    "label_distribution_kl",
+    "max_skew",
+    "ndkl",
+    "normalized_mutual_info",
+    "paired_shift",
+    "representation",
+    "skew_at_k",
+    "theils_u",
+    "weat",
+    "wilson_interval",
+]

@@ -27,7 +27,9 @@ def as_labels(values, name: str) -> np.ndarray:
         arr = np.asarray(values)
     if arr.ndim != 1:
         raise InputError(NOT_1D.format(name=name, shape=arr.shape))
-    missing = np.asarray(pd.isna(arr))
+    # numpy turns a list like ["a", nan] into the string "nan": look at the raw objects instead.
+    raw = arr if isinstance(values, np.ndarray) or arr.dtype.kind not in "US" else np.asarray(values, dtype=object)
+    missing = np.asarray(pd.isna(raw))
     if missing.any():
         raise InputError(NAN_IN_INPUT.format(name=name, count=int(missing.sum())))
     return arr

@@ -1,0 +1,81 @@
+"""Tests of drawing faces: determinism, speed-independent properties, expressions tell apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyemo_audit.data.faces import EXPRESSIONS, FacesConfig, load_faces, write_preview
+from tinyemo_audit.data.faces.params import sample_parameters
+from tinyemo_audit.data.faces.render import EXPRESSION_CONTROLS, render_face, render_rows
+
+
+def test_render_is_deterministic_and_uint8():
+    params = sample_parameters(12, seed=3, split="train")
+    a = render_rows(params, 64)
+    b = render_rows(params, 64)
+    assert a.dtype == np.uint8 and a.shape == (12, 64, 64, 3)
+    assert a.tobytes() == b.tobytes()
+    # Different faces really differ.
+    assert not np.array_equal(a[0], a[1])
+
+
+def test_render_respects_image_size():
+    params = sample_parameters(2, seed=0, split="test")
+    assert render_rows(params, 32).shape == (2, 32, 32, 3)
+    assert render_rows(params, 96).shape == (2, 96, 96, 3)
+
+
+def test_neutral_has_no_expression_controls():
+    assert EXPRESSION_CONTROLS.shape[0] == len(EXPRESSIONS)
+    assert not EXPRESSION_CONTROLS[EXPRESSIONS.index("neutral")].any()
+    # Every other expression moves something, and no two expressions share a control vector.
+    assert len({tuple(row) for row in EXPRESSION_CONTROLS}) == len(EXPRESSIONS)
+
+
+def test_intensity_scales_the_change_from_neutral():
+    row = sample_parameters(1, seed=0, split="test").iloc[0].to_dict()
+    neutral = render_face(row | {"expression": EXPRESSIONS.index("neutral"), "intensity": 0.0}, 64)
+    happy = EXPRESSIONS.index("happy")
+    weak = render_face(row | {"expression": happy, "intensity": 0.2}, 64)
+    strong = render_face(row | {"expression": happy, "intensity": 1.0}, 64)
+    assert np.abs(strong - neutral).sum() > 2 * np.abs(weak - neutral).sum() > 0
+
+
+def test_expressions_are_distinguishable_by_a_linear_probe():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    config = FacesConfig(n_train=700, n_test=300, image_size=32, seed=1)
+    train, test = load_faces("train", config, cache=False), load_faces("test", config, cache=False)
+
+    def pixels(d):
+        return np.asarray(d.images, dtype=np.float32).reshape(len(d), -1) / 255.0
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.05))
+    probe.fit(pixels(train), train.meta["true_labels"])
+    accuracy = probe.score(pixels(test), test.meta["true_labels"])
+    assert accuracy > 0.5  # chance is 1/7
+
+
+def test_write_preview_writes_a_png(tmp_path):
+    from PIL import Image
+
+    path = write_preview(tmp_path / "sheet.png", seed=0)
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+    # 7 expression rows of 128 px faces, 18 demographic columns.
+    assert height >= 7 * 128 and width >= 18 * 128
+
+
+@pytest.mark.slow
+def test_render_speed_budget():
+    import time
+
+    params = sample_parameters(500, seed=0, split="train")
+    start = time.perf_counter()
+    render_rows(params, 64)
+    per_face = (time.perf_counter() - start) / len(params)
+    assert per_face < 0.003

@@ -1,0 +1,118 @@
+"""Group performance and disparities per protected attribute, from tinyemo_audit.metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..metrics import disparity, equalized_odds, group_table
+
+RATE_METRICS = ("tpr", "fpr", "selection_rate")
+
+
+def stat(value, ci_low=None, ci_high=None, n=None, **extra) -> dict[str, Any]:
+    """A JSON 'stat' object: NaN becomes null."""
+
+    def clean(v):
+        if v is None:
+            return None
+        v = float(v)
+        return None if not np.isfinite(v) else v
+
+    out = {"value": clean(value), "ci_low": clean(ci_low), "ci_high": clean(ci_high)}
+    if n is not None:
+        out["n"] = int(n)
+    for key, v in extra.items():
+        if isinstance(v, (np.floating, float)):
+            v = clean(v)
+        elif isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.bool_):
+            v = bool(v)
+        out[key] = v
+    return out
+
+
+def _row_stat(row) -> dict[str, Any]:
+    return stat(row.value, row.ci_low, row.ci_high, row.n)
+
+
+def performance(
+    true: np.ndarray, predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int
+) -> dict[str, Any]:
+    """Overall and per-group accuracy/TPR/FPR/selection rate with CIs, and confusion matrices."""
+    from sklearn.metrics import confusion_matrix
+
+    k = np.arange(len(classes))
+    overall_table = group_table(true, predicted, np.zeros(len(true), dtype=int), classes=k,
+                                n_boot=settings["n_boot"], seed=seed)
+    overall = overall_table[overall_table["group"] == "*"]
+    acc_row = next(overall[overall["metric"] == "accuracy"].itertuples())
+    tpr_rows = overall[overall["metric"] == "tpr"]
+    result: dict[str, Any] = {
+        "overall": {
+            "accuracy": _row_stat(acc_row),
+            "per_class": {classes[int(r.cls)]: _row_stat(r) for r in tpr_rows.itertuples()},
+            "confusion": confusion_matrix(true, predicted, labels=k).tolist(),
+        },
+        "by_attribute": {},
+    }
+    for attr in attributes.columns:
+        groups = attributes[attr].to_numpy(str)
+        table = group_table(true, predicted, groups, classes=k, n_boot=settings["n_boot"], seed=seed,
+                            min_group_size=settings["min_group_size"])
+        per_group: dict[str, Any] = {}
+        for g in sorted(set(groups)):
+            rows = table[table["group"] == g]
+            mask = groups == g
+            entry: dict[str, Any] = {"n": int(mask.sum())}
+            for r in rows.itertuples():
+                if r.metric == "accuracy":
+                    entry["accuracy"] = _row_stat(r)
+                else:
+                    entry.setdefault(r.metric, {})[classes[int(r.cls)]] = _row_stat(r)
+            entry["confusion"] = confusion_matrix(true[mask], predicted[mask], labels=k).tolist()
+            per_group[g] = entry
+        result["by_attribute"][attr] = {"groups": per_group}
+    return result
+
+
+def _disparity_stat(d: dict[str, Any]) -> dict[str, Any]:
+    return stat(
+        d["value"], d["ci_low"], d["ci_high"], d.get("n"),
+        p_value=d["p_value"], worst_group=str(d["worst_group"]) if d["worst_group"] is not None else None,
+        best_group=str(d["best_group"]) if d["best_group"] is not None else None,
+        flaggable=bool(d.get("flaggable", True)), note=d.get("note") or None,
+    )
+
+
+def disparities(
+    true: np.ndarray, predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int
+) -> dict[str, Any]:
+    """accuracy difference/ratio, equalized odds, and TPR/FPR/selection-rate differences per class."""
+    k = np.arange(len(classes))
+    common = dict(n_boot=settings["n_boot"], n_perm=settings["n_perm"], seed=seed,
+                  min_group_size=settings["min_group_size"], classes=k)
+    out: dict[str, Any] = {}
+    for attr in attributes.columns:
+        groups = attributes[attr].to_numpy(str)
+        entry: dict[str, Any] = {
+            "accuracy_difference": _disparity_stat(disparity(true, predicted, groups, metric="accuracy", **common)),
+            "accuracy_ratio": _disparity_stat(
+                disparity(true, predicted, groups, metric="accuracy", kind="ratio", **common)
+            ),
+        }
+        eo = equalized_odds(true, predicted, groups, classes=k)
+        cls = eo.get("cls")
+        entry["equalized_odds_difference"] = {
+            "value": None if eo["value"] is None or not np.isfinite(eo["value"]) else float(eo["value"]),
+            "cls": None if cls is None else classes[int(cls)],
+        }
+        for metric in RATE_METRICS:
+            entry[f"{metric}_difference"] = {
+                classes[c]: _disparity_stat(disparity(true, predicted, groups, metric=metric, cls=c, **common))
+                for c in k
+            }
+        out[attr] = entry
+    return out

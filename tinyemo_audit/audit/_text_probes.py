@@ -1,0 +1,54 @@
+"""Counterfactual text probes: prompt pairs that differ only in a demographic term, in label space."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..metrics import paired_shift
+
+
+def _prompts(templates, terms, emotion):
+    """Prompts in (template, term) order; the same order for every group keeps them paired."""
+    return [t.format(emotion=emotion, group=term) for t in templates for term in terms]
+
+
+def text_probe(
+    space, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict, reference_groups: dict, seed: int
+) -> dict[str, Any]:
+    """Shift of every label's similarity when only the group term in a prompt changes.
+
+    Units of the paired test are (template, term index) pairs: term lists are aligned by index
+    (man ↔ woman, boy ↔ girl, ...). Rows with ``emotion == "*"`` use the emotion-free templates:
+    which emotion does the group term alone pull toward?
+    """
+    cfg = settings["text_probes"]
+    out: dict[str, Any] = {"templates": list(cfg["templates"]), "neutral_templates": list(cfg["neutral_templates"]),
+                           "by_attribute": {}}
+    for attr, groups in cfg["terms"].items():
+        names = list(groups)
+        ref = reference_groups.get(attr, names[0])
+        ref = ref if ref in groups else names[0]
+        size = min(len(v) for v in groups.values())
+        rows = []
+        for value in names:
+            if value == ref:
+                continue
+            for emotion in ("*",) + tuple(classes):
+                templates = cfg["neutral_templates"] if emotion == "*" else cfg["templates"]
+                texts_a = _prompts(templates, groups[ref][:size], emotion)
+                texts_b = _prompts(templates, groups[value][:size], emotion)
+                emb = space.embed_texts(texts_a + texts_b).numpy()
+                sims = emb @ label_emb.T
+                res = paired_shift(sims[: len(texts_a)], sims[len(texts_a):], n_perm=settings["n_perm_paired"],
+                                   n_boot=settings["n_boot"], seed=seed)
+                for c, label in enumerate(classes):
+                    rows.append({
+                        "value": value, "reference": ref, "emotion": emotion, "label": label,
+                        "mean_shift": float(res["mean_shift"][c]), "ci_low": float(res["ci_low"][c]),
+                        "ci_high": float(res["ci_high"][c]), "p_value": float(res["p_value"][c]),
+                        "n": int(res["n"]),
+                    })
+        out["by_attribute"][attr] = {"terms": {k: list(v[:size]) for k, v in groups.items()}, "shifts": rows}
+    return out

@@ -1,0 +1,118 @@
+"""Counterfactual image probes over twin sets: flip rates, directional label shifts, KL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset, TwinSet
+from ..metrics import flip_rate, label_distribution_kl, paired_shift
+from ..model.classifier import Predictions, predict
+from ._groups import stat
+
+
+@dataclass
+class TwinPredictions:
+    """A twin set and what the bundle says of every (identity, value) image."""
+
+    twins: TwinSet
+    similarities: np.ndarray  # [n_id, n_val, K]
+    probabilities: np.ndarray  # [n_id, n_val, K]
+    predicted: np.ndarray  # [n_id, n_val]
+
+
+def predict_twins(bundle, twins: TwinSet, *, progress: bool = True) -> TwinPredictions:
+    """Run the bundle over every image of a twin set (features cached like any dataset)."""
+    n_id, n_val = twins.images.shape[:2]
+    flat = Dataset(
+        name=f"twins:{twins.attribute}",
+        split="twins",
+        classes=twins.classes,
+        labels=np.repeat(twins.labels, n_val),
+        ids=np.asarray([f"{i}:{v}" for i in twins.ids for v in twins.values]),
+        attributes=pd.DataFrame(index=pd.RangeIndex(n_id * n_val)),
+        images=twins.images.reshape(n_id * n_val, *twins.images.shape[2:]),
+    )
+    preds: Predictions = predict(bundle, flat, progress=progress)
+    k = len(twins.classes)
+    return TwinPredictions(
+        twins=twins,
+        similarities=preds.similarities.reshape(n_id, n_val, k),
+        probabilities=preds.probabilities.reshape(n_id, n_val, k),
+        predicted=preds.predicted.reshape(n_id, n_val),
+    )
+
+
+def counterfactual_probe(
+    tp: TwinPredictions, *, reference: str | None, temperature: float, settings: dict, seed: int
+) -> dict[str, Any]:
+    """Everything the report and the findings need about one attribute's twins."""
+    twins = tp.twins
+    values = list(twins.values)
+    classes = twins.classes
+    ref = values.index(reference) if reference in values else 0
+    n_boot, n_perm = settings["n_boot"], settings["n_perm_paired"]
+    a, b = np.triu_indices(len(values), k=1)
+    pairs = {
+        f"{values[i]}|{values[j]}": stat(**_flip(tp.predicted[:, i], tp.predicted[:, j], n_boot, seed))
+        for i, j in zip(a, b)
+    }
+    pooled = _flip(tp.predicted[:, a].ravel(), tp.predicted[:, b].ravel(), n_boot, seed)
+    k = len(classes)
+    transitions, shifts, kl = {}, [], {}
+    for j, value in enumerate(values):
+        if j == ref:
+            continue
+        codes = tp.predicted[:, ref] * k + tp.predicted[:, j]
+        transitions[f"{values[ref]}|{value}"] = np.bincount(codes, minlength=k * k).reshape(k, k).tolist()
+        kl_values = label_distribution_kl(tp.similarities[:, ref], tp.similarities[:, j], temperature=temperature)
+        kl[value] = stat(kl_values.mean(), n=len(kl_values))
+        for true_class in ("*",) + tuple(classes):
+            rows = np.arange(len(twins)) if true_class == "*" else np.flatnonzero(
+                twins.labels == classes.index(true_class)
+            )
+            if len(rows) < 2:
+                continue
+            res = paired_shift(tp.similarities[rows, ref], tp.similarities[rows, j],
+                               n_perm=n_perm, n_boot=n_boot, seed=seed)
+            prob_shift = (tp.probabilities[rows, j] - tp.probabilities[rows, ref]).mean(axis=0)
+            for c, label in enumerate(classes):
+                shifts.append({
+                    "value": value, "reference": values[ref], "true_class": true_class, "label": label,
+                    "mean_shift": float(res["mean_shift"][c]), "ci_low": float(res["ci_low"][c]),
+                    "ci_high": float(res["ci_high"][c]), "p_value": float(res["p_value"][c]),
+                    "prob_shift": float(prob_shift[c]), "n": int(len(rows)),
+                    "flaggable": bool(len(rows) >= settings["min_group_size"] or true_class == "*"),
+                })
+    return {
+        "values": values,
+        "reference": values[ref],
+        "n_identities": int(len(twins)),
+        "flip_rate": stat(**pooled),
+        "pairs": pairs,
+        "transitions": transitions,
+        "shifts": shifts,
+        "kl": kl,
+    }
+
+
+def _flip(labels_a, labels_b, n_boot: int, seed: int) -> dict[str, Any]:
+    res = flip_rate(labels_a, labels_b, n_boot=n_boot, seed=seed)
+    return {"value": res["value"], "ci_low": res["ci_low"], "ci_high": res["ci_high"], "n": res["n"]}
+
+
+def shift_examples(tp: TwinPredictions, value: str, reference: str, true_class: str, label: str, *, top: int = 3):
+    """Identities whose similarity to ``label`` moved most from ``reference`` to ``value``."""
+    twins = tp.twins
+    values = list(twins.values)
+    i, j = values.index(reference), values.index(value)
+    c = twins.classes.index(label)
+    rows = np.arange(len(twins)) if true_class == "*" else np.flatnonzero(
+        twins.labels == twins.classes.index(true_class)
+    )
+    delta = tp.similarities[rows, j, c] - tp.similarities[rows, i, c]
+    order = rows[np.argsort(-delta, kind="stable")[:top]]
+    return [(int(r), i, j) for r in order]

@@ -1,0 +1,273 @@
+"""``tinyemo-audit run``: every probe over one bundle and dataset, written as one run folder.
+
+The run folder holds results.json (the AuditResult, docs/results-schema.md), timings.json,
+report.html and, with gates, junit.xml and summary.md. It is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .._io import atomic_directory, atomic_write_json
+from ..errors import UsageError
+from ..model.bundle import load_bundle
+from ..model.classifier import predict
+from ..paths import PROJECT_DIR
+from . import _embedding_probes, _findings, _groups, _twins
+from ._examples import attach_examples
+from ._text_probes import text_probe
+from .settings import load_settings
+
+RESULTS_SCHEMA_VERSION = "1.0"
+# Faces attributes audited by default: skin_tone's six levels are summarised by skin_group.
+FACES_AUDIT_ATTRIBUTES = ("skin_group", "gender", "age")
+BIAS_FRAMEWORK = (
+    "The semi-automated bias framework (counterfactual twins and prompt pairs probing the metric space, "
+    "discovery by UMAP + clustering with clusters named from the LLM vocabulary, one Benjamini–Hochberg "
+    "correction over every test, ranked findings for a person to confirm) is tinyemo-audit's own design. "
+    "TinyEmo's paper mentions semi-automated bias detection, but its method is not available."
+)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    exit_code: int
+    results: dict[str, Any]
+
+
+def default_run_dir(dataset: str, model: str) -> Path:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{dataset}-{Path(model).name}")
+    return PROJECT_DIR / "reports" / f"{safe}-{stamp}"
+
+
+class _Stages:
+    """One stderr line per stage (tqdm bars come from the stages themselves), with timings."""
+
+    def __init__(self, total: int, progress: bool):
+        self.total, self.progress, self.done = total, progress, 0
+        self.timings: dict[str, float] = {}
+        self._name, self._start = None, 0.0
+
+    def __call__(self, name: str) -> None:
+        self._finish()
+        self.done += 1
+        self._name, self._start = name, time.perf_counter()
+        if self.progress:
+            print(f"[{self.done}/{self.total}] {name}", file=sys.stderr, flush=True)
+
+    def _finish(self) -> None:
+        if self._name is not None:
+            self.timings[self._name] = round(time.perf_counter() - self._start, 3)
+            self._name = None
+
+    def close(self) -> dict[str, float]:
+        self._finish()
+        return self.timings
+
+
+def _audit_attributes(dataset: str, data) -> list[str]:
+    if dataset == "faces":
+        return list(FACES_AUDIT_ATTRIBUTES)
+    return [c for c in data.attributes.columns if data.attributes[c].nunique() >= 2]
+
+
+def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[str, Any]:
+    from scipy.stats import binomtest
+
+    from ..discovery import discover
+
+    words, vectors = space.vocabulary()
+    errors = None if true is None else preds.predicted != true
+    result = discover(
+        preds.embeddings, errors=errors, attributes=attributes,
+        vocabulary=(list(words), np.asarray(vectors, dtype=np.float32)),
+        method=settings["discovery"]["method"], umap_cap=settings["discovery"]["umap_cap"],
+        min_size=settings["min_group_size"], seed=seed, progress=progress,
+    )
+    data = result.to_dict()
+    idx = np.asarray(data["sample_index"])
+    points: dict[str, Any] = {
+        "x": np.round(np.asarray(data["coords"])[:, 0], 4).tolist(),
+        "y": np.round(np.asarray(data["coords"])[:, 1], 4).tolist(),
+        "cluster": [int(c) for c in data["cluster_of"]],
+        "item": idx.tolist(),
+        "error": None if errors is None else errors[idx].astype(int).tolist(),
+        "predicted": preds.predicted[idx].tolist(),
+    }
+    for attr in attributes.columns:
+        points[attr] = attributes[attr].to_numpy(str)[idx].tolist()
+    overall_error = None if errors is None else float(errors.mean())
+    items = []
+    for cluster in data["clusters"]:
+        item = dict(cluster)
+        if errors is not None and item.get("error_rate") is not None and 0 < overall_error < 1:
+            k = int(round(item["error_rate"] * item["size"]))
+            item["p_value"] = float(binomtest(k, item["size"], overall_error, alternative="greater").pvalue)
+        items.append(item)
+    return {"method": data["method"], "params": data["params"], "points": points, "items": items}
+
+
+def _verdict(findings: list[dict], gate_status: str | None) -> dict[str, Any]:
+    if gate_status == "failed":
+        status = "gate-failed"
+    else:
+        status = "biased" if findings else "no-flag"
+    if findings:
+        headline = (f"{len(findings)} potential bias{'es' if len(findings) != 1 else ''} found. "
+                    f"Most severe: {findings[0]['title']}.")
+    else:
+        headline = "No bias was flagged: no test passed both the significance (q) and the effect-size bar."
+    return {"status": status, "headline": headline, "n_findings": len(findings)}
+
+
+def run_audit(
+    *,
+    dataset: str = "faces",
+    model: str = "tinyemo-faces-mini",
+    out: str | Path | None = None,
+    seed: int = 0,
+    n: int | None = None,
+    n_twins: int | None = None,
+    config: str | Path | None = None,
+    gates: str | Path | None = None,
+    junit: str | Path | None = None,
+    progress: bool = True,
+) -> RunOutcome:
+    """Audit ``model`` on ``dataset``'s test split and write the run folder (see module docstring)."""
+    from ..data.registry import check_dataset_spec, load_dataset
+
+    check_dataset_spec(dataset)
+    if n is not None and n < 2:
+        raise UsageError("--n must be at least 2")
+    if n_twins is not None and n_twins < 2:
+        raise UsageError("--n-twins must be at least 2")
+    settings = load_settings(config)
+    gate_spec = None
+    if gates is not None:
+        from ..gates import load_gates
+
+        gate_spec = load_gates(gates)  # fail on a bad gate file before any work
+    stages = _Stages(8, progress)
+    stages("loading model and data")
+    bundle = load_bundle(model)
+    data = load_dataset(dataset, "test")
+    if n is not None and n < len(data):
+        keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
+        data = data.subset(keep)
+    attributes = data.attributes[_audit_attributes(dataset, data)]
+    references = {a: settings["reference_groups"].get(a) for a in attributes.columns}
+
+    stages("embedding and classifying the test split")
+    preds = predict(bundle, data, progress=progress)
+    labelled = data.has_labels
+    true = data.labels if labelled else None
+    classes = data.classes
+    skipped = []
+    results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
+
+    stages("group metrics with bootstrap CIs and permutation tests")
+    if labelled:
+        results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
+        results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed)
+    else:
+        skipped.append({"probe": "performance, disparities", "reason": "the dataset has no labels"})
+
+    stages("counterfactual twins")
+    twin_predictions = {}
+    if dataset == "faces":
+        from ..data.faces import load_twins
+
+        counterfactual = {}
+        for attr in attributes.columns:
+            twins = load_twins(attr, n_identities=n_twins or settings["twins_per_attribute"])
+            twin_predictions[attr] = _twins.predict_twins(bundle, twins, progress=progress)
+            counterfactual[attr] = _twins.counterfactual_probe(
+                twin_predictions[attr], reference=references.get(attr), temperature=bundle.temperature,
+                settings=settings, seed=seed,
+            )
+        results["counterfactual"] = counterfactual
+    else:
+        skipped.append({"probe": "counterfactual image twins", "reason": "only the faces corpus has exact twins"})
+
+    stages("text probes, associations, retrieval skew, dataset bias")
+    space = bundle.label_space()
+    label_emb = bundle.embed_classes(classes).numpy().astype(np.float32)
+    results["text_probes"] = text_probe(space, label_emb, classes, settings, references, seed)
+    results["association"] = _embedding_probes.association(
+        preds.embeddings, attributes, label_emb, classes, settings, references, seed
+    )
+    results["skew"] = _embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"])
+    results["dataset_bias"] = _embedding_probes.dataset_bias(true, attributes, classes)
+
+    stages("discovery: UMAP, clusters, names")
+    results["clusters"] = _clusters(preds, true, attributes, space, settings, seed, progress)
+
+    stages("findings")
+    _findings.apply_fdr(results, settings["q_max"])
+    findings = _findings.rank_findings(results, settings)
+    attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
+                    clusters=results["clusters"])
+    results["findings"] = findings
+    results["findings_count"] = len(findings)
+    results["run"] = {
+        "tool_version": __version__, "dataset": dataset, "split": data.split, "model": bundle.name,
+        "model_card": _model_card(bundle), "classes": list(classes),
+        "protected_attributes": list(attributes.columns), "reference_groups": references, "seed": seed,
+        "n": int(len(data)), "n_boot": settings["n_boot"], "n_perm": settings["n_perm"],
+        "q_max": settings["q_max"], "min_group_size": settings["min_group_size"],
+        "min_effect": settings["min_effect"], "labelled": labelled, "skipped": skipped,
+    }
+    results["methods"] = {"bias_framework": BIAS_FRAMEWORK}
+
+    stages("writing results, report and gates")
+    exit_code, gate_status = 0, None
+    if gate_spec is not None:
+        from ..gates import evaluate_gates, gates_exit_code, gates_to_json
+
+        outcomes = evaluate_gates(gate_spec, results)
+        exit_code = gates_exit_code(outcomes)
+        gate_status = "failed" if exit_code else "passed"
+        results["gates"] = gates_to_json(outcomes)
+    else:
+        results["gates"] = None
+    results["verdict"] = _verdict(findings, gate_status)
+    ordered = _ordered(results)
+    run_dir = Path(out) if out else default_run_dir(dataset, model)
+    with atomic_directory(run_dir) as tmp:
+        atomic_write_json(tmp / "results.json", ordered)
+        from ..report import write_report
+
+        write_report(ordered, tmp / "report.html")
+        if gate_spec is not None:
+            from ..gates import gates_markdown, write_junit
+
+            write_junit(outcomes, tmp / "junit.xml")
+            (tmp / "summary.md").write_text(gates_markdown(outcomes), encoding="utf-8")
+        atomic_write_json(tmp / "timings.json", {"stages_seconds": stages.close()})
+    if junit is not None and gate_spec is not None:
+        write_junit(outcomes, junit)
+    return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered)
+
+
+KEY_ORDER = ("schema_version", "run", "verdict", "findings", "findings_count", "gates", "performance",
+             "disparities", "counterfactual", "text_probes", "association", "skew", "dataset_bias",
+             "clusters", "methods")
+
+
+def _ordered(results: dict[str, Any]) -> dict[str, Any]:
+    return {k: results[k] for k in KEY_ORDER if k in results}
+
+
+def _model_card(bundle) -> str:
+    path = bundle.path / "MODEL_CARD.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""

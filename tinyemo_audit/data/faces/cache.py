@@ -1,0 +1,85 @@
+"""On-disk cache of rendered faces: one folder per fingerprint, written atomically, checked on read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..._io import atomic_directory
+from ...paths import cache_dir
+from .params import attribute_table
+from .render import RENDERER_VERSION, render_rows
+
+IMAGES, LABELS, ATTRIBUTES, MANIFEST = "images.npy", "true_labels.npy", "attributes.csv", "manifest.json"
+
+
+def fingerprint(spec: dict[str, Any]) -> str:
+    """Short stable hash of what determines the pixels (spec plus renderer version)."""
+    payload = json.dumps({**spec, "renderer": RENDERER_VERSION}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def folder(spec: dict[str, Any]) -> Path:
+    """Cache folder of a spec: ``cache_dir()/faces/<fingerprint>``."""
+    return cache_dir() / "faces" / fingerprint(spec)
+
+
+def _valid(path: Path, spec: dict[str, Any], labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The memory-mapped images if ``path`` holds exactly this entry, else None."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+        if manifest.get("spec") != spec or manifest.get("renderer") != RENDERER_VERSION:
+            return None
+        images = np.load(path / IMAGES, mmap_mode="r", allow_pickle=False)
+        stored = np.load(path / LABELS, allow_pickle=False)
+    except (OSError, ValueError, json.JSONDecodeError):
+        return None
+    if images.dtype != np.uint8 or images.shape != shape or not np.array_equal(stored, labels):
+        return None
+    return images
+
+
+def _load_or_render(spec: dict[str, Any], params: pd.DataFrame, size: int, desc: str) -> np.ndarray:
+    path = folder(spec)
+    labels = params["expression"].to_numpy(dtype=np.int64)
+    shape = (len(params), size, size, 3)
+    images = _valid(path, spec, labels, shape)
+    if images is not None:
+        return images
+    rendered = render_rows(params, size, desc=desc)
+    with atomic_directory(path) as tmp:
+        np.save(tmp / IMAGES, rendered, allow_pickle=False)
+        np.save(tmp / LABELS, labels, allow_pickle=False)
+        attribute_table(params).to_csv(tmp / ATTRIBUTES, index=False)
+        # The manifest goes last: a folder without it is never taken as valid.
+        manifest = {"spec": spec, "renderer": RENDERER_VERSION, "n": len(params), "shape": list(shape)}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    images = _valid(path, spec, labels, shape)
+    return rendered if images is None else images
+
+
+def split_spec(*, split: str, n: int, seed: int, size: int) -> dict[str, Any]:
+    """Cache spec of a split's images (annotation biases only touch labels, so they are not in it)."""
+    return {"kind": "split", "split": split, "n": n, "seed": seed, "image_size": size}
+
+
+def twins_spec(*, attribute: str, n: int, split: str, seed: int, size: int) -> dict[str, Any]:
+    """Cache spec of a twin set's images (``n`` = number of rendered rows)."""
+    return {"kind": "twins", "attribute": attribute, "split": split, "n": n, "seed": seed, "image_size": size}
+
+
+def cached_split(params: pd.DataFrame, *, split: str, seed: int, size: int) -> np.ndarray:
+    """Images of a split's parameter rows, from the cache or rendered and stored."""
+    spec = split_spec(split=split, n=len(params), seed=seed, size=size)
+    return _load_or_render(spec, params, size, f"rendering faces ({split})")
+
+
+def cached_twins(params: pd.DataFrame, *, attribute: str, split: str, seed: int, size: int) -> np.ndarray:
+    """Images of a twin set's parameter rows, from the cache or rendered and stored."""
+    spec = twins_spec(attribute=attribute, n=len(params), split=split, seed=seed, size=size)
+    return _load_or_render(spec, params, size, f"rendering {attribute} twins")

@@ -1,0 +1,56 @@
+"""Encoder specs → Encoder objects: ``faces-mini`` and the ``open_clip:`` scheme."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import WeightsUnavailableError
+from ..registry import Registry
+from .base import Encoder
+
+MSG_FACES_MINI_NEEDS_WEIGHTS = (
+    "encoder 'faces-mini' needs a weights file (a .safetensors written by FacesMiniEncoder.save)"
+)
+
+
+def _faces_mini(*, weights: str | Path | None = None) -> Encoder:
+    from .faces_mini import FacesMiniEncoder
+
+    if weights is None:
+        raise WeightsUnavailableError(MSG_FACES_MINI_NEEDS_WEIGHTS)
+    return FacesMiniEncoder.load(weights)
+
+
+def _open_clip(rest: str, *, weights: str | Path | None = None) -> Encoder:
+    from .open_clip import open_clip_encoder
+
+    return open_clip_encoder(rest, weights=weights)
+
+
+ENCODERS: Registry[Encoder] = Registry("encoder")
+ENCODERS.add("faces-mini", _faces_mini)
+ENCODERS.add_scheme("open_clip", _open_clip)
+
+
+def resolve_encoder(spec: str, *, weights: str | Path | None = None) -> Encoder:
+    """Build the encoder a spec names.
+
+    Parameters
+    ----------
+    spec : str
+        ``"faces-mini"`` or ``"open_clip:<arch>/<pretrained-tag | checkpoint path | random>"``.
+    weights : str or Path, optional
+        Weights file: required for ``faces-mini``; for ``open_clip:<arch>`` a checkpoint path.
+
+    Returns
+    -------
+    Encoder
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown spec, architecture or pretrained tag (the message lists the valid choices).
+    WeightsUnavailableError
+        The weights are not on this machine.
+    """
+    return ENCODERS.resolve(spec, weights=weights)

@@ -1,0 +1,356 @@
+"""Gate evaluation: expand each gate over results.json and turn observed numbers into verdicts."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from ..errors import UsageError
+from ._spec import ATTRIBUTE_PLACEHOLDER, WILDCARD, Gate, GateSpec
+
+PASS, WARN, FAIL, ERROR = "PASS", "WARN", "FAIL", "ERROR"
+STATUSES = (PASS, WARN, FAIL, ERROR)
+# Worst first: the order of tables and of the overall verdict. A FAIL (a confident violation)
+# outranks an ERROR (could not check); both fail the run.
+STATUS_ORDER = (FAIL, ERROR, WARN, PASS)
+# Leaf fields quoted in details, in this order, when present.
+_CONTEXT_FIELDS = ("value", "ci_low", "ci_high", "q_value", "n")
+_MAX_LISTED_KEYS = 12
+
+Status = Literal["PASS", "WARN", "FAIL", "ERROR"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GateOutcome:
+    """The verdict of one expanded check of a gate.
+
+    Attributes
+    ----------
+    gate : str
+        The gate's name.
+    path : str
+        The resolved metric path, e.g. ``"disparities.gender.fpr_difference.angry"``.
+    attribute : str or None
+        The attribute ``{attribute}`` resolved to; None if the metric has no placeholder.
+    status : {"PASS", "WARN", "FAIL", "ERROR"}
+    observed : float or None
+        The number the bound was applied to; None for ERROR.
+    bound : str
+        The bound as text, e.g. ``"ci_low <= 0.05"``.
+    details : str
+        One line explaining the verdict (or what was missing).
+    severity : {"fail", "warn"}
+        The gate's severity.
+    description : str
+        The gate's description.
+    """
+
+    gate: str
+    path: str
+    attribute: str | None
+    status: Status
+    observed: float | None
+    bound: str
+    details: str
+    severity: str = "fail"
+    description: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True for FAIL and ERROR: the outcomes that fail a CI run."""
+        return self.status in (FAIL, ERROR)
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return repr(x)
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    return f"{float(x):.4g}"
+
+
+def _is_number(x: Any) -> bool:
+    # numbers.Real also admits numpy scalars, for results still in memory.
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _list_keys(node: Mapping) -> str:
+    keys = [str(k) for k in node]
+    shown = ", ".join(keys[:_MAX_LISTED_KEYS])
+    return shown + (f", ... ({len(keys)} in all)" if len(keys) > _MAX_LISTED_KEYS else "")
+
+
+def _where(resolved: Sequence[str]) -> str:
+    return repr(".".join(resolved)) if resolved else "the results root"
+
+
+def _is_statistic(node: Any) -> bool:
+    return isinstance(node, Mapping) and _is_number(node.get("value"))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    """A walk's end: a leaf at ``path``, or a problem that makes the check an ERROR."""
+
+    path: tuple[str, ...]
+    attribute: str | None
+    leaf: Any = None
+    problem: str | None = None
+
+
+def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: str | None) -> Iterator[_Found]:
+    segments = gate.segments
+    if i == len(segments):
+        yield _Found(resolved, attribute, leaf=node)
+        return
+    segment = segments[i]
+    rest = segments[i:]
+
+    def problem(text: str, path: tuple[str, ...] = resolved + rest, attr: str | None = attribute) -> _Found:
+        if attr is not None:
+            path = tuple(attr if s == ATTRIBUTE_PLACEHOLDER else s for s in path)
+        return _Found(path, attr, problem=text)
+
+    expand_all = segment == WILDCARD or (
+        segment == ATTRIBUTE_PLACEHOLDER and gate.attributes == (WILDCARD,)
+    )
+    if segment == ATTRIBUTE_PLACEHOLDER and not expand_all:
+        keys: Iterable[str] = gate.attributes or ()
+    elif expand_all:
+        if not isinstance(node, Mapping):
+            yield problem(f"cannot expand {segment!r}: {_where(resolved)} is {_kind(node)}, not a mapping")
+            return
+        if _is_statistic(node):
+            yield problem(f"cannot expand {segment!r}: {_where(resolved)} is a single statistic, not a mapping of keys")
+            return
+        if not node:
+            yield problem(f"expansion of {segment!r} found nothing: {_where(resolved)} is empty")
+            return
+        keys = [str(k) for k in node]
+    else:
+        keys = [segment]
+
+    for key in keys:
+        attr = key if segment == ATTRIBUTE_PLACEHOLDER else attribute
+        if not isinstance(node, Mapping):
+            yield problem(
+                f"{_where(resolved)} is {_kind(node)}, not a mapping; cannot look up {key!r}", attr=attr
+            )
+            continue
+        if key not in node:
+            # In-memory results may carry non-str keys; JSON ones are always str.
+            match = [k for k in node if str(k) == key]
+            if not match:
+                yield problem(
+                    f"missing key {key!r} under {_where(resolved)} (present: {_list_keys(node) or 'none'})",
+                    attr=attr,
+                )
+                continue
+            child = node[match[0]]
+        else:
+            child = node[key]
+        yield from _walk(child, gate, i + 1, resolved + (key,), attr)
+
+
+def _kind(node: Any) -> str:
+    if node is None:
+        return "null"
+    if _is_number(node):
+        return f"a number ({_fmt(node)})"
+    if isinstance(node, str):
+        return "a string"
+    if isinstance(node, (list, tuple)):
+        return "a list"
+    return f"a {type(node).__name__}"
+
+
+def _context(leaf: Mapping, on: str) -> str:
+    parts = [f"{field} {_fmt(leaf[field])}" for field in _CONTEXT_FIELDS if field != on and field in leaf]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _judge(gate: Gate, found: _Found) -> GateOutcome:
+    def outcome(status: str, observed: float | None, details: str) -> GateOutcome:
+        return GateOutcome(
+            gate=gate.name,
+            path=".".join(found.path),
+            attribute=found.attribute,
+            status=status,
+            # inf is judged like any number but kept out of the JSON (strict writers refuse it).
+            observed=observed if observed is not None and math.isfinite(observed) else None,
+            bound=gate.bound_text,
+            details=details,
+            severity=gate.severity,
+            description=gate.description,
+        )
+
+    if found.problem is not None:
+        return outcome(ERROR, None, found.problem)
+    leaf = found.leaf
+    where = _where(found.path)
+    context = ""
+    if isinstance(leaf, Mapping):
+        if gate.on not in leaf:
+            return outcome(ERROR, None, f"{where} has no {gate.on!r} (keys: {_list_keys(leaf) or 'none'})")
+        observed = leaf[gate.on]
+        context = _context(leaf, gate.on)
+    elif gate.on != "value" and _is_number(leaf):
+        return outcome(ERROR, None, f"{where} is a plain number without a CI; it has no {gate.on!r} (use on: value)")
+    else:
+        observed = leaf
+    if observed is None:
+        return outcome(ERROR, None, f"{gate.on} of {where} is null")
+    if not _is_number(observed):
+        return outcome(ERROR, None, f"{gate.on} of {where} is {_kind(observed)}, not a number")
+    observed = float(observed)
+    if math.isnan(observed):
+        return outcome(ERROR, None, f"{gate.on} of {where} is NaN")
+
+    shown = f"{gate.on} = {_fmt(observed)}"
+    if gate.max is not None and observed > gate.max:
+        verdict = f"{shown} > max {gate.max:g}"
+    elif gate.min is not None and observed < gate.min:
+        verdict = f"{shown} < min {gate.min:g}"
+    else:
+        checks = []
+        if gate.min is not None:
+            checks.append(f">= min {gate.min:g}")
+        if gate.max is not None:
+            checks.append(f"<= max {gate.max:g}")
+        return outcome(PASS, observed, f"{shown} {' and '.join(checks)}{context}")
+    status = FAIL if gate.severity == "fail" else WARN
+    return outcome(status, observed, f"{verdict}{context}")
+
+
+def _evaluate_gate(gate: Gate, results: Mapping) -> list[GateOutcome]:
+    outcomes = [_judge(gate, found) for found in _walk(results, gate, 0, (), None)]
+    if not outcomes:  # only an explicit, empty attribute list could get here; validation forbids it
+        outcomes.append(
+            GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text,
+                        f"expansion of {gate.metric!r} found nothing", gate.severity, gate.description)
+        )
+    return outcomes
+
+
+def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) -> list[GateOutcome]:
+    """Evaluate every gate against an audit's results.
+
+    Parameters
+    ----------
+    spec : GateSpec or iterable of Gate
+        From :func:`load_gates` or :func:`parse_gates`.
+    results : Mapping
+        The parsed results.json (an AuditResult as plain data).
+
+    Returns
+    -------
+    list of GateOutcome
+        One per expanded check, grouped by gate in spec order. A check that cannot be evaluated
+        (missing path segment, empty expansion, null/NaN/non-numeric observed number, or an
+        unexpected exception) is an ERROR outcome; evaluation never raises for bad results.
+
+    Raises
+    ------
+    UsageError
+        ``results`` is not a mapping.
+
+    Examples
+    --------
+    >>> from tinyemo_audit.gates import parse_gates
+    >>> spec = parse_gates({"version": 1, "gates": [
+    ...     {"name": "accuracy", "metric": "performance.overall.accuracy", "min": 0.5}]})
+    >>> results = {"performance": {"overall": {"accuracy": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}}}}
+    >>> [o.status for o in evaluate_gates(spec, results)]
+    ['PASS']
+    """
+    if not isinstance(results, Mapping):
+        raise UsageError(f"results must be a mapping (the parsed results.json), got {type(results).__name__}")
+    gates = spec.gates if isinstance(spec, GateSpec) else tuple(spec)
+    outcomes: list[GateOutcome] = []
+    for gate in gates:
+        try:
+            outcomes.extend(_evaluate_gate(gate, results))
+        except Exception as err:  # a gate that raises is an ERROR, never a crashed gate run
+            outcomes.append(
+                GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text,
+                            f"could not evaluate: {type(err).__name__}: {' '.join(str(err).split())}",
+                            gate.severity, gate.description)
+            )
+    return outcomes
+
+
+def gates_exit_code(outcomes: Iterable[GateOutcome]) -> int:
+    """The CI exit code of a gate run.
+
+    Parameters
+    ----------
+    outcomes : iterable of GateOutcome
+
+    Returns
+    -------
+    int
+        0 when no outcome is FAIL or ERROR (WARN passes; no outcomes passes), 1 otherwise.
+        ERROR counts as a failure: a gate that could not be checked must not let CI pass.
+    """
+    return 1 if any(o.failed for o in outcomes) else 0
+
+
+def gates_counts(outcomes: Iterable[GateOutcome]) -> dict[str, int]:
+    """Number of outcomes per status, every status present (``{"PASS": 3, "WARN": 0, ...}``)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for o in outcomes:
+        counts[o.status] += 1
+    return counts
+
+
+def gates_verdict(outcomes: Iterable[GateOutcome]) -> str:
+    """The worst status among ``outcomes`` (FAIL > ERROR > WARN > PASS); PASS when empty."""
+    counts = gates_counts(outcomes)
+    return next((s for s in STATUS_ORDER if counts[s]), PASS)
+
+
+def gates_summary_line(outcomes: Sequence[GateOutcome]) -> str:
+    """One line for humans, e.g. ``"FAIL: 2 failed, 1 error, 0 warnings, 9 passed (12 checks)"``."""
+    counts = gates_counts(outcomes)
+    if not outcomes:
+        return "PASS: no gates were checked"
+    return (
+        f"{gates_verdict(outcomes)}: {counts[FAIL]} failed, {counts[ERROR]} "
+        f"error{'s' if counts[ERROR] != 1 else ''}, {counts[WARN]} "
+        f"warning{'s' if counts[WARN] != 1 else ''}, {counts[PASS]} passed ({len(outcomes)} checks)"
+    )
+
+
+def gates_to_json(outcomes: Iterable[GateOutcome]) -> list[dict[str, Any]]:
+    """Outcomes as plain JSON-ready dicts (for ``results["gates"]``).
+
+    Parameters
+    ----------
+    outcomes : iterable of GateOutcome
+
+    Returns
+    -------
+    list of dict
+        Keys ``gate, path, attribute, status, observed, bound, details, severity, description``;
+        ``observed`` is null for ERROR (never NaN, so strict JSON writers accept it).
+    """
+    return [dataclasses.asdict(o) for o in outcomes]
+
+
+__all__ = [
+    "ERROR",
+    "FAIL",
+    "PASS",
+    "STATUSES",
+    "WARN",
+    "GateOutcome",
+    "evaluate_gates",
+    "gates_counts",
+    "gates_exit_code",
+    "gates_summary_line",
+    "gates_to_json",
+    "gates_verdict",
+]
