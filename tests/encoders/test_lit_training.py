@@ -41,13 +41,26 @@ def test_multi_positive_loss_matches_a_loop():
     torch.testing.assert_close(got, reference_loss(image, text, ids.tolist(), 10.0))
 
 
-def test_duplicates_are_not_negatives():
-    # Two images with the same caption, perfectly aligned: no loss should push them apart,
-    # so the loss equals the all-distinct case's with the duplicate's columns merged.
-    text = torch.eye(3)[[0, 0, 1, 2]]
-    image = text.clone()
-    loss = multi_positive_clip_loss(image, text, torch.tensor([0, 0, 1, 2]), torch.tensor(50.0))
-    assert float(loss) < 1e-6 + np.log(2) / 2  # only the ambiguity among the two equal columns
+def test_distinct_captions_reduce_to_the_clip_loss():
+    gen = torch.Generator().manual_seed(2)
+    image = torch.nn.functional.normalize(torch.randn(7, 5, generator=gen), dim=-1)
+    text = torch.nn.functional.normalize(torch.randn(7, 5, generator=gen), dim=-1)
+    logits = 20.0 * image @ text.T
+    target = torch.arange(7)
+    clip = (torch.nn.functional.cross_entropy(logits, target)
+            + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+    torch.testing.assert_close(multi_positive_clip_loss(image, text, target, torch.tensor(20.0)), clip)
+
+
+def test_duplicate_captions_are_not_pushed_apart():
+    # Two images share caption 0. With multi-positive targets, pulling image 1 onto caption 0
+    # lowers the loss; a one-hot CLIP target would call that pair a negative.
+    text = torch.eye(3)[[0, 0, 1]]
+    ids = torch.tensor([0, 0, 1])
+    apart = torch.nn.functional.normalize(torch.tensor([[1.0, 0, 0], [0.6, 0, 0.8], [0, 1.0, 0]]), dim=-1)
+    together = torch.eye(3)[[0, 0, 1]]
+    scale = torch.tensor(10.0)
+    assert multi_positive_clip_loss(together, text, ids, scale) < multi_positive_clip_loss(apart, text, ids, scale)
 
 
 def test_augment_is_seeded_and_keeps_range():

@@ -64,6 +64,8 @@ def test_bos_option(cache_root, space):
     manual = space.table[[bos_id, *ids]].mean(0)
     torch.testing.assert_close(with_bos.embed_texts(["fear"])[0], manual / manual.norm())
     assert with_bos.fingerprint() != space.fingerprint()
+    words, embeddings = with_bos.vocabulary()
+    torch.testing.assert_close(embeddings[words.index("fear")], with_bos.embed_texts(["fear"])[0])
 
 
 def test_cache_round_trip_is_fast_and_identical(cache_root, space):

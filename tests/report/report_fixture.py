@@ -13,7 +13,7 @@ HOSTILE = "<script>alert(1)</script>"
 HOSTILE_CLASS = f'neutral {HOSTILE} "q" & \'s\''
 HOSTILE_VALUE = 'dark <img src=x onerror=alert(2)> & "co"'
 HOSTILE_MODEL = f"mini {HOSTILE} & <b>bold</b>"
-HOSTILE_CLUSTER = f"scowling {HOSTILE} & \"dark\""
+HOSTILE_CLUSTER = f"<b>scowling</b> {HOSTILE} & \"dark\""
 HOSTILE_TITLE = f'Darker skin pushes neutral faces toward "angry" {HOSTILE} & more'
 HOSTILE_CAPTION = f"identity 17 {HOSTILE} & 'light'"
 

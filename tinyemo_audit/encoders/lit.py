@@ -224,9 +224,10 @@ def train_faces_mini(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total += float(loss)
+            loss_value = float(loss.detach())
+            total += loss_value
             bar.update()
-            bar.set_postfix(epoch=epoch, loss=f"{float(loss):.3f}")
+            bar.set_postfix(epoch=epoch, loss=f"{loss_value:.3f}")
         scale_value = float(log_scale.detach().exp().clamp(max=MAX_LOGIT_SCALE))
         val_loss, val_acc = _validate(net, val.images, val_index, val_text, scale_value,
                                       config.image_size, 256)

@@ -180,8 +180,14 @@ class TokenEmbeddingSpace(LabelSpace):
         if self._vocabulary is None:
             if self._vocabulary_ids is None:
                 self._vocabulary_ids = vocabulary_ids(self.tokenizer.vocab(), self.table.shape[0])
+            import torch
+
             words, ids = self._vocabulary_ids
-            self._vocabulary = (list(words), self._pool([[i] for i in ids]))
+            rows = self.table[torch.tensor(ids, dtype=torch.long)].float()
+            if self.bos:
+                # The mean of two rows points the same way as their sum.
+                rows = rows + self.table[self.tokenizer.bos_token_id].float()
+            self._vocabulary = (list(words), torch.nn.functional.normalize(rows, dim=1))
         words, embeddings = self._vocabulary
         return list(words), embeddings
 

@@ -1,0 +1,244 @@
+"""Tests of the HTML report as text: escaping, no external resources, sections, graceful degradation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from report_fixture import (HOSTILE, HOSTILE_CLASS, HOSTILE_CLUSTER, HOSTILE_MODEL, HOSTILE_VALUE, make_results,
+                            minimal_results, thumbnails)
+
+from tinyemo_audit.errors import InputError, UsageError
+from tinyemo_audit.report import render_report, write_report
+from tinyemo_audit.report import _figures, _format
+
+SECTION_ORDER = ["verdict", "findings", "groups", "confusion", "twins", "map", "probes", "dataset", "gates",
+                 "methods"]
+
+
+class _Page(HTMLParser):
+    """Collects tags, attributes and the text outside scripts (script bodies are CDATA to this parser)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self._in: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._in = tag
+
+    def handle_endtag(self, tag):
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in == "script":
+            self.scripts.append(data)
+        elif self._in == "style":
+            self.styles.append(data)
+        else:
+            self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render_report(make_results(), thumbnails=thumbnails())
+
+
+@pytest.fixture(scope="module")
+def parsed(page) -> _Page:
+    p = _Page()
+    p.feed(page)
+    p.close()
+    return p
+
+
+def test_hostile_strings_never_appear_as_markup(page):
+    # plotly.js's own source is the only script; user strings are escaped in HTML and \u003c-escaped in JSON.
+    assert "<script>alert(1)" not in page
+    assert "<img src=x" not in page
+    assert "<b>bold</b>" not in page
+    assert "onerror=alert(2)>" not in page.replace("&gt;", "")  # only the escaped form exists
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_hostile_strings_are_shown_as_text(parsed):
+    text = "".join(parsed.text)
+    for value in (HOSTILE_MODEL, HOSTILE_VALUE, HOSTILE_CLUSTER, HOSTILE_CLASS,
+                  f"identity 17 {HOSTILE} & 'light'", "# Model card"):
+        assert value in text, value
+
+
+def test_hostile_strings_reach_plotly_escaped(parsed):
+    # plotly renders some tags in labels, so its data must hold &lt; entities, never a (JSON-escaped) tag.
+    figures = [s for s in parsed.scripts if "Plotly.newPlot" in s]
+    assert len(figures) >= 12
+    assert not any("\\u003cscript" in s or "\\u003cimg" in s for s in figures)
+    assert any("&lt;script&gt;alert(1)&lt;\\u002fscript&gt;" in s for s in figures)
+    assert any('&lt;img src=x onerror=alert(2)&gt; &amp; \\"co\\"' in s for s in figures)
+    fig = _figures.confusion_grid([("g", make_results()["performance"]["overall"]["confusion"])],
+                                  make_results()["run"]["classes"])
+    labels = list(fig["data"][0]["x"])
+    assert _figures.ptext(HOSTILE_CLASS) in labels
+    assert all("<" not in label for label in labels)
+
+
+def test_no_external_resources_or_handlers(parsed):
+    scripts_with_src = [a for t, a in parsed.tags if t == "script" and "src" in a]
+    assert scripts_with_src == []
+    for tag, attrs in parsed.tags:
+        assert tag not in {"link", "iframe", "object", "embed", "base", "frame"}, tag
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            if name == "src":
+                assert value.startswith("data:image/"), (tag, value[:40])
+            if name in {"href", "action", "formaction", "poster", "background"}:
+                assert value.startswith("#"), (tag, name, value)
+    css = "".join(parsed.styles)
+    assert "url(" not in css and "@import" not in css and "http" not in css
+
+
+def test_no_http_outside_plotly_source(page):
+    # plotly.js mentions URLs in comments and error messages; nothing else may.
+    from plotly.offline import get_plotlyjs
+
+    rest = page.replace(get_plotlyjs(), "")
+    assert page.count(get_plotlyjs()) == 1  # embedded once
+    assert not re.search(r"https?://", rest), re.search(r".{60}https?://.{60}", rest)
+    assert "mathjax" not in rest.lower().replace("mathjaxconfig: 'local'", "")
+
+
+def test_unsafe_images_are_dropped(page):
+    assert "javascript:alert(3)" not in page
+    assert "evil.example" not in page
+    assert page.count('<figure class="thumb">') == 3 + 6 + 3  # finding examples + twin thumbnails
+
+
+def test_sections_in_order(parsed):
+    ids = [a["id"] for t, a in parsed.tags if t == "section"]
+    assert ids == SECTION_ORDER
+    toc = [a["href"] for t, a in parsed.tags if t == "a" and a.get("href", "").startswith("#") and
+           not a["href"].startswith("#finding-")]
+    assert toc == [f"#{s}" for s in SECTION_ORDER]
+
+
+def test_verdict_comes_first_with_key_numbers(parsed):
+    text = " ".join("".join(parsed.text).split())
+    verdict = text.index("Bias found: 3 findings.")
+    assert verdict < text.index("Overall accuracy") < text.index("Top finding") < text.index("Per-group metrics",
+                                                                                              verdict)
+    assert "76.2 %" in text and "3,500" in text and "1 / 2 pass" in text
+
+
+def test_findings_have_evidence_and_review_controls(page, parsed):
+    cards = [a for t, a in parsed.tags if t == "article"]
+    assert [a["data-finding-id"] for a in cards] == ["F1", "F2", "F3"]
+    boxes = [a for t, a in parsed.tags if t == "input" and a.get("class") == "review-confirm"]
+    assert len(boxes) == 3 and [("checked" in b) for b in boxes] == [False, True, False]
+    assert "matches the model card</textarea>" in page
+    assert 'id="review-export"' in page
+    text = "".join(parsed.text)
+    assert "+0.041" in text and "2.1e-04" in text and "+9.1 pp" in text and "50.0 %" in text
+
+
+def test_run_meta_is_safe_json(page):
+    raw = re.search(r'<script type="application/json" id="run-meta">(.*?)</script>', page).group(1)
+    assert "<" not in raw
+    assert json.loads(raw)["model"] == HOSTILE_MODEL
+
+
+def test_small_groups_are_marked(page):
+    # age "child" has n=24 < min_group_size=30.
+    row = re.search(r"<td>child</td><td class=\"num\">24(.*?)</td>", page)
+    assert row and "small n — not flagged" in row.group(1)
+
+
+def test_every_chart_has_its_own_div_and_is_deterministic(page):
+    ids = re.findall(r'<div id="(chart-\d+)" class="plotly-graph-div"', page)
+    assert ids == [f"chart-{i}" for i in range(1, len(ids) + 1)] and len(ids) >= 12
+    assert render_report(make_results(), thumbnails=thumbnails()) == page
+
+
+def test_minimal_results_degrade_gracefully():
+    page = render_report(minimal_results())
+    assert "Plotly" not in page  # no figure, so no plotly.js either
+    assert "not run: the dataset has no twin sets" in page
+    assert "not run: fewer than 50 items" in page
+    assert 'id="verdict"' in page and 'id="methods"' in page and "No bias flagged." in page
+    for absent in ("groups", "confusion", "probes", "dataset", "gates"):
+        assert f'<section id="{absent}"' not in page
+
+
+@pytest.mark.parametrize("key", ["run", "verdict", "performance", "disparities", "counterfactual", "text_probes",
+                                 "association", "skew", "dataset_bias", "clusters", "findings", "gates", "methods"])
+def test_each_section_may_be_missing_or_null(key):
+    results = make_results()
+    del results[key]
+    assert render_report(results).startswith("<!DOCTYPE html>")
+    results[key] = None
+    assert render_report(results).startswith("<!DOCTYPE html>")
+
+
+def test_null_numbers_render_as_dash_with_note():
+    results = make_results()
+    results["performance"]["overall"]["accuracy"] = {"value": None, "ci_low": None, "ci_high": None, "n": 0,
+                                                     "note": "no labels"}
+    group = results["performance"]["by_attribute"]["gender"]["groups"]["feminine"]
+    group["accuracy"] = {"value": None, "ci_low": None, "ci_high": None, "n": 0, "note": "empty group"}
+    results["clusters"]["points"]["x"] = []
+    page = render_report(results)
+    assert '<span title="empty group">—</span>' in page
+    assert "0 / 0" not in page and "nan" not in page.replace(_plotly_js(), "").lower().replace("nan\\u003c", "")
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def test_unlabelled_run_without_performance_shows_skip_reason():
+    results = make_results()
+    results["performance"] = None
+    results["run"]["skipped"] = [{"probe": "performance", "reason": "the split has no labels"}]
+    page = render_report(results)
+    assert '<section id="groups">' in page and "not run: the split has no labels" in page
+
+
+def test_bad_input_raises_package_errors():
+    with pytest.raises(UsageError, match="must be a dict"):
+        render_report([1, 2])
+    with pytest.raises(InputError, match="schema version '2.0'"):
+        render_report({"schema_version": "2.0"})
+    with pytest.raises(UsageError, match="thumbnails"):
+        render_report({}, thumbnails=["x"])
+
+
+def test_write_report_is_atomic_and_returns_path(tmp_path):
+    target = tmp_path / "out" / "report.html"
+    results = copy.deepcopy(minimal_results())
+    assert write_report(results, target) == target
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+@pytest.mark.parametrize(("fn", "value", "expected"), [
+    (_format.pct, 0.81267, "81.3 %"), (_format.pct, None, "—"), (_format.pp, 0.0712, "+7.1 pp"),
+    (_format.shift, 0.04123, "+0.041"), (_format.shift, -0.0004, "+0.000"), (_format.qval, 2.1e-4, "2.1e-04"),
+    (_format.qval, 0.0213, "0.021"), (_format.qval, float("nan"), "—"), (_format.count, 3500, "3,500"),
+])
+def test_number_formats(fn, value, expected):
+    assert fn(value) == expected
+
+
+def test_ptext_escapes_for_plotly():
+    assert _figures.ptext('<b>x</b> & "y"') == '&lt;b&gt;x&lt;/b&gt; &amp; "y"'
+    assert _figures.short("a" * 40, 10) == "a" * 9 + "…"

@@ -1,0 +1,101 @@
+"""The self-contained HTML bias report: renders a results.json dict, never recomputes a statistic.
+
+Examples
+--------
+>>> from tinyemo_audit.report import render_report
+>>> page = render_report({"run": {"model": "m"}, "verdict": {"status": "no-flag", "headline": "No bias flagged."}})
+>>> page.startswith("<!DOCTYPE html>")
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .._io import atomic_write_text
+from ..errors import InputError, UsageError
+from ._html import page
+from ._sections import SECTIONS, Context
+
+__all__ = ["render_report", "write_report", "SUPPORTED_SCHEMA_MAJOR"]
+
+SUPPORTED_SCHEMA_MAJOR = "1"
+NOT_A_DICT = "results must be a dict (the parsed results.json), got {type}"
+BAD_SCHEMA = "results schema version {version!r} is not supported by this report (expected {major}.x)"
+BAD_THUMBNAILS = "thumbnails must map item ids to data:image URIs"
+
+
+def render_report(results: Mapping[str, Any], *, thumbnails: Mapping[str, str] | None = None) -> str:
+    """Render an audit's results as one self-contained HTML page.
+
+    Parameters
+    ----------
+    results : Mapping
+        The parsed ``results.json`` (schema 1.x). Missing or null sections are left out, or shown as
+        "not run: <reason>" when ``run.skipped`` says why.
+    thumbnails : Mapping of str to str, optional
+        Item id → ``data:image/...;base64,...`` URI, shown beside counterfactual examples. Anything that
+        is not an inline image is ignored, so the page never makes a network request.
+
+    Returns
+    -------
+    str
+        The HTML document: inline CSS, plotly.js embedded once, every user string escaped.
+
+    Raises
+    ------
+    UsageError
+        If ``results`` is not a mapping or ``thumbnails`` is not a mapping.
+    InputError
+        If ``results`` declares an unsupported schema major version.
+    """
+    if not isinstance(results, Mapping):
+        raise UsageError(NOT_A_DICT.format(type=type(results).__name__))
+    if thumbnails is not None and not isinstance(thumbnails, Mapping):
+        raise UsageError(BAD_THUMBNAILS)
+    version = results.get("schema_version")
+    if version is not None and str(version).split(".")[0] != SUPPORTED_SCHEMA_MAJOR:
+        raise InputError(BAD_SCHEMA.format(version=version, major=SUPPORTED_SCHEMA_MAJOR))
+
+    ctx = Context(results=results, thumbnails={str(k): v for k, v in (thumbnails or {}).items()})
+    toc, body = [], []
+    for anchor, label, section in SECTIONS:
+        html = section(ctx)
+        if html:
+            toc.append((anchor, label))
+            body.append(html)
+    plotlyjs = ""
+    if ctx.figures:
+        from plotly.offline import get_plotlyjs
+
+        plotlyjs = get_plotlyjs()
+    run = ctx.run
+    run_meta = {k: run.get(k) for k in ("tool_version", "dataset", "split", "model", "seed", "n")}
+    title = f"tinyemo-audit: {run.get('model', 'model')} on {run.get('dataset', 'dataset')}"
+    return page(title=title, toc=toc, body="".join(body), plotlyjs=plotlyjs, run_meta=run_meta)
+
+
+def write_report(results: Mapping[str, Any], path: str | os.PathLike, *,
+                 thumbnails: Mapping[str, str] | None = None) -> Path:
+    """Render ``results`` and write the page to ``path`` atomically.
+
+    Parameters
+    ----------
+    results : Mapping
+        The parsed ``results.json``.
+    path : str or os.PathLike
+        Where to write the HTML file; parent folders are created.
+    thumbnails : Mapping of str to str, optional
+        See :func:`render_report`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    atomic_write_text(path, render_report(results, thumbnails=thumbnails))
+    return path

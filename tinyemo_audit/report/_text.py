@@ -1,0 +1,89 @@
+"""Fixed prose of the report: plain-language labels and the methods glossary."""
+
+from __future__ import annotations
+
+STATUS_WORDS = {
+    "biased": "Bias found",
+    "no-flag": "No bias flagged",
+    "gate-failed": "A CI gate failed",
+}
+
+KIND_WORDS = {
+    "counterfactual": "counterfactual twins",
+    "disparity": "group disparity",
+    "text_probe": "text probe",
+    "association": "association (WEAT/iEAT)",
+    "skew": "retrieval skew",
+    "cluster": "discovered cluster",
+}
+
+FRAMEWORK_STATEMENT = (
+    "The semi-automated bias framework in this report is tinyemo-audit's own design. TinyEmo's paper mentions "
+    "semi-automated bias detection, but its method is not available, so nothing here reproduces it. The tool "
+    "proposes findings from statistical tests; a person reviews each one (checkbox and note in the Findings "
+    "section) and decides whether it is a real bias."
+)
+
+VERDICT_HELP = (
+    "Each finding below is a difference the tests judged unlikely to be chance (q-value under the audit's "
+    "threshold) and large enough to matter, on groups big enough to trust. Read the top finding first."
+)
+
+# Keys match results["methods"]["metrics"] where the audit provides its own wording (which then wins).
+GLOSSARY: dict[str, tuple[str, str]] = {
+    "accuracy": ("Accuracy per group",
+                 "Share of images whose predicted emotion equals the annotated one, computed separately for each "
+                 "value of a protected attribute."),
+    "tpr_fpr": ("TPR / FPR per class",
+                "True-positive rate: of the images that truly show an emotion, the share predicted as it. "
+                "False-positive rate: of the images that do not show it, the share wrongly predicted as it. "
+                "Both are one-vs-rest, per emotion and per group."),
+    "disparity": ("Disparity difference and ratio",
+                  "Difference: worst group's value minus best group's value (in percentage points for rates). "
+                  "Ratio: worst divided by best; 1.0 means parity."),
+    "equalized_odds": ("Equalized-odds difference",
+                       "The largest gap between groups in TPR or FPR, over all emotions; the report names the "
+                       "emotion where it occurs. 0 means every group is treated alike on both error types."),
+    "flip_rate": ("Flip rate",
+                  "Twins are the same synthetic face rendered with only one attribute changed (e.g. skin tone). "
+                  "The flip rate is the share of twin pairs whose predicted emotion differs. Ideally 0."),
+    "similarity_shift": ("Similarity shift",
+                         "The classifier picks the emotion label nearest to the projected image embedding. The "
+                         "shift is the mean change of the cosine similarity to one label when only the attribute "
+                         "changes; positive means the face moved toward that label. Shown with 3 decimals."),
+    "kl": ("KL divergence",
+           "How much the whole distribution over emotion labels changes between twins (0 = unchanged)."),
+    "bootstrap_ci": ("Bootstrap 95 % CI",
+                     "The bracketed range: resampling the items many times with a fixed seed, the middle 95 % of "
+                     "the recomputed values. Wide brackets mean little data."),
+    "permutation_p": ("Permutation p-value",
+                      "How often a difference at least this large appears when group labels (or twin sides) are "
+                      "shuffled at random. Small means unlikely to be chance."),
+    "bh_q": ("Benjamini–Hochberg q-value",
+             "The p-value corrected for the many tests in one audit (false discovery rate). A finding needs q "
+             "below the audit's threshold; small values are written like 2.0e-04."),
+    "small_n": ("Small groups",
+                "Groups with fewer items than the audit's minimum are shown but never flagged: their numbers are "
+                "marked “small n — not flagged”."),
+    "weat": ("WEAT / iEAT effect size",
+             "Association test between two groups of images (iEAT) or prompts (WEAT) and two sets of emotion "
+             "labels (e.g. negative vs positive): the standardised difference of mean similarities, like Cohen's "
+             "d. Positive means the first group sits closer to the first label set."),
+    "skew": ("MaxSkew@k and NDKL",
+             "Rank all images by similarity to an emotion label and take the top k. MaxSkew@k is the largest log "
+             "ratio between a group's share in the top k and its share overall (0 = fair). NDKL is a "
+             "rank-discounted KL divergence between those shares over all cut-offs (0 = fair)."),
+    "representation": ("ENS, Simpson and imbalance ratio",
+                       "Effective number of species (exp of the entropy of group shares), Simpson's inverse index "
+                       "and largest/smallest group count: how evenly the audited data covers each attribute. ENS "
+                       "equal to the number of groups means perfectly even."),
+    "stereotype": ("Cramér's V, NMI and Theil's U",
+                   "Strength of association between an attribute and the emotion labels in the audited data "
+                   "(bias-corrected Cramér's V; normalised mutual information; Theil's uncertainty "
+                   "coefficient). 0 means the data itself does not tie emotions to groups."),
+    "discovery": ("Discovery: UMAP, clusters, SliceLine",
+                  "Projected embeddings are mapped to 2-D with UMAP and clustered. Each cluster gets an error "
+                  "rate, an error ratio (vs. overall), a SliceLine-style score trading error against size, its "
+                  "over-represented attribute values, and a name made from its nearest words in the language "
+                  "model's vocabulary."),
+}
