@@ -84,6 +84,7 @@ def _disparity_stat(d: dict[str, Any]) -> dict[str, Any]:
         p_value=d["p_value"], worst_group=str(d["worst_group"]) if d["worst_group"] is not None else None,
         best_group=str(d["best_group"]) if d["best_group"] is not None else None,
         flaggable=bool(d.get("flaggable", True)), note=d.get("note") or None,
+        by_group={str(g): (None if v is None or not np.isfinite(v) else float(v)) for g, v in d["by_group"].items()},
     )
 
 

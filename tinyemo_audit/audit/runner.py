@@ -87,6 +87,9 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
     from ..discovery import discover
 
     words, vectors = space.vocabulary()
+    # Names read better from plain lowercase words than from capitalised forms and word pieces.
+    keep = np.flatnonzero([w.isalpha() and w.islower() for w in words])
+    words, vectors = [words[i] for i in keep], np.asarray(vectors)[keep]
     errors = None if true is None else preds.predicted != true
     result = discover(
         preds.embeddings, errors=errors, attributes=attributes,

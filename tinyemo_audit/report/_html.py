@@ -138,7 +138,8 @@ button { font:inherit; font-size:14px; padding:7px 14px; border-radius:8px; bord
 table.data { border-collapse:collapse; width:100%; font-size:14px; }
 table.data caption { text-align:left; color:var(--muted); font-size:13px; padding-bottom:6px; }
 table.data th, table.data td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:left;
-  vertical-align:top; overflow-wrap:anywhere; }
+  vertical-align:top; overflow-wrap:break-word; }
+table.data th { white-space:nowrap; }
 table.data th { font-size:12px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted);
   background:#fafbfc; }
 table.data td.num, table.data th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
