@@ -242,3 +242,11 @@ def test_number_formats(fn, value, expected):
 def test_ptext_escapes_for_plotly():
     assert _figures.ptext('<b>x</b> & "y"') == '&lt;b&gt;x&lt;/b&gt; &amp; "y"'
     assert _figures.short("a" * 40, 10) == "a" * 9 + "…"
+
+
+def test_counterfactual_examples_may_carry_inline_images():
+    results = make_results()
+    image = thumbnails()["id-gender-0"]
+    results["counterfactual"]["gender"]["examples"] = {"feminine": [{"id": "t1", "image": image, "caption": "twin 1"}]}
+    page = render_report(results)  # no thumbnails argument: the image comes from the results
+    assert f'<img src="{image}" alt="twin 1">' in page

@@ -105,7 +105,8 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
         "cluster": [int(c) for c in data["cluster_of"]],
         "item": idx.tolist(),
         "error": None if errors is None else errors[idx].astype(int).tolist(),
-        "predicted": preds.predicted[idx].tolist(),
+        "prediction": [preds.classes[i] for i in preds.predicted[idx]],
+        "label": None if true is None else [preds.classes[i] for i in true[idx]],
     }
     for attr in attributes.columns:
         points[attr] = attributes[attr].to_numpy(str)[idx].tolist()

@@ -16,7 +16,11 @@ Why these choices:
   that cost because equal seeds must give equal results.
 - **numba cache**: umap-learn JIT-compiles its kernels on first use (tens of seconds).
   ``NUMBA_CACHE_DIR`` (if not already set) points at ``cache_dir()/numba`` *before* umap is
-  imported, so a second process loads the compiled kernels from disk.
+  imported, so a second process loads the compiled kernels from disk. umap-learn 0.5 marks only
+  some kernels ``cache=True``; the four uncached ones on our path (k-NN smoothing, membership
+  strengths, the single-threaded layout epoch and its ``clip``) are switched to on-disk caching
+  with numba's ``Dispatcher.enable_caching()`` before their first compilation, which is what
+  makes the second process fast.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ MAP_MIN_DIST = 0.1
 # The precomputed graph carries no NN-descent index, so umap-learn warns that transform() is
 # unavailable; we never call transform().
 _NO_INDEX_WARNING = r"precomputed_knn\[2\]"
+# umap-learn kernels that this path compiles and umap-learn does not cache (measured on 0.5.12).
+_UNCACHED_KERNELS = (
+    ("umap.umap_", "smooth_knn_dist"),
+    ("umap.umap_", "compute_membership_strengths"),
+    ("umap.layouts", "clip"),
+    ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch"),
+)
 
 
 def ensure_numba_cache() -> Path:
@@ -60,6 +71,18 @@ def ensure_numba_cache() -> Path:
     path = Path(os.environ["NUMBA_CACHE_DIR"])
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _cache_umap_kernels() -> None:
+    """Turn on numba's disk cache for the umap-learn kernels it leaves uncached (see module doc)."""
+    import importlib
+
+    for module_name, name in _UNCACHED_KERNELS:
+        kernel = getattr(importlib.import_module(module_name), name, None)
+        # Only before the first compilation in this process, and only for real numba dispatchers
+        # (a future umap-learn may rename or already cache them).
+        if hasattr(kernel, "enable_caching") and not getattr(kernel, "overloads", True):
+            kernel.enable_caching()
 
 
 def subsample(n_rows: int, cap: int, seed: int) -> np.ndarray:
@@ -99,6 +122,7 @@ def umap_layouts(points: np.ndarray, *, seed: int, cluster_dims: int = CLUSTER_D
     ensure_numba_cache()
     import umap
 
+    _cache_umap_kernels()
     m = points.shape[0]
     n_neighbors = min(N_NEIGHBORS, m - 1)
     knn = exact_knn(points, n_neighbors)

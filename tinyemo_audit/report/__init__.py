@@ -17,12 +17,26 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..errors import InputError, UsageError
+from . import _appendix, _sections
 from ._html import page
-from ._sections import SECTIONS, Context
+from ._sections import Context
 
 __all__ = ["render_report", "write_report", "SUPPORTED_SCHEMA_MAJOR"]
 
 SUPPORTED_SCHEMA_MAJOR = "1"
+# (anchor, table-of-contents label, section function), in page order.
+SECTIONS = (
+    ("verdict", "Verdict", _sections.header),
+    ("findings", "Findings", _sections.findings),
+    ("groups", "Per-group metrics", _sections.group_metrics),
+    ("confusion", "Confusion matrices", _sections.confusion),
+    ("twins", "Counterfactual twins", _sections.counterfactual),
+    ("map", "Embedding map", _sections.embedding),
+    ("probes", "Probes, WEAT, skew", _appendix.probes),
+    ("dataset", "Dataset", _appendix.dataset),
+    ("gates", "CI gates", _appendix.gates),
+    ("methods", "Methods", _appendix.methods),
+)
 NOT_A_DICT = "results must be a dict (the parsed results.json), got {type}"
 BAD_SCHEMA = "results schema version {version!r} is not supported by this report (expected {major}.x)"
 BAD_THUMBNAILS = "thumbnails must map item ids to data:image URIs"
