@@ -11,6 +11,7 @@ speed-ups; exits 1 if InfoNCE's forward speed-up is under the required 20×.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"batch {args.batch}, D {args.dim}, {args.classes} classes, float32, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats} repeats")
+          f"median of {args.repeats} repeats, load average {os.getloadavg()[0]:.1f} at start")
     print()
     print("| loss | loop fwd (ms) | vectorised fwd (ms) | speed-up fwd "
           "| loop fwd+bwd (ms) | vectorised fwd+bwd (ms) | speed-up fwd+bwd |")

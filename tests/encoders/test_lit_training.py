@@ -9,10 +9,17 @@ import pytest
 import torch
 
 from tinyemo_audit.encoders import FacesMiniConfig, train_faces_mini
-from tinyemo_audit.encoders.lit import augment, multi_positive_clip_loss
+from tinyemo_audit.encoders.lit import augment, caption_embeddings, multi_positive_clip_loss
 from tinyemo_audit.errors import InputError
 
 TINY = FacesMiniConfig(widths=(8, 16), image_size=32)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TINYEMO_AUDIT_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 def reference_loss(image, text, ids, scale):
@@ -116,3 +123,19 @@ def test_training_input_errors(shapes_train, shapes_val):
         train_faces_mini(no_captions, shapes_val, epochs=1, progress=False, config=TINY)
     with pytest.raises(InputError, match="epochs >= 1"):
         train_faces_mini(shapes_train, shapes_val, epochs=0, progress=False, config=TINY)
+
+
+def test_caption_embeddings_are_cached_and_ordered(monkeypatch):
+    captions = np.array(["a long caption about a smiling face", "sad", "a frowning man"])
+    first = caption_embeddings(captions)
+    assert first.shape == (3, 384) and first.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+
+    def no_text_encoder():
+        raise AssertionError("cache miss: MiniLM was called")
+
+    monkeypatch.setattr("tinyemo_audit.text_encoder.minilm_text_encoder", no_text_encoder)
+    np.testing.assert_array_equal(caption_embeddings(captions), first)
+    monkeypatch.undo()
+    # Row i belongs to captions[i], whatever order the length-sorted batches used.
+    np.testing.assert_allclose(caption_embeddings(captions[[1]])[0], first[1], atol=1e-5)

