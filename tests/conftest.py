@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,8 @@ def pytest_configure(config):
         os.environ["TINYEMO_AUDIT_TEST_CACHE"] = tempfile.mkdtemp(prefix="tinyemo-audit-tests-")
     os.environ["TINYEMO_AUDIT_CACHE"] = os.environ["TINYEMO_AUDIT_TEST_CACHE"]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # UMAP's numba kernels compile once per machine, not once per session (as `make` sets it too).
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "numba"))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

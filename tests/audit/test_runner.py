@@ -1,0 +1,83 @@
+"""The whole audit on the committed default bundle (small n): files, schema, findings, gates, errors."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from tinyemo_audit.cli.main import app
+from tinyemo_audit.model.bundle import list_bundles
+
+runner = CliRunner()
+pytestmark = pytest.mark.skipif("tinyemo-faces-mini" not in list_bundles(), reason="default bundle not trained")
+SMALL = ["--n", "700", "--n-twins", "140"]
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "faces-run"
+    result = runner.invoke(app, ["run", "--dataset", "faces", "--out", str(out), *SMALL])
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_run_folder_contents(audit):
+    out, _ = audit
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "timings.json"]
+    html = (out / "report.html").read_text()
+    assert "<html" in html and "https://" not in html.split("<script")[0]
+
+
+def test_results_schema_keys(audit):
+    _, results = audit
+    for key in ("run", "performance", "disparities", "counterfactual", "text_probes", "association", "skew",
+                "dataset_bias", "clusters", "findings", "gates", "verdict", "schema_version"):
+        assert key in results, key
+    assert results["run"]["n"] == 700
+    assert set(results["counterfactual"]) == {"skin_group", "gender", "age"}
+    assert results["counterfactual"]["skin_group"]["n_identities"] == 140
+    q = [s["q_value"] for s in results["counterfactual"]["skin_group"]["shifts"]]
+    assert all(0 <= v <= 1 for v in q)
+
+
+def test_same_seed_same_results(audit, tmp_path):
+    out, _ = audit
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["run", "--dataset", "faces", "--out", str(again), *SMALL])
+    assert result.exit_code == 0
+    assert (again / "results.json").read_bytes() == (out / "results.json").read_bytes()
+
+
+def test_report_rerenders_without_recomputing(audit, tmp_path):
+    out, _ = audit
+    target = tmp_path / "again.html"
+    result = runner.invoke(app, ["report", str(out / "results.json"), "--out", str(target)])
+    assert result.exit_code == 0
+    assert target.read_text() == (out / "report.html").read_text()
+
+
+def test_gate_command_strict_fails_lenient_passes(audit, tmp_path):
+    out, _ = audit
+    strict = runner.invoke(app, ["gate", str(out / "results.json"), "--gates", "configs/gates/strict.yaml",
+                                 "--junit", str(tmp_path / "strict.xml"), "--summary", str(tmp_path / "s.md")])
+    assert strict.exit_code == 1, strict.output
+    assert "<failure" in (tmp_path / "strict.xml").read_text()
+    lenient = runner.invoke(app, ["gate", str(out / "results.json"), "--gates", "configs/gates/lenient.yaml",
+                                  "--junit", str(tmp_path / "lenient.xml"), "--summary", str(tmp_path / "l.md")])
+    assert lenient.exit_code == 0, lenient.output
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "--n", "1"], "--n must be at least 2"),
+        (["run", "--gates", "/nonexistent/gates.yaml"], "gates"),
+        (["run", "--config", "/nonexistent/audit.yaml"], "audit config not found"),
+        (["report", "/nonexistent/results.json"], "results file not found"),
+    ],
+)
+def test_bad_input_exit_2(args, fragment, tmp_path):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "x")] if args[0] == "run" else args)
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr
+    assert not (tmp_path / "x").exists()  # nothing half-written
