@@ -182,7 +182,8 @@ def test_unknown_compat_mode_lists_choices():
 )
 def test_malformed_inputs_raise_usage_error(image_shape, text_shape, n_labels):
     with pytest.raises(UsageError):
-        infonce_loss(torch.zeros(image_shape), torch.zeros(text_shape), torch.zeros(n_labels, dtype=torch.long))
+        infonce_loss(torch.zeros(image_shape), torch.zeros(text_shape),
+                     torch.zeros(n_labels, dtype=torch.long))
 
 
 def test_non_positive_temperature_is_rejected():

@@ -70,7 +70,9 @@ def test_eval_mode_is_deterministic_and_train_mode_drops_out():
     assert not torch.allclose(a, b)
 
 
-@pytest.mark.parametrize("kwargs", [dict(d_in=0, d_out=4), dict(d_in=4, d_out="576"), dict(d_in=4, d_out=4, dropout=1.0)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(d_in=0, d_out=4), dict(d_in=4, d_out="576"), dict(d_in=4, d_out=4, dropout=1.0)]
+)
 def test_bad_constructor_arguments(kwargs):
     with pytest.raises(UsageError):
         MetricProjector(**kwargs)

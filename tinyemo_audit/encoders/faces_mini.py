@@ -35,7 +35,7 @@ class FacesMiniConfig:
         Side of the square input; other sizes are resized to it.
     """
 
-    widths: tuple[int, ...] = (32, 48, 96, 160, 192)
+    widths: tuple[int, ...] = (24, 48, 96, 160, 192)
     embed_dim: int = 384
     image_size: int = 64
 

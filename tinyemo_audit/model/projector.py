@@ -258,7 +258,9 @@ def load_projector(path: str | os.PathLike) -> MetricProjector:
         d_in, d_out = int(metadata["d_in"]), int(metadata["d_out"])
         dropout = float(metadata.get("dropout", 0.2))
     except (KeyError, ValueError):
-        raise InputError(f"projector {path} lacks d_in/d_out metadata; was it written by save_projector?") from None
+        raise InputError(
+            f"projector {path} lacks d_in/d_out metadata; was it written by save_projector?"
+        ) from None
     try:
         return projector_from_state_dict(tensors, expected_in=d_in, expected_out=d_out, dropout=dropout)
     except InputError as err:
