@@ -34,6 +34,7 @@ test-slow: setup
 
 models: setup
 	$(CLI) train --config configs/models/tinyemo-faces-mini.yaml --out models/tinyemo-faces-mini
+	$(CLI) train --config configs/models/faces-mini-clean.yaml --out models/faces-mini-clean
 
 preview: setup
 	$(CLI) faces preview --out docs/faces-preview.png

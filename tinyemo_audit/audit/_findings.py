@@ -151,19 +151,20 @@ def _disparity_findings(results, settings) -> Iterator[dict[str, Any]]:
 
 
 def _text_findings(results, settings) -> Iterator[dict[str, Any]]:
+    """One finding per (attribute value, label): the strongest prompt context, with the count of others."""
     threshold = settings["min_effect"]["text_shift"]
     for attr, entry in (results.get("text_probes") or {}).get("by_attribute", {}).items():
-        best: dict[tuple, dict] = {}
+        groups: dict[tuple, list[dict]] = {}
         for row in entry["shifts"]:
             if row["mean_shift"] < threshold or not _significant(row, settings["q_max"]):
                 continue
             if row["emotion"] != "*" and row["label"] == row["emotion"]:
                 continue
-            key = (row["value"], row["emotion"])
-            if key not in best or row["mean_shift"] > best[key]["mean_shift"]:
-                best[key] = row
-        for row in best.values():
+            groups.setdefault((row["value"], row["label"]), []).append(row)
+        for rows in groups.values():
+            row = max(rows, key=lambda r: r["mean_shift"])
             context = "on its own" if row["emotion"] == "*" else f'in prompts about "{row["emotion"]}"'
+            others = f" The shift is significant in {len(rows)} prompt contexts." if len(rows) > 1 else ""
             yield {
                 "kind": "text_probe",
                 "severity": _severity("text_probe", row["mean_shift"], threshold),
@@ -171,7 +172,8 @@ def _text_findings(results, settings) -> Iterator[dict[str, Any]]:
                 "summary": (
                     f"Swapping only the {attribute_name(attr)} term in a prompt ({context}) from {row['reference']} to "
                     f"{row['value']} moves it toward \"{row['label']}\" by {row['mean_shift']:+.3f} cosine (95% CI "
-                    f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f}; q = {_fmt_q(row['q_value'])}; {row['n']} prompt pairs)."
+                    f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f}; q = {_fmt_q(row['q_value'])}; {row['n']} prompt "
+                    f"pairs).{others} This is a property of the LLM's embedding table, before any image is seen."
                 ),
                 "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"toward {row['label']}",
                 "evidence": {"statistic": "mean similarity shift (prompt pairs)", "value": row["mean_shift"],

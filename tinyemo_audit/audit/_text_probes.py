@@ -19,7 +19,8 @@ def text_probe(
 ) -> dict[str, Any]:
     """Shift of every label's similarity when only the group term in a prompt changes.
 
-    Units of the paired test are (template, term index) pairs: term lists are aligned by index
+    Similarities are centred per prompt (minus the mean over labels), so a shift toward one
+    label is relative to the others. Units of the paired test are (template, term index) pairs: term lists are aligned by index
     (man ↔ woman, boy ↔ girl, ...). Rows with ``emotion == "*"`` use the emotion-free templates:
     which emotion does the group term alone pull toward?
     """
@@ -41,6 +42,9 @@ def text_probe(
                 texts_b = _prompts(templates, groups[value][:size], emotion)
                 emb = space.embed_texts(texts_a + texts_b).numpy()
                 sims = emb @ label_emb.T
+                # Relative to the prompt's mean similarity over all labels: a term that sits closer
+                # to every emotion word alike (a general closeness) is no association with one.
+                sims = sims - sims.mean(axis=1, keepdims=True)
                 res = paired_shift(sims[: len(texts_a)], sims[len(texts_a):], n_perm=settings["n_perm_paired"],
                                    n_boot=settings["n_boot"], seed=seed)
                 for c, label in enumerate(classes):

@@ -21,6 +21,7 @@ from .bundle import (
     LABELS_FILE,
     PROJECTOR_FILE,
 )
+from ..paths import PROJECT_DIR
 from .config import TrainConfig
 from .model_card import model_card
 
@@ -45,7 +46,10 @@ def _encoder_and_features(config: TrainConfig, splits: dict[str, Dataset], workd
     log: dict[str, Any] = {}
     if config.encoder == "faces-mini":
         if config.encoder_weights:
-            encoder = resolve_encoder("faces-mini", weights=config.encoder_weights)
+            weights = Path(config.encoder_weights)
+            if not weights.is_absolute() and not weights.exists():
+                weights = PROJECT_DIR / weights  # configs name checkout-relative paths
+            encoder = resolve_encoder("faces-mini", weights=weights)
         else:
             encoder, log = train_faces_mini(
                 splits["train"], splits["val"], epochs=config.encoder_epochs, seed=config.seed
