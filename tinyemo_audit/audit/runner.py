@@ -161,9 +161,9 @@ def run_audit(
         from ..gates import load_gates
 
         gate_spec = load_gates(gates)  # fail on a bad gate file before any work
+    bundle = load_bundle(model)  # a bad model name fails before any progress output
     stages = _Stages(8, progress)
-    stages("loading model and data")
-    bundle = load_bundle(model)
+    stages("loading data")
     data = load_dataset(dataset, "test")
     if n is not None and n < len(data):
         keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))

@@ -33,7 +33,7 @@ def project(bundle, features: np.ndarray, *, batch_size: int = 4096) -> np.ndarr
     out = []
     with torch.inference_mode():
         for start in range(0, len(features), batch_size):
-            x = torch.as_tensor(np.asarray(features[start : start + batch_size], dtype=np.float32))
+            x = torch.from_numpy(np.array(features[start : start + batch_size], dtype=np.float32))
             out.append(torch.nn.functional.normalize(bundle.projector(x), dim=-1).numpy())
     return np.concatenate(out) if out else np.zeros((0, bundle.spec["projector"]["d_out"]), np.float32)
 

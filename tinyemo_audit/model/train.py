@@ -132,7 +132,7 @@ def fit_projector(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total += float(loss)
+            total += float(loss.detach())
             bar.update(1)
         val_acc = _accuracy(projector, x_val, label_emb, y_val)
         log.append({"epoch": epoch + 1, "train_loss": total / steps_per_epoch, "val_accuracy": val_acc})
