@@ -81,3 +81,40 @@ def test_bad_input_exit_2(args, fragment, tmp_path):
     assert result.exit_code == 2, result.output
     assert fragment in result.stderr
     assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+def test_run_gates_strict_exit_1_with_junit(tmp_path):
+    out = tmp_path / "gated"
+    result = runner.invoke(app, ["run", "--out", str(out), "--gates", "configs/gates/strict.yaml", *SMALL])
+    assert result.exit_code == 1, result.output
+    junit = (out / "junit.xml").read_text()
+    assert "<failure" in junit and (out / "summary.md").is_file()
+    results = json.loads((out / "results.json").read_text())
+    assert results["verdict"]["status"] == "gate-failed"
+    assert any(g["status"] == "FAIL" for g in results["gates"])
+
+
+def test_label_free_run(tmp_path, monkeypatch):
+    """An unlabelled dataset: label-dependent probes are skipped with a reason, prediction rates audited."""
+    import numpy as np
+
+    from tinyemo_audit.data import registry
+    from tinyemo_audit.data.faces import load_faces
+
+    def unlabelled(split, **_):
+        data = load_faces(split).subset(np.arange(400))
+        data.labels = np.full(len(data), -1, dtype=np.int64)
+        data.attributes = data.attributes[["skin_group", "gender"]]
+        return data
+
+    monkeypatch.setitem(registry.DATASETS._names, "unlabelled-faces", unlabelled)
+    out = tmp_path / "free"
+    result = runner.invoke(app, ["run", "--dataset", "unlabelled-faces", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["run"]["labelled"] is False
+    reasons = " ".join(s["reason"] for s in results["run"]["skipped"])
+    assert "no labels" in reasons and "exact twins" in reasons
+    assert set(results["disparities"]["gender"]) == {"selection_rate_difference"}
+    assert results["clusters"]["points"]["error"] is None
+    assert "not run" in (out / "report.html").read_text() or "no labels" in (out / "report.html").read_text()

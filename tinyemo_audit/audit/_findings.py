@@ -38,11 +38,12 @@ def value_phrase(attr: str, value: str) -> str:
 
 def _tested(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every record of the audit that carries a p_value (in a fixed order)."""
-    for attr_entry in results.get("disparities", {}).values():
-        yield attr_entry["accuracy_difference"]
+    for attr_entry in (results.get("disparities") or {}).values():
+        if "accuracy_difference" in attr_entry:
+            yield attr_entry["accuracy_difference"]
         for key in ("tpr_difference", "fpr_difference", "selection_rate_difference"):
-            yield from attr_entry[key].values()
-    for entry in results.get("counterfactual", {}).values():
+            yield from attr_entry.get(key, {}).values()
+    for entry in (results.get("counterfactual") or {}).values():
         yield from entry["shifts"]
     for entry in (results.get("text_probes") or {}).get("by_attribute", {}).values():
         yield from entry["shifts"]
@@ -79,7 +80,7 @@ def _fmt_q(q: float) -> str:
 
 def _counterfactual_findings(results, settings) -> Iterator[dict[str, Any]]:
     threshold = settings["min_effect"]["prob_shift"]
-    for attr, entry in results.get("counterfactual", {}).items():
+    for attr, entry in (results.get("counterfactual") or {}).items():
         best: dict[tuple, dict] = {}
         for row in entry["shifts"]:
             toward_other = row["label"] != row["true_class"]
@@ -114,10 +115,10 @@ def _counterfactual_findings(results, settings) -> Iterator[dict[str, Any]]:
 
 def _disparity_findings(results, settings) -> Iterator[dict[str, Any]]:
     threshold = settings["min_effect"]["disparity"]
-    for attr, entry in results.get("disparities", {}).items():
-        candidates = [("accuracy", None, entry["accuracy_difference"])]
+    for attr, entry in (results.get("disparities") or {}).items():
+        candidates = [("accuracy", None, entry["accuracy_difference"])] if "accuracy_difference" in entry else []
         for metric in ("tpr", "fpr", "selection_rate"):
-            candidates += [(metric, cls, rec) for cls, rec in entry[f"{metric}_difference"].items()]
+            candidates += [(metric, cls, rec) for cls, rec in entry.get(f"{metric}_difference", {}).items()]
         for metric, cls, rec in candidates:
             if rec["value"] is None or rec["value"] < threshold or not _significant(rec, settings["q_max"]):
                 continue

@@ -117,3 +117,39 @@ def disparities(
             }
         out[attr] = entry
     return out
+
+
+def prediction_rates(
+    predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Label-free: how often each group gets each label (selection rate), and its disparities.
+
+    Selection rate needs no ground truth, so these are the group metrics an unlabelled audit
+    can still test. Returns (performance-like block, disparities-like block).
+    """
+    k = np.arange(len(classes))
+    common = dict(n_boot=settings["n_boot"], n_perm=settings["n_perm"], seed=seed,
+                  min_group_size=settings["min_group_size"], classes=k)
+    performance: dict[str, Any] = {"overall": None, "by_attribute": {}}
+    out: dict[str, Any] = {}
+    for attr in attributes.columns:
+        groups = attributes[attr].to_numpy(str)
+        # y_true is not used by the selection rate; the predictions stand in for it.
+        table = group_table(predicted, predicted, groups, classes=k, n_boot=settings["n_boot"], seed=seed,
+                            min_group_size=settings["min_group_size"])
+        rows = table[table["metric"] == "selection_rate"]
+        per_group = {}
+        for g in sorted(set(groups)):
+            sel = rows[rows["group"] == g]
+            per_group[g] = {"n": int((groups == g).sum()),
+                            "selection_rate": {classes[int(r.cls)]: _row_stat(r) for r in sel.itertuples()}}
+        performance["by_attribute"][attr] = {"groups": per_group}
+        out[attr] = {
+            "selection_rate_difference": {
+                classes[c]: _disparity_stat(
+                    disparity(predicted, predicted, groups, metric="selection_rate", cls=c, **common)
+                )
+                for c in k
+            }
+        }
+    return performance, out

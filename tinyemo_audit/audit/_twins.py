@@ -114,5 +114,7 @@ def shift_examples(tp: TwinPredictions, value: str, reference: str, true_class: 
         twins.labels == twins.classes.index(true_class)
     )
     delta = tp.similarities[rows, j, c] - tp.similarities[rows, i, c]
-    order = rows[np.argsort(-delta, kind="stable")[:top]]
+    # Pairs whose prediction actually flipped to the label show the finding best; then the largest shifts.
+    flipped = (tp.predicted[rows, j] == c) & (tp.predicted[rows, i] != c)
+    order = rows[np.lexsort((-delta, ~flipped))[:top]]
     return [(int(r), i, j) for r in order]

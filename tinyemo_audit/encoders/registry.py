@@ -1,4 +1,4 @@
-"""Encoder specs → Encoder objects: ``faces-mini`` and the ``open_clip:`` scheme."""
+"""Encoder specs → Encoder objects: ``faces-mini`` and the ``open_clip:`` and ``hf:`` schemes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ MSG_FACES_MINI_NEEDS_WEIGHTS = (
 )
 
 
-def _faces_mini(*, weights: str | Path | None = None) -> Encoder:
+def _faces_mini(*, weights: str | Path | None = None, trust_remote_code: bool = False) -> Encoder:
     from .faces_mini import FacesMiniEncoder
 
     if weights is None:
@@ -21,26 +21,38 @@ def _faces_mini(*, weights: str | Path | None = None) -> Encoder:
     return FacesMiniEncoder.load(weights)
 
 
-def _open_clip(rest: str, *, weights: str | Path | None = None) -> Encoder:
+def _open_clip(rest: str, *, weights: str | Path | None = None, trust_remote_code: bool = False) -> Encoder:
     from .open_clip import open_clip_encoder
 
     return open_clip_encoder(rest, weights=weights)
 
 
+def _hf(rest: str, *, weights: str | Path | None = None, trust_remote_code: bool = False) -> Encoder:
+    from .hf import hf_encoder
+
+    return hf_encoder(rest, weights=weights, trust_remote_code=trust_remote_code)
+
+
 ENCODERS: Registry[Encoder] = Registry("encoder")
 ENCODERS.add("faces-mini", _faces_mini)
 ENCODERS.add_scheme("open_clip", _open_clip)
+ENCODERS.add_scheme("hf", _hf)
 
 
-def resolve_encoder(spec: str, *, weights: str | Path | None = None) -> Encoder:
+def resolve_encoder(
+    spec: str, *, weights: str | Path | None = None, trust_remote_code: bool = False
+) -> Encoder:
     """Build the encoder a spec names.
 
     Parameters
     ----------
     spec : str
-        ``"faces-mini"`` or ``"open_clip:<arch>/<pretrained-tag | checkpoint path | random>"``.
+        ``"faces-mini"``, ``"open_clip:<arch>/<pretrained-tag | checkpoint path | random>"`` or
+        ``"hf:<hf-id-or-folder>"`` (SigLIP, DINOv2, CLIP or any vision AutoModel).
     weights : str or Path, optional
         Weights file: required for ``faces-mini``; for ``open_clip:<arch>`` a checkpoint path.
+    trust_remote_code : bool
+        For ``hf:`` only: let the model's own code run (never by default).
 
     Returns
     -------
@@ -53,4 +65,4 @@ def resolve_encoder(spec: str, *, weights: str | Path | None = None) -> Encoder:
     WeightsUnavailableError
         The weights are not on this machine.
     """
-    return ENCODERS.resolve(spec, weights=weights)
+    return ENCODERS.resolve(spec, weights=weights, trust_remote_code=bool(trust_remote_code))
