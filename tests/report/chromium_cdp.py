@@ -17,6 +17,21 @@ from typing import Any
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
+# Resolves once every plotly div has drawn its SVG (or after 20 s): {plots, drawn}.
+WAIT_FOR_CHARTS = """
+new Promise((resolve) => {
+  const start = Date.now();
+  (function poll() {
+    const plots = document.querySelectorAll('.plotly-graph-div');
+    const drawn = Array.from(plots).filter((p) => p.querySelector('.main-svg')).length;
+    if ((plots.length && drawn === plots.length) || Date.now() - start > 20000) {
+      resolve({plots: plots.length, drawn: drawn});
+    } else { setTimeout(poll, 100); }
+  })();
+})
+"""
+
+
 def find_chromium() -> str | None:
     """Path of a Chromium-family browser, or None."""
     env = os.environ.get("CHROMIUM")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from chromium_cdp import Chromium, find_chromium
+from chromium_cdp import WAIT_FOR_CHARTS, Chromium, find_chromium
 from report_fixture import HOSTILE, HOSTILE_VALUE, make_results, thumbnails
 
 from tinyemo_audit.report import write_report
@@ -18,18 +18,6 @@ if EXECUTABLE is None and not os.environ.get("CI"):
     pytest.skip("chromium not found (install it with `apt-get install -y chromium`); required when CI is set",
                 allow_module_level=True)
 
-WAIT_FOR_CHARTS = """
-new Promise((resolve) => {
-  const start = Date.now();
-  (function poll() {
-    const plots = document.querySelectorAll('.plotly-graph-div');
-    const drawn = Array.from(plots).filter((p) => p.querySelector('.main-svg')).length;
-    if ((plots.length && drawn === plots.length) || Date.now() - start > 20000) {
-      resolve({plots: plots.length, drawn: drawn});
-    } else { setTimeout(poll, 100); }
-  })();
-})
-"""
 
 
 @pytest.fixture(scope="module")

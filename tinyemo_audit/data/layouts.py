@@ -1,0 +1,390 @@
+"""Readers that turn one split of a dataset layout on disk into a table of items (path, label, id, attributes)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .images import IMAGE_SUFFIXES
+from .layout_spec import SPLIT_NAMES, DatasetLayout
+
+ROLES = ("path", "label", "id", "split", "pixels")
+
+
+class MissingSplitError(InputError):
+    """The dataset has no items for the requested split (``datasets inspect`` lists it as missing)."""
+
+
+@dataclasses.dataclass
+class Items:
+    """One split as read from disk, before labels are matched and images decoded.
+
+    ``table`` has columns ``path`` (absolute, or None for pixel data), ``label`` (raw string, only when
+    ``labelled``), ``id``, then one column per attribute (raw values, NaN where missing).
+    """
+
+    table: pd.DataFrame
+    labelled: bool
+    source: str
+    skipped: list[dict] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)
+    all_labels: tuple[str, ...] | None = None  # every label in every split, for a shared index
+    images: np.ndarray | None = None  # pre-decoded (pixels kind), one row per table row
+
+
+def _missing(layout: DatasetLayout, root: Path, split: str, looked: str) -> MissingSplitError:
+    return MissingSplitError(f"{layout.name} at {root} has no {split!r} split ({looked})")
+
+
+def _split_folder(layout: DatasetLayout, root: Path, split: str) -> Path:
+    """First existing candidate folder; ``"."`` only when no other split's folder exists."""
+    candidates = layout.splits.get(split, ())
+    others = [c for s in SPLIT_NAMES for c in layout.splits.get(s, ()) if c != "."]
+    for candidate in candidates:
+        if candidate == ".":
+            if not any((root / c).is_dir() for c in others):
+                return root
+        elif (root / candidate).is_dir():
+            return root / candidate
+    looked = f"looked for {', '.join(candidates)}" if candidates else "the layout declares none"
+    raise _missing(layout, root, split, looked)
+
+
+def _rel_id(path: Path, base: Path) -> str:
+    try:
+        rel = path.relative_to(base)
+    except ValueError:
+        rel = Path(path.name)
+    return rel.with_suffix("").as_posix()
+
+
+def _files(folder: Path) -> tuple[list[tuple[str, ...]], int]:
+    """Image files under ``folder`` as relative path parts, and how many non-image files were ignored."""
+    parts, ignored = [], 0
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).parts
+        if any(p.startswith(".") for p in rel) or not path.is_file():
+            continue
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            parts.append(rel)
+        else:
+            ignored += 1
+    return parts, ignored
+
+
+def read_imagefolder(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """``<split>/<label>/[<path_attributes>/...]<file>``; without label folders, ``<split>/<file>`` unlabelled."""
+    folder = _split_folder(layout, root, split)
+    parts, ignored = _files(folder)
+    problems = [f"{ignored} non-image file(s) ignored"] if ignored else []
+    labelled = bool(layout.path_attributes) or any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
+    depth = 2 + len(layout.path_attributes) if labelled else 1
+    kept = [p for p in parts if len(p) == depth]
+    if len(kept) != len(parts):
+        shape = "/".join(["<label>", *(f"<{a}>" for a in layout.path_attributes), "<file>"]) if labelled else "<file>"
+        problems.append(f"{len(parts) - len(kept)} image file(s) not at {shape} ignored")
+    table = pd.DataFrame({
+        "path": [str(folder.joinpath(*p)) for p in kept],
+        "id": [Path(*p).with_suffix("").as_posix() for p in kept],
+    })
+    all_labels = None
+    if labelled:
+        table.insert(1, "label", [p[0] for p in kept])
+        for level, name in enumerate(layout.path_attributes, start=1):
+            table[name] = [p[level] for p in kept]
+        split_dirs = set()
+        for s in SPLIT_NAMES:
+            try:
+                split_dirs.add(_split_folder(layout, root, s))
+            except MissingSplitError:
+                pass
+        all_labels = tuple(sorted({d.name for s in split_dirs for d in s.iterdir() if d.is_dir() and not d.name.startswith(".")}))
+    return Items(table, labelled, str(folder), problems=problems, all_labels=all_labels)
+
+
+def read_split_lists(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """Per-split list files: text lines ``<path> [<label>]`` (label = first folder if absent) or JSON ``[label, path, ...]``."""
+    candidates = layout.splits.get(split, ())
+    listing = next((root / c for c in candidates if (root / c).is_file()), None)
+    if listing is None:
+        raise _missing(layout, root, split, f"looked for {', '.join(candidates) or 'no list file'}")
+    base = root / layout.image_dir
+    if listing.suffix.lower() == ".json":
+        try:
+            entries = json.loads(listing.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise InputError(f"cannot read split list {listing}: {err}") from None
+        if not isinstance(entries, list) or not all(isinstance(e, (list, dict)) and e for e in entries):
+            raise InputError(f"split list {listing} must be a JSON list of [label, path, ...] entries")
+        rows = [(e[1], e[0]) if isinstance(e, list) else (e.get("path"), e.get("label")) for e in entries]
+    else:
+        lines = [line.split() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [(t[0], t[1] if len(t) > 1 else Path(t[0]).parts[0]) for t in lines]
+    paths = [str(p) for p, _ in rows]
+    table = pd.DataFrame({
+        "path": [str(base / p) for p in paths],
+        "label": [None if lab is None else str(lab) for _, lab in rows],
+        "id": [Path(p).with_suffix("").as_posix() for p in paths],
+    })
+    return Items(table, True, str(listing))
+
+
+def read_filenames(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """Files directly in the split folder; label and attributes from ``pattern``'s named groups."""
+    if not layout.pattern:
+        raise InputError(f"dataset layout {layout.name!r} (kind filenames) needs a pattern")
+    try:
+        pattern = re.compile(layout.pattern)
+    except re.error as err:
+        raise InputError(f"dataset layout {layout.name!r}: bad pattern {layout.pattern!r}: {err}") from None
+    folder = _split_folder(layout, root, split)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                   and not p.name.startswith("."))
+    groups = list(pattern.groupindex)
+    matches = [pattern.match(p.name) for p in files]
+    skipped = [{"id": p.stem, "path": str(p), "reason": f"file name does not match {layout.pattern}"}
+               for p, m in zip(files, matches) if m is None]
+    kept = [(p, m) for p, m in zip(files, matches) if m is not None]
+    table = pd.DataFrame({"path": [str(p) for p, _ in kept], "id": [_rel_id(p, folder) for p, _ in kept]})
+    for group in groups:
+        table[group] = [m.group(group) for _, m in kept]
+    labelled = "label" in groups
+    if labelled:
+        table.insert(1, "label", table.pop("label"))
+    return Items(table, labelled, str(folder), skipped=skipped)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InputError(f"cannot read CSV {path}: {' '.join(str(err).split())}") from None
+    frame.columns = [str(c).strip().strip("'\"") for c in frame.columns]
+    return frame
+
+
+def _require(frame: pd.DataFrame, columns, where: Path) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            raise InputError(
+                f"{where} has no {column!r} column (columns: {', '.join(map(str, frame.columns)) or 'none'})"
+            )
+
+
+def _manifest(layout: DatasetLayout, root: Path, split: str) -> tuple[Path, bool]:
+    """The CSV to read and whether rows must be filtered by a split column."""
+    if root.is_file():
+        return root, True
+    if layout.manifest:
+        path = root / layout.manifest
+        if not path.is_file():
+            raise InputError(f"{layout.name}: manifest {path} not found")
+        return path, True
+    candidates = layout.splits.get(split, ())
+    path = next((root / c for c in candidates if (root / c).is_file()), None)
+    if path is None:
+        raise _missing(layout, root, split, f"looked for {', '.join(candidates) or 'no manifest'}")
+    return path, False
+
+
+def _rows_of_split(layout: DatasetLayout, frame: pd.DataFrame, manifest: Path, split: str) -> pd.DataFrame:
+    column = layout.column("split")
+    if column not in frame.columns:
+        if split != "test":
+            raise MissingSplitError(
+                f"{manifest} has no {column!r} column, so it is all the test split; there is no {split!r} split"
+            )
+        return frame
+    wanted = {c.lower() for c in layout.splits.get(split, (split,))}
+    rows = frame[frame[column].fillna("").str.strip().str.lower().isin(wanted)]
+    if rows.empty:
+        raise MissingSplitError(f"{manifest} has no rows whose {column!r} is {' or '.join(sorted(wanted))}")
+    return rows
+
+
+def _strip_quotes(values: pd.Series) -> pd.Series:
+    return values.str.strip().str.strip("'\"")
+
+
+def read_manifest(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """A CSV manifest: ``path`` (relative to the CSV's folder), optional ``label``/``id``/``split``, attributes."""
+    manifest, by_column = _manifest(layout, root, split)
+    frame = _read_csv(manifest)
+    path_col, label_col, id_col = layout.column("path"), layout.column("label"), layout.column("id")
+    required = [path_col, *(layout.attributes or ())]
+    if "label" in layout.columns:
+        required.append(label_col)  # a named layout that declares its label column needs it
+    _require(frame, required, manifest)
+    all_labels = None
+    labelled = label_col in frame.columns
+    if labelled and layout.taxonomy is None:
+        all_labels = tuple(sorted(set(frame[label_col].dropna().str.strip()) - {""}))
+    if by_column:
+        frame = _rows_of_split(layout, frame, manifest, split)
+    roles = {path_col, label_col, id_col, layout.column("split")}
+    attributes = list(layout.attributes) if layout.attributes is not None else [c for c in frame.columns if c not in roles]
+    base = manifest.parent / layout.image_dir
+    raw_paths = _strip_quotes(frame[path_col])
+    missing = raw_paths.isna() | (raw_paths == "")
+    ids = frame[id_col].str.strip() if id_col in frame.columns else raw_paths.map(
+        lambda p: None if not isinstance(p, str) else Path(p).with_suffix("").as_posix())
+    ids = ids.where(ids.notna() & (ids != ""), other=pd.Series([f"row-{i + 2}" for i in range(len(frame))], index=frame.index))
+    skipped = [{"id": i, "path": None, "reason": "missing path"} for i in ids[missing]]
+    keep = ~missing
+    table = pd.DataFrame({"path": [str(base / p) for p in raw_paths[keep]], "id": ids[keep].to_numpy(str)})
+    if labelled:
+        table.insert(1, "label", frame.loc[keep, label_col].to_numpy(object))
+    for column in attributes:
+        table[column] = frame.loc[keep, column].to_numpy(object)
+    return Items(table, labelled, str(manifest), skipped=skipped, all_labels=all_labels)
+
+
+def read_votes(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """A CSV of per-class vote counts: the label is the majority class; ties and no-vote rows are skipped."""
+    if not layout.manifest or not layout.votes:
+        raise InputError(f"dataset layout {layout.name!r} (kind votes) needs a manifest and votes columns")
+    if "." not in layout.splits.get(split, ()):
+        raise _missing(layout, root, split, "the whole vote table is the test split")
+    manifest = root / layout.manifest
+    if not manifest.is_file():
+        raise InputError(f"{layout.name}: vote table {manifest} not found")
+    frame = _read_csv(manifest)
+    path_col = layout.column("path")
+    vote_cols = list(layout.votes)
+    _require(frame, [path_col, *vote_cols], manifest)
+    names = _strip_quotes(frame[path_col]).fillna("")
+    counts = frame[vote_cols].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    bad = np.isnan(counts).any(axis=1) | (counts < 0).any(axis=1) | (names == "").to_numpy()
+    counts = np.nan_to_num(counts)
+    top = counts.max(axis=1)
+    ties = (counts == top[:, None]).sum(axis=1) > 1
+    none = top <= 0
+    ids = names.map(lambda p: Path(p).with_suffix("").as_posix()).to_numpy(str)
+    base = root / layout.image_dir
+    skipped = []
+    for i in np.flatnonzero(bad | none | ties):
+        if bad[i]:
+            reason = "missing or non-numeric votes"
+        elif none[i]:
+            reason = "no votes"
+        else:
+            tied = [layout.votes[c] for c, n in zip(vote_cols, counts[i]) if n == top[i]]
+            reason = f"tied vote ({', '.join(tied)}: {int(top[i])} each)"
+        skipped.append({"id": ids[i], "path": str(base / names.iloc[i]), "reason": reason})
+    keep = ~(bad | none | ties)
+    labels = np.asarray([layout.votes[c] for c in vote_cols], dtype=object)[counts.argmax(axis=1)]
+    table = pd.DataFrame({
+        "path": [str(base / p) for p in names[keep]],
+        "label": labels[keep],
+        "id": ids[keep],
+    })
+    return Items(table, True, str(manifest), skipped=skipped)
+
+
+def _attribute_file_values(path: Path, n: int) -> list[str | None]:
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError):
+        return [None] * n
+    return lines[-n:] if len(lines) >= n else [None] * n
+
+
+def read_label_list(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """One ``<file> <label code>`` list for all splits, the split given by the file-name prefix (RAF-DB)."""
+    if not layout.manifest:
+        raise InputError(f"dataset layout {layout.name!r} (kind label_list) needs a manifest")
+    listing = root / layout.manifest
+    if not listing.is_file():
+        raise InputError(f"{layout.name}: label list {listing} not found")
+    rows = [line.split() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+    prefixes = layout.splits.get(split, ())
+    rows = [r for r in rows if prefixes and r[0].startswith(prefixes)]
+    if not rows:
+        raise _missing(layout, root, split, f"no file in {listing.name} starts with {' or '.join(prefixes) or 'a declared prefix'}")
+    base = root / layout.image_dir
+    names = [Path(r[0]) for r in rows]
+    table = pd.DataFrame({
+        "path": [str(base / layout.image_name.format(stem=n.stem, suffix=n.suffix)) for n in names],
+        "label": [r[1] if len(r) > 1 else None for r in rows],
+        "id": [n.stem for n in names],
+    })
+    problems = []
+    if layout.attribute_files and layout.attribute_lines:
+        n = len(layout.attribute_lines)
+        values = [_attribute_file_values(root / layout.attribute_files.format(stem=p.stem, suffix=p.suffix), n)
+                  for p in names]
+        for j, attribute in enumerate(layout.attribute_lines):
+            table[attribute] = [v[j] for v in values]
+        absent = sum(v[0] is None for v in values)
+        if absent == len(values):
+            table = table.drop(columns=list(layout.attribute_lines))
+            problems.append(f"no attribute files ({layout.attribute_files}); attributes left out")
+        elif absent:
+            problems.append(f"{absent} item(s) without a readable attribute file")
+    return Items(table, True, str(listing), problems=problems)
+
+
+def _parse_pixels(strings: np.ndarray, ok: np.ndarray, length: int) -> np.ndarray:
+    """Rows ``ok`` of ``strings`` as floats (NaN where a token is not a number), shape (len, length)."""
+    import warnings
+
+    values = np.full((len(strings), length), np.nan)
+    rows = np.flatnonzero(ok)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # numpy warns where parsing stops early
+        flat = np.fromstring(" ".join(strings[rows]), dtype=np.float64, sep=" ")
+    if flat.size == rows.size * length:
+        values[rows] = flat.reshape(-1, length)
+        return values
+    for i in rows:  # a non-numeric token somewhere: find the rows it is in
+        values[i] = pd.to_numeric(pd.Series(strings[i].split()), errors="coerce").to_numpy(float)
+    return values
+
+
+def read_pixels(layout: DatasetLayout, root: Path, split: str) -> Items:
+    """A CSV of square greyscale images as space-separated pixel strings (FER2013)."""
+    manifest, _ = _manifest(layout, root, split)
+    frame = _read_csv(manifest)
+    pixel_col, label_col = layout.column("pixels"), layout.column("label")
+    _require(frame, [pixel_col, label_col], manifest)
+    frame = _rows_of_split(layout, frame, manifest, split)
+    ids = np.asarray([f"row-{i + 2}" for i in frame.index])  # the CSV's own line number
+    strings = frame[pixel_col].fillna("").str.strip()
+    lengths = strings.str.count(r"\s+").to_numpy() + 1
+    lengths[(strings == "").to_numpy()] = 0
+    common = int(np.bincount(lengths).argmax())
+    side = int(round(common ** 0.5))
+    reasons: list[str | None] = [None] * len(frame)
+    for i in np.flatnonzero(lengths != common):
+        reasons[i] = f"pixel string has {lengths[i]} values, expected {common}"
+    if side * side != common or common == 0:
+        raise InputError(f"{manifest}: pixel strings hold {common} values, not a square image")
+    ok = np.asarray([r is None for r in reasons])
+    values = _parse_pixels(strings.to_numpy(str), ok, common)
+    bad = ok & (np.isnan(values).any(axis=1) | (values < 0).any(axis=1) | (values > 255).any(axis=1)
+                | (values != np.round(values)).any(axis=1))
+    for i in np.flatnonzero(bad):
+        reasons[i] = "pixel string holds values that are not integers 0-255"
+    ok &= ~bad
+    skipped = [{"id": ids[i], "path": None, "reason": reasons[i]} for i in np.flatnonzero(~ok)]
+    grey = values[ok].reshape(-1, side, side).astype(np.uint8)
+    table = pd.DataFrame({"path": [None] * int(ok.sum()), "label": frame.loc[ok, label_col].to_numpy(object), "id": ids[ok]})
+    images = np.repeat(grey[..., None], 3, axis=3)
+    return Items(table, True, str(manifest), skipped=skipped, images=images)
+
+
+READERS = {
+    "imagefolder": read_imagefolder,
+    "split_lists": read_split_lists,
+    "filenames": read_filenames,
+    "manifest": read_manifest,
+    "votes": read_votes,
+    "label_list": read_label_list,
+    "pixels": read_pixels,
+}
