@@ -74,6 +74,12 @@ def _significant(record: dict[str, Any], q_max: float) -> bool:
     return q is not None and q < q_max and record.get("flaggable", True)
 
 
+def _evidence(statistic: str, rec: dict[str, Any], value_key: str = "value", *, n=None, **extra) -> dict[str, Any]:
+    """The evidence block of a finding: the statistic, its value, CI, q-value and n."""
+    return {"statistic": statistic, "value": rec[value_key], "ci_low": rec.get("ci_low"),
+            "ci_high": rec.get("ci_high"), "q_value": rec["q_value"], "n": rec.get("n") if n is None else n, **extra}
+
+
 def _fmt_q(q: float) -> str:
     return f"{q:.1e}" if q < 0.001 else f"{q:.3f}"
 
@@ -106,9 +112,8 @@ def _counterfactual_findings(results, settings) -> Iterator[dict[str, Any]]:
                 ),
                 "attribute": attr, "groups": [row["reference"], row["value"]],
                 "direction": f"toward {row['label']}",
-                "evidence": {"statistic": "mean similarity shift (twin pairs)", "value": row["mean_shift"],
-                             "ci_low": row["ci_low"], "ci_high": row["ci_high"], "q_value": row["q_value"],
-                             "n": row["n"], "prob_shift": row["prob_shift"]},
+                "evidence": _evidence("mean similarity shift (twin pairs)", row, "mean_shift",
+                                      prob_shift=row["prob_shift"]),
                 "_example": ("twins", attr, row["value"], row["reference"], row["true_class"], row["label"]),
             }
 
@@ -144,9 +149,7 @@ def _disparity_findings(results, settings) -> Iterator[dict[str, Any]]:
                     f"q = {_fmt_q(rec['q_value'])}."
                 ),
                 "attribute": attr, "groups": [best, worst], "direction": f"{metric} {'higher' if metric == 'fpr' else 'lower'} for {worst}",
-                "evidence": {"statistic": f"{metric} difference (max − min over groups)", "value": rec["value"],
-                             "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "q_value": rec["q_value"],
-                             "n": rec.get("n")},
+                "evidence": _evidence(f"{metric} difference (max − min over groups)", rec),
                 "_example": ("errors", attr, worst, cls, metric),
             }
 
@@ -177,8 +180,7 @@ def _text_findings(results, settings) -> Iterator[dict[str, Any]]:
                     f"pairs).{others} This is a property of the LLM's embedding table, before any image is seen."
                 ),
                 "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"toward {row['label']}",
-                "evidence": {"statistic": "mean similarity shift (prompt pairs)", "value": row["mean_shift"],
-                             "ci_low": row["ci_low"], "ci_high": row["ci_high"], "q_value": row["q_value"], "n": row["n"]},
+                "evidence": _evidence("mean similarity shift (prompt pairs)", row, "mean_shift"),
             }
 
 
@@ -198,8 +200,7 @@ def _association_findings(results, settings) -> Iterator[dict[str, Any]]:
                 f"({', '.join(row['b_labels'])}); q = {_fmt_q(row['q_value'])}, {row['n_x']} images a group."
             ),
             "attribute": row["attribute"], "groups": [row["y_group"], row["x_group"]], "direction": f"toward {closer}",
-            "evidence": {"statistic": "iEAT effect size d", "value": row["effect_size"], "ci_low": None,
-                         "ci_high": None, "q_value": row["q_value"], "n": row["n_x"] + row["n_y"]},
+            "evidence": _evidence("iEAT effect size d", row, "effect_size", n=row["n_x"] + row["n_y"]),
         }
 
 
@@ -221,8 +222,7 @@ def _skew_findings(results, settings) -> Iterator[dict[str, Any]]:
                     f"{math.exp(rec['max_skew']):.1f}× their share; NDKL {rec['ndkl']:.3f}; q = {_fmt_q(rec['q_value'])})."
                 ),
                 "attribute": attr, "groups": [rec["group"]], "direction": f"over-represented near {label}",
-                "evidence": {"statistic": f"MaxSkew@{skew['k']}", "value": rec["max_skew"], "ci_low": None,
-                             "ci_high": None, "q_value": rec["q_value"], "n": skew["k"]},
+                "evidence": _evidence(f"MaxSkew@{skew['k']}", rec, "max_skew", n=skew["k"]),
             }
 
 
@@ -242,8 +242,7 @@ def _cluster_findings(results, settings) -> Iterator[dict[str, Any]]:
                 f"(q = {_fmt_q(item['q_value'])})."
             ),
             "attribute": None, "groups": item.get("over_represented") or [], "direction": "higher error",
-            "evidence": {"statistic": "cluster error rate", "value": item["error_rate"], "ci_low": None,
-                         "ci_high": None, "q_value": item["q_value"], "n": item["size"]},
+            "evidence": _evidence("cluster error rate", item, "error_rate", n=item["size"]),
             "_example": ("cluster", item["id"]),
         }
 

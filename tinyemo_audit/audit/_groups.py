@@ -89,10 +89,17 @@ def _disparity_stat(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def disparities(
-    true: np.ndarray, predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int
+    true: np.ndarray, predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int,
+    *, progress: bool = True,
 ) -> dict[str, Any]:
     """accuracy difference/ratio, equalized odds, and TPR/FPR/selection-rate differences per class."""
+    import sys
+
+    from tqdm.auto import tqdm
+
     k = np.arange(len(classes))
+    bar = tqdm(total=len(attributes.columns) * (2 + len(RATE_METRICS) * len(k)), desc="bootstrap + permutation",
+               unit="test", disable=not progress, file=sys.stderr, leave=False)
     common = dict(n_boot=settings["n_boot"], n_perm=settings["n_perm"], seed=seed,
                   min_group_size=settings["min_group_size"], classes=k)
     out: dict[str, Any] = {}
@@ -104,6 +111,7 @@ def disparities(
                 disparity(true, predicted, groups, metric="accuracy", kind="ratio", **common)
             ),
         }
+        bar.update(2)
         eo = equalized_odds(true, predicted, groups, classes=k)
         cls = eo.get("cls")
         entry["equalized_odds_difference"] = {
@@ -111,11 +119,14 @@ def disparities(
             "cls": None if cls is None else classes[int(cls)],
         }
         for metric in RATE_METRICS:
-            entry[f"{metric}_difference"] = {
-                classes[c]: _disparity_stat(disparity(true, predicted, groups, metric=metric, cls=c, **common))
-                for c in k
-            }
+            entry[f"{metric}_difference"] = {}
+            for c in k:
+                entry[f"{metric}_difference"][classes[c]] = _disparity_stat(
+                    disparity(true, predicted, groups, metric=metric, cls=c, **common)
+                )
+                bar.update(1)
         out[attr] = entry
+    bar.close()
     return out
 
 

@@ -182,7 +182,8 @@ def run_audit(
     stages("group metrics with bootstrap CIs and permutation tests")
     if labelled:
         results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
-        results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed)
+        results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed,
+                                                     progress=progress)
     else:
         results["performance"], results["disparities"] = _groups.prediction_rates(
             preds.predicted, attributes, classes, settings, seed

@@ -55,7 +55,7 @@ def _load_vector(path: Path) -> np.ndarray:
 
 
 def read_feature_folder(root: str | Path, split: str, *, classes: tuple[str, ...] | None = None) -> Dataset:
-    """Load one split of a TinyEmo-layout feature folder as a :class:`Dataset`.
+    """Load one split of a TinyEmo-layout feature folder (or an ``embed`` cache) as a :class:`Dataset`.
 
     Parameters
     ----------
@@ -69,6 +69,11 @@ def read_feature_folder(root: str | Path, split: str, *, classes: tuple[str, ...
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"feature folder not found: {root}")
+    from ..encoders.feature_store import is_feature_store, read_feature_store
+
+    # A cache written by `tinyemo-audit embed` (features.npy + manifest.json per split).
+    if is_feature_store(root):
+        return read_feature_store(root, split, classes=classes)
     split_dir = _split_dir(root, split)
     classes = classes or feature_folder_classes(root)
     files: list[Path] = []

@@ -337,8 +337,11 @@ def _parse_pixels(strings: np.ndarray, ok: np.ndarray, length: int) -> np.ndarra
     values = np.full((len(strings), length), np.nan)
     rows = np.flatnonzero(ok)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # numpy warns where parsing stops early
-        flat = np.fromstring(" ".join(strings[rows]), dtype=np.float64, sep=" ")
+        warnings.simplefilter("ignore", DeprecationWarning)  # older numpy warns where parsing stops early
+        try:
+            flat = np.fromstring(" ".join(strings[rows]), dtype=np.float64, sep=" ")
+        except ValueError:  # newer numpy raises instead
+            flat = np.zeros(0)
     if flat.size == rows.size * length:
         values[rows] = flat.reshape(-1, length)
         return values

@@ -1,4 +1,4 @@
-"""Dataset specs (``faces``, ``features:<root>``) resolved to loaders."""
+"""Dataset specs (``faces``, ``features:<root>``, ``<layout>:<root>`` such as ``webemo:/data/webemo``) resolved to loaders."""
 
 from __future__ import annotations
 
@@ -36,14 +36,42 @@ def _features(root: str, split: str, **_: object) -> Dataset:
     return read_feature_folder(root, split)
 
 
+def _layout_loader(layout_name: str) -> Callable[..., Dataset]:
+    def load(root: str, split: str, *, size: int | None = None, fit: str = "crop", max_pixels: int | None = None,
+             workers: int | None = None, taxonomy: str | None = None, **overrides) -> Dataset:
+        from .images import DEFAULT_MAX_PIXELS
+        from .layout_loader import load_layout
+        from .layout_spec import get_layout
+
+        layout = get_layout(layout_name).with_overrides(**overrides)
+        return load_layout(
+            layout, root, split, name=f"{layout_name}:{root}", size=size, fit=fit,
+            max_pixels=max_pixels or DEFAULT_MAX_PIXELS, workers=workers, taxonomy=taxonomy,
+        )
+
+    load.__doc__ = f"Load a split of the {layout_name!r} layout (resources/datasets.yaml) at ``root``."
+    return load
+
+
+def _register_layouts() -> None:
+    from .layout_spec import list_layouts
+
+    for layout_name in list_layouts():
+        DATASETS.add_scheme(layout_name, _layout_loader(layout_name))
+
+
 DATASETS.add("faces", _faces)
 DATASETS.add_scheme("features", _features)
+_register_layouts()
 
 
 def load_dataset(spec: str, split: str = "test", **options) -> Dataset:
     """Load ``split`` of the dataset named by ``spec``.
 
-    Examples: ``load_dataset("faces", "test")``, ``load_dataset("features:/data/x", "val")``.
+    Examples: ``load_dataset("faces", "test")``, ``load_dataset("features:/data/x", "val")``,
+    ``load_dataset("webemo:/data/webemo", "test", size=224)``, ``load_dataset("csv:/data/m.csv")``.
+    Layout specs (see ``resources/datasets.yaml``) take ``size``, ``fit``, ``max_pixels``,
+    ``workers``, ``taxonomy`` and any layout field as an override (``splits={...}``).
     Unknown specs raise :class:`~tinyemo_audit.errors.UnknownNameError` listing the choices.
     """
     return DATASETS.resolve(spec, split=normalize_split(split), **options)

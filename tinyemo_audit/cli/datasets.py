@@ -1,0 +1,98 @@
+"""The ``tinyemo-audit datasets`` command group: list the named dataset layouts, inspect a dataset."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from ._errors import report_errors
+
+datasets_app = typer.Typer(
+    help="Datasets as layouts: named layouts (webemo:<root>, fairface:<root>, ...), csv:<manifest>, imagefolder:<root>.",
+    no_args_is_help=True,
+)
+
+MAX_SKIPPED_SHOWN = 10
+
+
+@datasets_app.command("list")
+@report_errors
+def list_command(
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON list instead of a table.")] = False,
+) -> None:
+    """List the dataset layouts: spec, kind, taxonomy, splits."""
+    from ..data.inspect import describe_layouts
+
+    rows = describe_layouts()
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r["spec"]) for r in rows)
+    for r in rows:
+        typer.echo(
+            f"{r['spec']:<{width}}  {r['kind']:<11}  {r['taxonomy'] or '-':<10}  "
+            f"{','.join(r['splits']) or '-':<14}  {r['description']}"
+        )
+    typer.echo("also: faces (embedded corpus), features:<root> (TinyEmo .pt feature folders)")
+
+
+def _print_report(report: dict) -> None:
+    typer.echo(f"{report['spec']}  taxonomy: {report.get('taxonomy') or '-'}  "
+               f"items: {report['n_items']}  skipped: {report['n_skipped']}")
+    for split, summary in report["splits"].items():
+        if "error" in summary:
+            typer.echo(f"[{split}] error: {summary['error']}")
+            continue
+        typer.echo(f"[{split}] {summary['n']} items, {'labelled' if summary['labelled'] else 'unlabelled'}")
+        for label, n in summary.get("labels", {}).items():
+            if n:  # empty classes are listed once among the problems
+                typer.echo(f"  label {label}: {n}")
+        for attribute, counts in summary["attributes"].items():
+            typer.echo(f"  {attribute}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        for skip in summary["skipped"][:MAX_SKIPPED_SHOWN]:
+            typer.echo(f"  skipped {skip['path'] or skip['id']}: {skip['reason']}")
+        if len(summary["skipped"]) > MAX_SKIPPED_SHOWN:
+            typer.echo(f"  ... and {len(summary['skipped']) - MAX_SKIPPED_SHOWN} more skipped")
+    if report["missing_splits"]:
+        typer.echo("missing splits: " + ", ".join(report["missing_splits"]))
+    if report["problems"]:
+        typer.echo("problems:")
+        for problem in report["problems"]:
+            typer.echo(f"  - {problem}")
+    else:
+        typer.echo("no problems found")
+
+
+@datasets_app.command("inspect")
+@report_errors
+def inspect_command(
+    spec: Annotated[str, typer.Argument(help="Dataset spec, e.g. webemo:/data/webemo, csv:/data/manifest.csv, imagefolder:/data/x.")],
+    split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to inspect (repeatable); default all.")] = None,
+    taxonomy: Annotated[Optional[str], typer.Option(help="Match labels to this taxonomy instead of the layout's.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+) -> None:
+    """Count items per split, label and attribute, and list the problems found.
+
+    Problems: files skipped with their reason (empty, truncated, not an image, too large), unknown
+    labels, missing splits, empty classes, duplicate ids, splits sharing files.
+    """
+    from ..data.inspect import inspect_dataset
+    from ..errors import UsageError
+    from ..data.registry import SPLITS, check_dataset_spec, normalize_split
+
+    check_dataset_spec(spec)
+    splits = tuple(dict.fromkeys(normalize_split(s) for s in split)) if split else SPLITS
+    options = {}
+    if taxonomy:
+        from ..data.layout_spec import list_layouts
+
+        if spec.partition(":")[0] not in list_layouts() or ":" not in spec:
+            raise UsageError("--taxonomy applies to layout specs (<layout>:<root>), not to " + spec)
+        options["taxonomy"] = taxonomy
+    report = inspect_dataset(spec, splits=splits, **options)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        _print_report(report)

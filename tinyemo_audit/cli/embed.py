@@ -1,0 +1,36 @@
+"""The ``embed`` command: precompute a dataset's encoder features into a resumable feature cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._errors import report_errors
+
+
+@report_errors
+def embed(
+    encoder: Annotated[str, typer.Option(help="Encoder spec: 'open_clip:<arch>/<tag-or-path>', 'hf:<id-or-folder>' or 'faces-mini' (with --weights).")],
+    dataset: Annotated[str, typer.Option(help="Dataset spec whose splits hold images, e.g. 'faces'.")],
+    out: Annotated[Path, typer.Option(help="Feature-cache folder to write; read it back as 'features:<out>'.")],
+    split: Annotated[Optional[list[str]], typer.Option(help="Split to encode (repeatable; default train, val and test).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per forward pass (progress is saved after each).")] = 256,
+    weights: Annotated[Optional[Path], typer.Option(help="Encoder weights file or folder, for specs that take one.")] = None,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a Hugging Face model's own code to run (off unless asked).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a cache made by another encoder or dataset.")] = False,
+) -> None:
+    """Encode a dataset's images once: features.npy + manifest.json per split, resumable.
+
+    Rerun the same command after an interruption: finished batches are kept, finished splits
+    are skipped.
+    """
+    from ..encoders.embed import DEFAULT_SPLITS
+    from ..encoders.embed import embed as run_embed
+
+    folders = run_embed(encoder, dataset, out, splits=tuple(split or DEFAULT_SPLITS), batch_size=batch_size,
+                        weights=weights, trust_remote_code=trust_remote_code, overwrite=overwrite)
+    for folder in folders:
+        typer.echo(f"wrote {folder}")
+    typer.echo(f"read it back with --dataset features:{out}")
