@@ -145,6 +145,19 @@ def fit_projector(
     return projector, log
 
 
+def _check_names(config: TrainConfig) -> None:
+    """Unknown dataset, encoder, label-space or loss names fail before any work."""
+    from ..data.registry import check_dataset_spec
+    from ..encoders import ENCODERS
+    from ..label_space import LABEL_SPACES
+    from ..losses import get_loss
+
+    check_dataset_spec(config.dataset)
+    ENCODERS.validate(config.encoder)
+    LABEL_SPACES.validate(config.label_space)
+    get_loss(config.loss)
+
+
 def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True) -> Path:
     """Train everything ``config`` names and write the bundle folder ``out`` atomically."""
     from safetensors.torch import save_file
@@ -154,6 +167,7 @@ def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True)
 
     started = time.perf_counter()
     out = Path(out)
+    _check_names(config)
     splits = _load_splits(config)
     for split, data in splits.items():
         if not data.has_labels:
