@@ -145,3 +145,25 @@ def test_real_report_in_headless_chromium(audit, tmp_path):
         assert [u for u in chrome.requested_urls() if not u.startswith(("file://", "data:", "blob:"))] == []
     finally:
         chrome.close()
+
+
+def test_label_free_run_on_csv_manifest(tmp_path):
+    """A CSV manifest of images with attribute columns and no labels: the label-free audit runs."""
+    import numpy as np
+    from PIL import Image
+
+    from tinyemo_audit.data.faces import load_faces
+
+    faces = load_faces("test").subset(np.arange(80))
+    rows = ["path,gender,age"]
+    for i in range(len(faces)):
+        Image.fromarray(np.asarray(faces.images[i])).save(tmp_path / f"img{i:03d}.png")
+        rows.append(f"img{i:03d}.png,{faces.attributes['gender'][i]},{faces.attributes['age'][i]}")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "csv-run"
+    result = runner.invoke(app, ["run", "--dataset", f"csv:{tmp_path / 'manifest.csv'}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["run"]["labelled"] is False and results["run"]["n"] == 80
+    assert sorted(results["run"]["protected_attributes"]) == ["age", "gender"]
+    assert "no labels" in " ".join(s["reason"] for s in results["run"]["skipped"])

@@ -165,3 +165,14 @@ def test_a_folder_with_no_usable_image_is_an_input_error(tmp_path):
     (tmp_path / "test" / "a.jpg").write_bytes(b"")
     with pytest.raises(InputError, match="no usable images .* 1 skipped; first: empty file"):
         load_dataset(f"imagefolder:{tmp_path}", "test")
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    pixels = np.zeros((10, 20, 3), dtype=np.uint8)
+    pixels[:, :10] = 255  # white left half as stored
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # display rotated 90 degrees clockwise
+    path = save(image, tmp_path / "rotated.jpg", exif=exif, quality=95)
+    decoded = decode_image(path, 20, fit="stretch")
+    assert decoded[2, 10].min() > 200 and decoded[17, 10].max() < 50  # white on top once rotated

@@ -259,3 +259,42 @@ def test_inspect_errors_are_one_line_exit_2(tmp_path):
     assert "unknown dataset 'nosuch:/x'" in result.output
     result = CliRunner().invoke(datasets_app, ["inspect", f"webemo:{tmp_path / 'absent'}"])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_inspect_set_and_taxonomy_options(tmp_path):
+    for label in ("happy", "sad"):
+        write_image(tmp_path / "holdout" / label / "1.jpg")
+    report = inspect_json(f"imagefolder:{tmp_path}", "--set", "splits={test: [holdout]}", "--taxonomy", "fer7")
+    assert report["taxonomy"] == "fer7" and len(report["classes"]) == 7
+    assert nonzero(report["splits"]["test"]["labels"]) == {"happy": 1, "sad": 1}
+    bad = CliRunner().invoke(datasets_app, ["inspect", f"imagefolder:{tmp_path}", "--set", "nonsense"])
+    assert bad.exit_code == 2 and "FIELD=VALUE" in bad.output
+    bad = CliRunner().invoke(datasets_app, ["inspect", f"features:{tmp_path}", "--taxonomy", "fer7"])
+    assert bad.exit_code == 2 and "apply to layout specs" in bad.output
+
+
+def test_inspect_reads_feature_folders_too(tmp_path):
+    import torch
+
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            (tmp_path / split / label).mkdir(parents=True)
+            torch.save(torch.ones(4), tmp_path / split / label / "x.pt")
+    report = inspect_json(f"features:{tmp_path}")
+    assert report["missing_splits"] == ["val"]
+    assert report["splits"]["test"]["labels"] == {"a": 1, "b": 1}
+
+
+def test_csv_needs_the_manifest_file_not_its_folder(tmp_path):
+    from tinyemo_audit.errors import InputError
+
+    with pytest.raises(InputError, match="give the manifest file"):
+        load_dataset(f"csv:{tmp_path}", "test")
+
+
+def test_a_folder_layout_given_a_file_says_so(tmp_path):
+    from tinyemo_audit.errors import InputError
+
+    path = write_image(tmp_path / "one.jpg")
+    with pytest.raises(InputError, match="is a file; give the dataset's folder"):
+        load_dataset(f"webemo:{path}", "test")

@@ -175,7 +175,7 @@ def run_audit(
     preds = predict(bundle, data, progress=progress)
     labelled = data.has_labels
     true = data.labels if labelled else None
-    classes = data.classes
+    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
     skipped = []
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
 

@@ -65,12 +65,30 @@ def _print_report(report: dict) -> None:
         typer.echo("no problems found")
 
 
+def _overrides(pairs: list[str]) -> dict:
+    import yaml
+
+    from ..errors import UsageError
+
+    options = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip():
+            raise UsageError(f"--set needs FIELD=VALUE, not {pair!r}")
+        try:
+            options[field.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise UsageError(f"--set {field.strip()}: value is not valid YAML ({' '.join(str(err).split())})") from None
+    return options
+
+
 @datasets_app.command("inspect")
 @report_errors
 def inspect_command(
     spec: Annotated[str, typer.Argument(help="Dataset spec, e.g. webemo:/data/webemo, csv:/data/manifest.csv, imagefolder:/data/x.")],
     split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to inspect (repeatable); default all.")] = None,
     taxonomy: Annotated[Optional[str], typer.Option(help="Match labels to this taxonomy instead of the layout's.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a layout field, FIELD=YAML (repeatable), e.g. --set 'splits={test: [holdout]}'.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
 ) -> None:
     """Count items per split, label and attribute, and list the problems found.
@@ -79,19 +97,20 @@ def inspect_command(
     labels, missing splits, empty classes, duplicate ids, splits sharing files.
     """
     from ..data.inspect import inspect_dataset
-    from ..errors import UsageError
     from ..data.registry import SPLITS, check_dataset_spec, normalize_split
+    from ..errors import UsageError
 
     check_dataset_spec(spec)
     splits = tuple(dict.fromkeys(normalize_split(s) for s in split)) if split else SPLITS
-    options = {}
+    options = _overrides(set_ or [])
     if taxonomy:
+        options["taxonomy"] = taxonomy
+    if options:
         from ..data.layout_spec import list_layouts
 
         if spec.partition(":")[0] not in list_layouts() or ":" not in spec:
-            raise UsageError("--taxonomy applies to layout specs (<layout>:<root>), not to " + spec)
-        options["taxonomy"] = taxonomy
-    report = inspect_dataset(spec, splits=splits, **options)
+            raise UsageError(f"--taxonomy and --set apply to layout specs (<layout>:<root>), not to {spec}")
+    report = inspect_dataset(spec, split_names=splits, **options)
     if json_output:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._errors import report_errors
+from .datasets import datasets_app
 
 app = typer.Typer(
     name="tinyemo-audit",
@@ -24,6 +25,7 @@ faces_app = typer.Typer(help="The embedded procedural faces corpus.", no_args_is
 models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", no_args_is_help=True)
 app.add_typer(faces_app, name="faces")
 app.add_typer(models_app, name="models")
+app.add_typer(datasets_app, name="datasets")
 
 
 @app.command()
@@ -63,7 +65,7 @@ def train(
 @report_errors
 def evaluate(
     model: Annotated[str, typer.Option(help="Bundle name (in models/) or bundle folder.")] = "tinyemo-faces-mini",
-    dataset: Annotated[str, typer.Option(help="Dataset spec: 'faces' or 'features:<root>'.")] = "faces",
+    dataset: Annotated[str, typer.Option(help="Dataset spec: 'faces', 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout ('webemo:<root>', ...; see `datasets list`).")] = "faces",
     split: Annotated[str, typer.Option(help="Split to evaluate: train, val or test.")] = "test",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
@@ -87,7 +89,7 @@ def evaluate(
 @app.command()
 @report_errors
 def run(
-    dataset: Annotated[str, typer.Option(help="Dataset to audit: 'faces' (the embedded default) or 'features:<root>'.")] = "faces",
+    dataset: Annotated[str, typer.Option(help="Dataset to audit: 'faces' (the embedded default), 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout such as 'fairface:<root>' (see `datasets list`).")] = "faces",
     model: Annotated[str, typer.Option(help="Bundle name (in models/) or bundle folder.")] = "tinyemo-faces-mini",
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default reports/<dataset>-<model>-<UTC time>).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for every bootstrap, permutation and subsample draw.")] = 0,

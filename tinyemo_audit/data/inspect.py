@@ -49,17 +49,18 @@ def _split_summary(data: Dataset) -> dict[str, Any]:
     return summary
 
 
-def inspect_dataset(spec: str, *, splits: tuple[str, ...] = SPLITS, **options) -> dict[str, Any]:
+def inspect_dataset(spec: str, *, split_names: tuple[str, ...] = SPLITS, **options) -> dict[str, Any]:
     """Load every split of ``spec`` and report counts and problems.
 
     Parameters
     ----------
     spec : str
         A dataset spec, e.g. ``"webemo:/data/webemo"``, ``"csv:/data/manifest.csv"``, ``"faces"``.
-    splits : tuple of str
+    split_names : tuple of str
         Splits to look at.
     **options
-        Passed to :func:`~tinyemo_audit.data.registry.load_dataset` (layout overrides).
+        Passed to :func:`~tinyemo_audit.data.registry.load_dataset` (layout overrides such as
+        ``splits={"test": ["holdout"]}``).
 
     Returns
     -------
@@ -81,7 +82,7 @@ def inspect_dataset(spec: str, *, splits: tuple[str, ...] = SPLITS, **options) -
     report: dict[str, Any] = {"spec": spec, "taxonomy": None, "classes": [], "splits": {}, "missing_splits": [], "problems": []}
     paths: dict[str, set] = {}
     errors: list[str] = []
-    for split in splits:
+    for split in split_names:
         try:
             data = load_dataset(spec, split, **options)
         except MissingSplitError as err:

@@ -126,7 +126,7 @@ def _dedupe(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np
 
 def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: str, size: int,
                      fit: str = "crop", max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None,
-                     taxonomy: str | None = None) -> Dataset:
+                     taxonomy: str | None = None, cache: bool = True) -> Dataset:
     """Match labels, parse attributes, drop duplicates and decode images of one split's items."""
     skipped, problems = list(items.skipped), list(items.problems)
     if items.skipped:
@@ -148,7 +148,14 @@ def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: s
         images = items.images[keep]
         ok = np.ones(len(table), dtype=bool)
     else:
-        images, ok, reasons = read_images(table["path"].tolist(), size, fit=fit, max_pixels=max_pixels, workers=workers)
+        if cache:
+            from .image_cache import cached_read_images
+
+            images, ok, reasons = cached_read_images(table["path"].tolist(), size, fit=fit, max_pixels=max_pixels,
+                                                     workers=workers)
+        else:
+            images, ok, reasons = read_images(table["path"].tolist(), size, fit=fit, max_pixels=max_pixels,
+                                              workers=workers)
         _skip(skipped, table, ~ok, [r for r in reasons if r is not None])
         if not ok.all():
             problems.append(f"{int((~ok).sum())} image file(s) skipped as unreadable, truncated or too large")
@@ -189,7 +196,7 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
 
 def load_layout(layout: DatasetLayout, root: str | Path, split: str, *, name: str | None = None,
                 size: int | None = None, fit: str = "crop", max_pixels: int = DEFAULT_MAX_PIXELS,
-                workers: int | None = None, taxonomy: str | None = None) -> Dataset:
+                workers: int | None = None, taxonomy: str | None = None, cache: bool = True) -> Dataset:
     """Load ``split`` of the dataset at ``root`` laid out as ``layout``.
 
     Parameters
@@ -211,6 +218,9 @@ def load_layout(layout: DatasetLayout, root: str | Path, split: str, *, name: st
         Image decoding threads.
     taxonomy : str, optional
         Overrides the layout's taxonomy.
+    cache : bool
+        Keep decoded images in the on-disk cache and memory-map them (default), so a large split
+        does not have to fit in RAM and a second load does not decode again; False decodes into RAM.
 
     Returns
     -------
@@ -232,11 +242,13 @@ def load_layout(layout: DatasetLayout, root: str | Path, split: str, *, name: st
     root = Path(root).expanduser()
     if not root.exists():
         raise InputError(f"{layout.name}: {root} not found")
+    if root.is_file() and layout.kind not in ("manifest", "pixels"):
+        raise InputError(f"{layout.name}: {root} is a file; give the dataset's folder")
     if size is not None and (not isinstance(size, int) or size < 1):
         raise UsageError(f"image size must be a positive integer, not {size!r}")
     items = READERS[layout.kind](layout, root, split)
     return items_to_dataset(
         items, layout, name=name or f"{layout.name}:{root}", split=split,
         size=size or layout.size or DEFAULT_SIZE, fit=fit, max_pixels=max_pixels, workers=workers,
-        taxonomy=taxonomy,
+        taxonomy=taxonomy, cache=cache,
     )

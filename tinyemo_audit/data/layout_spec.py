@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from ..errors import InputError, UsageError, UnknownNameError
+from ..errors import InputError, UnknownNameError, UsageError
 from ..paths import RESOURCES_DIR
 
 DATASETS_FILE = RESOURCES_DIR / "datasets.yaml"

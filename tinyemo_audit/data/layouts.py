@@ -187,6 +187,8 @@ def _manifest(layout: DatasetLayout, root: Path, split: str) -> tuple[Path, bool
             raise InputError(f"{layout.name}: manifest {path} not found")
         return path, True
     candidates = layout.splits.get(split, ())
+    if not any(Path(c).suffix for c in candidates):  # split values of a column, not file names
+        raise InputError(f"{layout.name}: {root} is a folder; give the manifest file, e.g. {layout.name}:{root}/manifest.csv")
     path = next((root / c for c in candidates if (root / c).is_file()), None)
     if path is None:
         raise _missing(layout, root, split, f"looked for {', '.join(candidates) or 'no manifest'}")

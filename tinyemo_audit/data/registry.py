@@ -38,7 +38,7 @@ def _features(root: str, split: str, **_: object) -> Dataset:
 
 def _layout_loader(layout_name: str) -> Callable[..., Dataset]:
     def load(root: str, split: str, *, size: int | None = None, fit: str = "crop", max_pixels: int | None = None,
-             workers: int | None = None, taxonomy: str | None = None, **overrides) -> Dataset:
+             workers: int | None = None, taxonomy: str | None = None, cache: bool = True, **overrides) -> Dataset:
         from .images import DEFAULT_MAX_PIXELS
         from .layout_loader import load_layout
         from .layout_spec import get_layout
@@ -46,7 +46,7 @@ def _layout_loader(layout_name: str) -> Callable[..., Dataset]:
         layout = get_layout(layout_name).with_overrides(**overrides)
         return load_layout(
             layout, root, split, name=f"{layout_name}:{root}", size=size, fit=fit,
-            max_pixels=max_pixels or DEFAULT_MAX_PIXELS, workers=workers, taxonomy=taxonomy,
+            max_pixels=max_pixels or DEFAULT_MAX_PIXELS, workers=workers, taxonomy=taxonomy, cache=cache,
         )
 
     load.__doc__ = f"Load a split of the {layout_name!r} layout (resources/datasets.yaml) at ``root``."
@@ -71,7 +71,7 @@ def load_dataset(spec: str, split: str = "test", **options) -> Dataset:
     Examples: ``load_dataset("faces", "test")``, ``load_dataset("features:/data/x", "val")``,
     ``load_dataset("webemo:/data/webemo", "test", size=224)``, ``load_dataset("csv:/data/m.csv")``.
     Layout specs (see ``resources/datasets.yaml``) take ``size``, ``fit``, ``max_pixels``,
-    ``workers``, ``taxonomy`` and any layout field as an override (``splits={...}``).
+    ``workers``, ``taxonomy``, ``cache`` and any layout field as an override (``splits={...}``).
     Unknown specs raise :class:`~tinyemo_audit.errors.UnknownNameError` listing the choices.
     """
     return DATASETS.resolve(spec, split=normalize_split(split), **options)
