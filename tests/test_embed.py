@@ -10,12 +10,16 @@ import sys
 import textwrap
 import time
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import tinyemo_audit
+
 from tinyemo_audit.data.dataset import Dataset
-from tinyemo_audit.data.registry import load_dataset, register_dataset
+from tinyemo_audit.data.registry import DATASETS, load_dataset
 from tinyemo_audit.encoders.base import Encoder
 from tinyemo_audit.encoders.feature_store import (
     DELAY_ENV,
@@ -91,7 +95,7 @@ def test_sigkill_then_rerun_resumes_without_recomputing(tmp_path):
     script = tmp_path / "embed_script.py"
     script.write_text(SCRIPT)
     out, log = tmp_path / "cache", tmp_path / "batches.log"
-    env = {**os.environ, DELAY_ENV: "0.3", "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, DELAY_ENV: "0.2", "PYTHONPATH": str(Path(tinyemo_audit.__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, str(script), str(out), str(log)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     split_dir = out / "train"
@@ -157,6 +161,19 @@ def test_other_encoder_or_dataset_is_refused_unless_overwrite(tmp_path):
     assert json.loads((out / "train" / MANIFEST_FILE).read_text())["encoder_fingerprint"] == other.fingerprint()
 
 
+def test_one_writer_per_split_and_stale_locks_are_taken_over(tmp_path):
+    split_dir = tmp_path / "c" / "train"
+    split_dir.mkdir(parents=True)
+    (split_dir / ".lock").write_text(str(os.getppid()))  # a live process that is not us
+    with pytest.raises(InputError, match=f"another embed \\(pid {os.getppid()}\\)"):
+        embed_split(LoggingEncoder(), shapes_split(8), tmp_path / "c", batch_size=4, progress=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (split_dir / ".lock").write_text(str(dead.pid))  # left behind by a killed run
+    embed_split(LoggingEncoder(), shapes_split(8), tmp_path / "c", batch_size=4, progress=False)
+    assert not (split_dir / ".lock").exists() and (split_dir / MANIFEST_FILE).is_file()
+
+
 def test_reader_validates_the_manifest_against_the_features(tmp_path):
     out = tmp_path / "c"
     split_dir = embed_split(LoggingEncoder(), shapes_split(8), out, batch_size=4, progress=False)
@@ -196,7 +213,8 @@ def test_embed_cli_with_an_hf_encoder(tmp_path, monkeypatch):
                              image_size=16, patch_size=8)).save_pretrained(tmp_path / "dino")
     BitImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16}, do_center_crop=True,
                       image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(tmp_path / "dino")
-    register_dataset("embed-test-shapes", lambda split: shapes_split(6, split=split))
+    # Registered for this test only (the registry is global; other tests list its names).
+    monkeypatch.setitem(DATASETS._names, "embed-test-shapes", lambda split: shapes_split(6, split=split))
     app = typer.Typer()
     app.command("embed")(embed)
     app.command("unused")(lambda: None)  # two commands keep "embed" a named subcommand

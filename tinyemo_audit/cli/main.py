@@ -9,6 +9,9 @@ import typer
 
 from ._errors import report_errors
 from .datasets import datasets_app
+from .embed import embed as embed_command
+from .import_projector import import_tinyemo
+from .models_catalog import models_list as models_catalog_list
 
 app = typer.Typer(
     name="tinyemo-audit",
@@ -26,6 +29,9 @@ models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", 
 app.add_typer(faces_app, name="faces")
 app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
+app.command("embed")(embed_command)
+app.command("import-tinyemo")(import_tinyemo)
+models_app.command("list")(models_catalog_list)
 
 
 @app.command()
@@ -165,16 +171,6 @@ def faces_preview(
     from ..data.faces import write_preview
 
     typer.echo(f"wrote {write_preview(out, seed=seed)}")
-
-
-@models_app.command("list")
-@report_errors
-def models_list() -> None:
-    """List the bundles in the models folder."""
-    from ..model.bundle import list_bundles
-
-    for name in list_bundles():
-        typer.echo(name)
 
 
 def main() -> None:

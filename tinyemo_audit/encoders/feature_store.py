@@ -12,6 +12,7 @@ first ``rows_done`` rows are final; a rerun continues from there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ VERSION = 1
 FEATURES_FILE = "features.npy"
 PROGRESS_FILE = "progress.json"
 MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".lock"
 STATUS_COMPLETE = "complete"
 # Seconds to sleep after each batch: lets tests interrupt an embed run at a known point.
 DELAY_ENV = "TINYEMO_AUDIT_EMBED_BATCH_DELAY"
@@ -97,6 +99,44 @@ def _check_same(record: dict[str, Any], identity: dict[str, Any], where: Path) -
             raise InputError(f"{where}: {key} is {record.get(key)}, expected {identity[key]}; use --overwrite")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _writer_lock(split_dir: Path):
+    """One writer per split folder; a lock left by a killed process (dead pid) is taken over."""
+    split_dir.mkdir(parents=True, exist_ok=True)
+    lock = split_dir / LOCK_FILE
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and owner != os.getpid() and _pid_alive(owner):
+                raise InputError(f"another embed (pid {owner}) is writing {split_dir}; wait for it to finish") from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        break
+    else:
+        raise InputError(f"cannot lock {split_dir} for writing")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
 def _fresh_start(split_dir: Path, identity: dict[str, Any], batch_size: int):
     from numpy.lib.format import open_memmap
 
@@ -125,58 +165,10 @@ def _resume(split_dir: Path, progress: dict[str, Any], identity: dict[str, Any])
     return store
 
 
-def embed_split(
-    encoder: Encoder,
-    dataset: Dataset,
-    out: str | os.PathLike,
-    *,
-    batch_size: int = 256,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> Path:
-    """Write ``dataset``'s features under ``encoder`` to ``out/<split>/``, resuming if interrupted.
-
-    Parameters
-    ----------
-    encoder : Encoder
-    dataset : Dataset
-        A split with images.
-    out : path
-        The feature-cache folder (one subfolder per split).
-    batch_size : int
-        Images per forward pass; each finished batch is recorded before the next starts.
-    overwrite : bool
-        Replace features of another encoder or dataset instead of refusing.
-    progress : bool
-        Show a tqdm bar on stderr.
-
-    Returns
-    -------
-    Path
-        The split folder.
-
-    Raises
-    ------
-    InputError
-        If the dataset has no images, or ``out`` holds another encoder's or dataset's features
-        and ``overwrite`` is False.
-    """
+def _write_split(encoder: Encoder, dataset: Dataset, split_dir: Path, identity: dict[str, Any], *,
+                 batch_size: int, overwrite: bool, progress: bool) -> None:
     from tqdm.auto import tqdm
 
-    from .cache import dataset_fingerprint
-
-    if batch_size < 1:
-        raise UsageError(f"batch_size must be at least 1; got {batch_size}")
-    if dataset.images is None:
-        raise InputError(f"{dataset.name} {dataset.split}: embed needs images, this split holds features")
-    split_dir = Path(out) / dataset.split
-    identity = _identity(encoder, dataset, dataset_fingerprint(dataset))
-    manifest = _read_json(split_dir / MANIFEST_FILE)
-    if manifest is not None and not overwrite:
-        _check_same(manifest, identity, split_dir)
-        if manifest.get("status") == STATUS_COMPLETE:
-            logger.info("%s is complete; nothing to do", split_dir)
-            return split_dir
     record = None if overwrite else _read_json(split_dir / PROGRESS_FILE)
     store = None
     if record is not None:
@@ -219,6 +211,61 @@ def embed_split(
     }
     atomic_write_json(split_dir / MANIFEST_FILE, manifest, indent=None)
     (split_dir / PROGRESS_FILE).unlink(missing_ok=True)
+
+
+def embed_split(
+    encoder: Encoder,
+    dataset: Dataset,
+    out: str | os.PathLike,
+    *,
+    batch_size: int = 256,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write ``dataset``'s features under ``encoder`` to ``out/<split>/``, resuming if interrupted.
+
+    Parameters
+    ----------
+    encoder : Encoder
+    dataset : Dataset
+        A split with images.
+    out : path
+        The feature-cache folder (one subfolder per split).
+    batch_size : int
+        Images per forward pass; each finished batch is recorded before the next starts.
+    overwrite : bool
+        Replace features of another encoder or dataset instead of refusing.
+    progress : bool
+        Show a tqdm bar on stderr.
+
+    Returns
+    -------
+    Path
+        The split folder.
+
+    Raises
+    ------
+    InputError
+        If the dataset has no images, or ``out`` holds another encoder's or dataset's features
+        and ``overwrite`` is False.
+    """
+    from .cache import dataset_fingerprint
+
+    if batch_size < 1:
+        raise UsageError(f"batch_size must be at least 1; got {batch_size}")
+    if dataset.images is None:
+        raise InputError(f"{dataset.name} {dataset.split}: embed needs images, this split holds features")
+    split_dir = Path(out) / dataset.split
+    identity = _identity(encoder, dataset, dataset_fingerprint(dataset))
+    manifest = _read_json(split_dir / MANIFEST_FILE)
+    if manifest is not None and not overwrite:
+        _check_same(manifest, identity, split_dir)
+        if manifest.get("status") == STATUS_COMPLETE:
+            logger.info("%s is complete; nothing to do", split_dir)
+            return split_dir
+    with _writer_lock(split_dir):
+        _write_split(encoder, dataset, split_dir, identity, batch_size=batch_size, overwrite=overwrite,
+                     progress=progress)
     return split_dir
 
 

@@ -168,11 +168,11 @@ def preprocess_images(batch: torch.Tensor, steps: ImagePreprocessing) -> torch.T
         pixels = pixels.round_().clamp_(0.0, 255.0)  # PIL resizes in uint8
     if steps.crop is not None:
         crop_h, crop_w = steps.crop
+        # Like the processors: an image smaller than the crop is zero-padded around its centre.
+        pad_h, pad_w = max(0, crop_h - pixels.shape[-2]), max(0, crop_w - pixels.shape[-1])
+        if pad_h or pad_w:
+            pixels = F.pad(pixels, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
         top, left = (pixels.shape[-2] - crop_h) // 2, (pixels.shape[-1] - crop_w) // 2
-        if top < 0 or left < 0:
-            pixels = F.pad(pixels, (max(0, -left), max(0, crop_w - pixels.shape[-1] + max(0, -left)),
-                                    max(0, -top), max(0, crop_h - pixels.shape[-2] + max(0, -top))))
-            top, left = max(0, top), max(0, left)
         pixels = pixels[:, :, top : top + crop_h, left : left + crop_w]
     pixels = pixels * steps.scale
     if steps.mean is not None:

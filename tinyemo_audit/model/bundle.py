@@ -88,7 +88,10 @@ class Bundle:
         from ..label_space import resolve_label_space
 
         ls = self.spec["label_space"]
-        return resolve_label_space(ls["spec"], bos=ls.get("bos", False))
+        return resolve_label_space(
+            ls["spec"], bos=ls.get("bos", False), tokenizer=ls.get("tokenizer"), dtype=ls.get("dtype", "float32"),
+            trust_remote_code=ls.get("trust_remote_code", False),
+        )
 
     def embed_classes(self, classes: tuple[str, ...]):
         """Label embeddings for ``classes``: stored ones when they match, else built zero-shot."""

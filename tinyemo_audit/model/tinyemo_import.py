@@ -41,6 +41,7 @@ class TinyEmoImport:
     encoder: str = "hf:openai/clip-vit-large-patch14"
     encoder_dim: int | None = None
     label_space: str = ""
+    label_space_dim: int | None = None  # the LLM's hidden size, checked before the LLM is loaded
     tokenizer: str | None = None
     bos: bool = False
     dtype: str = "float32"
@@ -210,6 +211,7 @@ def import_tinyemo_projector(
     dtype: str = "float32",
     trust_remote_code: bool = False,
     encoder_dim: int | None = None,
+    label_space_dim: int | None = None,
     template: str = "{label}",
     synonyms: bool = False,
     loss: str = "infonce",
@@ -244,6 +246,9 @@ def import_tinyemo_projector(
     encoder_dim : int, optional
         The encoder's feature dimension; by default from the encoder catalogue, else measured by
         building the encoder.
+    label_space_dim : int, optional
+        The label space's expected width, checked before the LLM is loaded (a fast, clear
+        failure for a projector of another variant).
     template : str
         Label prompt template.
     synonyms : bool
@@ -289,6 +294,9 @@ def import_tinyemo_projector(
     if d_in != enc_dim:
         raise InputError(MSG_IN.format(source=file.name, d_in=d_in, w0=list(first.shape), encoder=encoder,
                                        enc_dim=enc_dim))
+    if label_space_dim is not None and d_out != label_space_dim:
+        raise InputError(MSG_OUT.format(source=file.name, d_out=d_out, w4=list(last.shape), space=label_space,
+                                        space_dim=label_space_dim))
     space = resolve_label_space(label_space, trust_remote_code=trust_remote_code, tokenizer=tokenizer,
                                 bos=bos, dtype=dtype)
     if d_out != space.dim:
@@ -358,6 +366,10 @@ def import_published(
     """
     config = resolve_import_config(variant)
     changes = {k: v for k, v in overrides.items() if v is not None}
+    if "label_space" in changes and "label_space_dim" not in changes:
+        changes["label_space_dim"] = None  # the config's width belongs to its own LLM
+    if "encoder" in changes and "encoder_dim" not in changes:
+        changes["encoder_dim"] = None
     config = dataclasses.replace(config, **changes)
     source = projector or config.projector
     if source is None:
@@ -365,7 +377,8 @@ def import_published(
     return import_tinyemo_projector(
         source, encoder=config.encoder, label_space=config.label_space, taxonomy=config.taxonomy, out=out,
         tokenizer=config.tokenizer, bos=config.bos, dtype=config.dtype,
-        trust_remote_code=config.trust_remote_code, encoder_dim=config.encoder_dim, template=config.template,
+        trust_remote_code=config.trust_remote_code, encoder_dim=config.encoder_dim,
+        label_space_dim=config.label_space_dim, template=config.template,
         synonyms=config.synonyms, loss=config.loss, temperature=config.temperature, name=config.name,
         description=config.description,
     )
