@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, UsageError, WeightsUnavailableError
+from .._hub import hub_offline, is_local_ref, locate_file, one_line
 from .base import Encoder
 
 if TYPE_CHECKING:
     import torch
 
 SCHEME = "hf"
-OFFLINE_VALUES = ("1", "true", "yes", "on")
 PREPROCESSOR_FILE = "preprocessor_config.json"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 # PIL resampling codes as stored in preprocessor configs → torch interpolation modes.
@@ -35,37 +34,6 @@ MSG_MISSING = (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _offline() -> bool:
-    # Never download unless the user sets HF_HUB_OFFLINE=0 explicitly (DESIGN: offline machines).
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return os.environ["HF_HUB_OFFLINE"].strip().lower() in OFFLINE_VALUES
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
-def is_local_ref(ref: str) -> bool:
-    """True when ``ref`` names a folder on disk rather than a hub id."""
-    return Path(ref).expanduser().exists() or ref.startswith(("/", "~", "."))
-
-
-def locate_file(ref: str, filename: str) -> Path | None:
-    """Path of ``filename`` of model ``ref`` (a folder, or a hub id in the local HF cache), or None."""
-    if is_local_ref(ref):
-        path = Path(ref).expanduser() / filename
-        return path if path.is_file() else None
-    from huggingface_hub import try_to_load_from_cache
-
-    _offline()
-    try:
-        found = try_to_load_from_cache(ref, filename)
-    except Exception:  # noqa: BLE001 - a malformed id simply is not in the cache
-        return None
-    return Path(found) if isinstance(found, str) else None
 
 
 def hf_weights_available(ref: str) -> bool:
@@ -227,7 +195,7 @@ class HFVisionEncoder(Encoder):
             raise UsageError("hf: needs a model folder or Hugging Face id, e.g. hf:facebook/dinov2-large")
         if dtype not in ("float32", "float16", "bfloat16"):
             raise UsageError(f"unknown dtype {dtype!r}; valid choices: float32, float16, bfloat16")
-        offline = _offline()
+        offline = hub_offline()
         config_file = locate_file(ref, "config.json")
         if config_file is None:
             where = "folder" if is_local_ref(ref) else "Hugging Face cache"
@@ -244,9 +212,9 @@ class HFVisionEncoder(Encoder):
         try:
             model = cls.from_pretrained(ref, dtype=getattr(torch, dtype), local_files_only=offline, **remote)
         except (OSError, ImportError) as err:
-            raise WeightsUnavailableError(f"hf:{ref}: cannot load the model ({_one_line(err)})") from None
+            raise WeightsUnavailableError(f"hf:{ref}: cannot load the model ({one_line(err)})") from None
         except (ValueError, KeyError, RuntimeError) as err:
-            raise InputError(f"hf:{ref}: cannot build the model ({_one_line(err)})") from None
+            raise InputError(f"hf:{ref}: cannot build the model ({one_line(err)})") from None
         self.model = model.eval().to(device)
         self.device = torch.device(device)
         self.model_type = model_type

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ..errors import InputError, UsageError, WeightsUnavailableError
+from .._hub import hub_offline, is_local_ref, locate_file, one_line
 from ._tokenizer import HFTokenizer
 from .base import TokenEmbeddingSpace, torch_dtype
 
@@ -23,38 +23,6 @@ EMBEDDING_KEYS = (
     "embed_tokens.weight",
 )
 EMBEDDING_SUFFIXES = ("embed_tokens.weight", "wte.weight", "token_embeddings.weight", "embed_in.weight")
-OFFLINE_VALUES = ("1", "true", "yes", "on")
-
-
-def _offline() -> bool:
-    # Like MiniLMTextEncoder: no downloads unless the user sets HF_HUB_OFFLINE=0 explicitly.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return os.environ["HF_HUB_OFFLINE"].strip().lower() in OFFLINE_VALUES
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
-def _is_local(ref: str) -> bool:
-    return Path(ref).expanduser().exists() or ref.startswith(("/", "~", "."))
-
-
-def _locate(ref: str, filename: str) -> Path | None:
-    """Local path of ``filename`` of model ``ref`` (folder or hub id), or None if it has none."""
-    if _is_local(ref):
-        path = Path(ref).expanduser() / filename
-        return path if path.is_file() else None
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
-
-    try:
-        return Path(hf_hub_download(ref, filename, local_files_only=_offline()))
-    except EntryNotFoundError:
-        return None
-    except Exception as err:  # noqa: BLE001 - hub errors are many; all mean "not available"
-        raise WeightsUnavailableError(f"llm:{ref}: {_one_line(err)}") from None
 
 
 def _pick_key(shapes: dict[str, tuple[int, ...]], vocab_size: int | None) -> str | None:
@@ -83,18 +51,18 @@ def read_embedding_table(ref: str, vocab_size: int | None):
     """Read only the input-embedding tensor from ``ref``'s safetensors, or None if not possible."""
     from safetensors import safe_open
 
-    index = _locate(ref, "model.safetensors.index.json")
+    index = locate_file(ref, "model.safetensors.index.json")
     if index is not None:
         weight_map = json.loads(index.read_text())["weight_map"]
         # The index has no shapes; open only the shard(s) holding candidate keys.
         candidates = [k for k in weight_map if k in EMBEDDING_KEYS or k.endswith(EMBEDDING_SUFFIXES)]
         shards = sorted({weight_map[k] for k in candidates})
-        files = [_locate(ref, shard) for shard in shards]
+        files = [locate_file(ref, shard) for shard in shards]
         if any(f is None for f in files):
             return None
         found = _safetensors_shapes(files)
     else:
-        single = _locate(ref, "model.safetensors")
+        single = locate_file(ref, "model.safetensors")
         if single is None:
             return None
         found = _safetensors_shapes([single])
@@ -110,10 +78,10 @@ def _load_whole_model(ref: str, dtype, remote: dict):
 
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            ref, dtype=dtype, local_files_only=_offline(), **remote
+            ref, dtype=dtype, local_files_only=hub_offline(), **remote
         )
     except (OSError, ValueError, ImportError) as err:
-        raise WeightsUnavailableError(f"llm:{ref}: cannot load the model ({_one_line(err)})") from None
+        raise WeightsUnavailableError(f"llm:{ref}: cannot load the model ({one_line(err)})") from None
     return model.get_input_embeddings().weight.detach()
 
 
@@ -150,9 +118,9 @@ def load_llm(
         raise UsageError("llm: needs a model folder or Hugging Face id, e.g. llm:HuggingFaceTB/SmolLM2-135M")
     target = torch_dtype(dtype)
     remote = {"trust_remote_code": True} if trust_remote_code is True else {}
-    config_file = _locate(ref, "config.json")
+    config_file = locate_file(ref, "config.json")
     if config_file is None:
-        where = "folder" if _is_local(ref) else "Hugging Face cache (HF_HUB_OFFLINE=1)"
+        where = "folder" if is_local_ref(ref) else "Hugging Face cache (HF_HUB_OFFLINE=1)"
         raise WeightsUnavailableError(f"llm:{ref}: no model config.json in the {where}")
     config = json.loads(config_file.read_text())
     vocab_size = config.get("vocab_size") or (config.get("text_config") or {}).get("vocab_size")
@@ -165,9 +133,9 @@ def load_llm(
 
     source = tokenizer or ref
     try:
-        hf_tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=_offline(), **remote)
+        hf_tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=hub_offline(), **remote)
     except (OSError, ValueError, ImportError) as err:
-        raise WeightsUnavailableError(f"llm:{ref}: cannot load tokenizer {source!r} ({_one_line(err)})") from None
+        raise WeightsUnavailableError(f"llm:{ref}: cannot load tokenizer {source!r} ({one_line(err)})") from None
     if len(hf_tokenizer) > table.shape[0]:
         raise InputError(
             f"llm:{ref}: tokenizer {source!r} has {len(hf_tokenizer)} tokens but the embedding "

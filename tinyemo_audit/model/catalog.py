@@ -13,7 +13,8 @@ def _llm_ref(spec: str) -> str | None:
 
 
 def _published_rows(check_weights: bool) -> list[dict[str, Any]]:
-    from ..encoders.hf import hf_weights_available, locate_file
+    from .._hub import locate_file
+    from ..encoders.hf import hf_weights_available
     from ..errors import TinyEmoAuditError
     from .tinyemo_import import TinyEmoImport, locate_projector, published_configs
 
