@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from .._yaml import read_yaml_mapping
 from ..errors import InputError
 from ..paths import configs_dir
 
@@ -13,17 +14,7 @@ DEFAULT_SETTINGS = configs_dir() / "audit" / "default.yaml"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    if not path.is_file():
-        raise InputError(f"audit config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise InputError(f"audit config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"audit config {path} must be a mapping of settings")
-    return data
+    return read_yaml_mapping(path, what="audit config")
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], source: str, prefix: str = "") -> dict[str, Any]:

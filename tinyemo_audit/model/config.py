@@ -74,16 +74,9 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
-        import yaml
+        from .._yaml import read_yaml_mapping
 
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise InputError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml_mapping(path), source=str(path))
 
     @classmethod
     def from_sources(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:

@@ -56,17 +56,10 @@ class TinyEmoImport:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> TinyEmoImport:
         """Read a ``configs/models/tinyemo-published/*.yaml`` file (unknown keys are refused)."""
-        import yaml
+        from .._yaml import read_yaml_mapping
 
         path = Path(path)
-        if not path.is_file():
-            raise InputError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise InputError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{path}: expected a mapping of settings")
+        data = read_yaml_mapping(path)
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - fields)
         if unknown:
