@@ -72,7 +72,7 @@ def test_gate_command_strict_fails_lenient_passes(audit, tmp_path):
     [
         (["run", "--n", "1"], "--n must be at least 2"),
         (["run", "--gates", "/nonexistent/gates.yaml"], "gates"),
-        (["run", "--config", "/nonexistent/audit.yaml"], "audit config not found"),
+        (["run", "--config", "/nonexistent/audit.yaml"], "audit config file not found"),
         (["report", "/nonexistent/results.json"], "results file not found"),
     ],
 )

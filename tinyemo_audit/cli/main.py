@@ -12,6 +12,7 @@ from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
 from .models_catalog import models_list as models_catalog_list
+from .validate import validate as validate_command
 
 app = typer.Typer(
     name="tinyemo-audit",
@@ -31,6 +32,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
 app.command("embed")(embed_command)
 app.command("import-tinyemo")(import_tinyemo)
+app.command("validate")(validate_command)
 models_app.command("list")(models_catalog_list)
 
 

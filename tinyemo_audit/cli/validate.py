@@ -12,8 +12,8 @@ from ._errors import report_errors
 
 @report_errors
 def validate(
-    quick: Annotated[bool, typer.Option("--quick", help="The CI plan: fewer trials, a few minutes on 2 cores.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of markdown tables.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="The CI plan: fewer trials (minutes on 2 cores).")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object, not markdown.")] = False,
     seed: Annotated[int, typer.Option(help="Master seed (0-8); same seed, same figures.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Also write the JSON to this file (atomically).")] = None,
     progress: Annotated[bool, typer.Option(help="One stderr line per stage.")] = True,
