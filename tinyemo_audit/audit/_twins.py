@@ -24,10 +24,10 @@ class TwinPredictions:
     predicted: np.ndarray  # [n_id, n_val]
 
 
-def predict_twins(bundle, twins: TwinSet, *, progress: bool = True) -> TwinPredictions:
-    """Run the bundle over every image of a twin set (features cached like any dataset)."""
+def twin_dataset(twins: TwinSet) -> Dataset:
+    """A twin set flattened identity-major (row i * n_values + j is identity i at value j)."""
     n_id, n_val = twins.images.shape[:2]
-    flat = Dataset(
+    return Dataset(
         name=f"twins:{twins.attribute}",
         split="twins",
         classes=twins.classes,
@@ -36,7 +36,12 @@ def predict_twins(bundle, twins: TwinSet, *, progress: bool = True) -> TwinPredi
         attributes=pd.DataFrame(index=pd.RangeIndex(n_id * n_val)),
         images=twins.images.reshape(n_id * n_val, *twins.images.shape[2:]),
     )
-    preds: Predictions = predict(bundle, flat, progress=progress)
+
+
+def predict_twins(bundle, twins: TwinSet, *, progress: bool = True) -> TwinPredictions:
+    """Run the bundle over every image of a twin set (features cached like any dataset)."""
+    n_id, n_val = twins.images.shape[:2]
+    preds: Predictions = predict(bundle, twin_dataset(twins), progress=progress)
     k = len(twins.classes)
     return TwinPredictions(
         twins=twins,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.dataset import Dataset
+from ..audit._twins import twin_dataset
 
 
 @dataclass
@@ -29,20 +29,6 @@ class FeaturePool:
     label_embeddings: np.ndarray  # float32 [K, D_label], L2-normalised
     temperature: float
     encoder_record: dict[str, Any]
-
-
-def twin_dataset(twins) -> Dataset:
-    """A twin set flattened identity-major, as the audit's twin predictions see it."""
-    n_id, n_val = twins.images.shape[:2]
-    return Dataset(
-        name=f"twins:{twins.attribute}",
-        split="twins",
-        classes=twins.classes,
-        labels=np.repeat(twins.labels, n_val),
-        ids=np.asarray([f"{i}:{v}" for i in twins.ids for v in twins.values]),
-        attributes=pd.DataFrame(index=pd.RangeIndex(n_id * n_val)),
-        images=twins.images.reshape(n_id * n_val, *twins.images.shape[2:]),
-    )
 
 
 def load_pool(
