@@ -85,6 +85,12 @@ class Bundle:
         return resolve_encoder(enc["spec"], weights=weights)
 
     def label_space(self):
+        """The bundle's label space (loaded once per Bundle: audits and zero-shot eval reuse it)."""
+        if "label_space" not in self._cache:
+            self._cache["label_space"] = self._load_label_space()
+        return self._cache["label_space"]
+
+    def _load_label_space(self):
         from ..label_space import resolve_label_space
 
         ls = self.spec["label_space"]

@@ -112,13 +112,12 @@ def locate_projector(source: str | os.PathLike) -> Path:
         return path
     parts = text.split("/")
     if not path.is_absolute() and not text.startswith(".") and len(parts) >= 3:
-        from huggingface_hub import try_to_load_from_cache
+        from .._hub import locate_file
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
-        found = try_to_load_from_cache(repo, filename)
-        if isinstance(found, str):
-            return Path(found)
+        found = locate_file(repo, filename)
+        if found is not None:
+            return found
         raise WeightsUnavailableError(
             f"TinyEmo projector {filename} of {repo} is not in the Hugging Face cache and downloads are "
             f"off; put the file on disk and pass --projector tinyemo:<path>"

@@ -75,13 +75,18 @@ def _label_table(config: TrainConfig, classes: tuple[str, ...]):
     return space, label_embeddings(space, classes, template=config.template, synonyms=synonyms)
 
 
-def _accuracy(projector, x, label_emb, y) -> float:
+def _nearest_label(projector, x, label_emb):
+    """Index of the nearest label embedding (cosine) for each projected row of ``x``, in eval mode."""
     import torch
 
     projector.eval()
     with torch.inference_mode():
-        z = torch.nn.functional.normalize(projector(x), dim=-1)
-        return float((z @ label_emb.T).argmax(1).eq(y).float().mean())
+        z = torch.nn.functional.normalize(projector(torch.as_tensor(x)), dim=-1)
+        return (z @ label_emb.T).argmax(1)
+
+
+def _accuracy(projector, x, label_emb, y) -> float:
+    return float(_nearest_label(projector, x, label_emb).eq(y).float().mean())
 
 
 def fit_projector(
@@ -186,15 +191,11 @@ def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True)
         save_projector(projector, workdir / PROJECTOR_FILE)
         save_file({"label_embeddings": label_emb.contiguous()}, str(workdir / LABELS_FILE))
 
-        import torch
-
         metrics: dict[str, Any] = {}
-        with torch.inference_mode():
-            for split in ("val", "test"):
-                z = torch.nn.functional.normalize(projector(torch.as_tensor(features[split])), dim=-1)
-                pred = (z @ label_emb.T).argmax(1).numpy()
-                true = splits[split].meta.get("true_labels", splits[split].labels)
-                metrics[split] = evaluation_summary(np.asarray(true), pred, classes)
+        for split in ("val", "test"):
+            pred = _nearest_label(projector, features[split], label_emb).numpy()
+            true = splits[split].meta.get("true_labels", splits[split].labels)
+            metrics[split] = evaluation_summary(np.asarray(true), pred, classes)
         selected = max(log, key=lambda r: r["val_accuracy"])
         spec = {
             "format": BUNDLE_FORMAT,
