@@ -50,12 +50,12 @@ def main() -> None:
     )
     t_fairlearn = time.perf_counter() - start
 
-    group_table(y_true[:1000], y_pred[:1000], sensitive[:1000], n_boot=10)  # warm imports
+    group_table(y_true[:1000], y_pred[:1000], sensitive[:1000], n_boot=10, interval="bootstrap")  # warm imports
     start = time.perf_counter()
-    table = group_table(y_true, y_pred, sensitive, n_boot=args.n_boot, seed=args.seed)
+    table = group_table(y_true, y_pred, sensitive, n_boot=args.n_boot, seed=args.seed, interval="bootstrap")
     t_ours = time.perf_counter() - start
     start = time.perf_counter()
-    group_table(y_true, y_pred, sensitive, n_boot=1000, seed=args.seed)
+    group_table(y_true, y_pred, sensitive, n_boot=1000, seed=args.seed, interval="bootstrap")
     t_ours_1000 = time.perf_counter() - start
 
     acc = table[(table.metric == "accuracy") & (table.group != "*")].set_index("group")

@@ -76,19 +76,20 @@ def test_group_table_ci_agrees_with_fairlearn_bootstrap():
         metrics=accuracy_score, y_true=y, y_pred=p, sensitive_features=s,
         n_boot=50, ci_quantiles=[0.025, 0.975], random_state=0,
     )
-    table = group_table(y, p, s, n_boot=50, seed=0)
+    table = group_table(y, p, s, n_boot=50, seed=0, interval="bootstrap")
     ours = table[(table.metric == "accuracy") & (table.group != "*")].set_index("group")
     for group in (0, 1):
         assert abs(ours.loc[group, "ci_low"] - frame.by_group_ci[0].loc[group]) < 0.01
         assert abs(ours.loc[group, "ci_high"] - frame.by_group_ci[1].loc[group]) < 0.01
 
 
-def _coverage_of_known_proportion(n_groups, n_per_group, share, n_boot, seed):
+def _coverage_of_known_proportion(n_groups, n_per_group, share, n_boot, seed, interval="bootstrap"):
     """Each group is one independent experiment: its selection rate estimates ``share``."""
     rng = np.random.default_rng(seed)
     groups = np.repeat(np.arange(n_groups), n_per_group)
     y_pred = (rng.random(n_groups * n_per_group) < share).astype(int)
-    table = group_table(np.ones_like(y_pred), y_pred, groups, n_boot=n_boot, seed=seed, classes=[1])
+    table = group_table(np.ones_like(y_pred), y_pred, groups, n_boot=n_boot, seed=seed, classes=[1],
+                        interval=interval)
     rows = table[(table.metric == "selection_rate") & (table.group != "*")]
     return float(((rows.ci_low <= share) & (share <= rows.ci_high)).mean())
 
@@ -96,6 +97,15 @@ def _coverage_of_known_proportion(n_groups, n_per_group, share, n_boot, seed):
 def test_bootstrap_ci_coverage_of_known_proportion_fast():
     coverage = _coverage_of_known_proportion(1500, 200, 0.3, 1000, seed=1)
     assert 0.93 <= coverage <= 0.97
+
+
+def test_wilson_covers_where_the_bootstrap_does_not():
+    # Accuracy near 0.98 in groups of 60: a handful of errors per group. The percentile bootstrap
+    # collapses (a group with no error gets [1, 1]); the Wilson interval keeps its 95 %.
+    bootstrap = _coverage_of_known_proportion(3000, 60, 0.98, 200, seed=2, interval="bootstrap")
+    wilson = _coverage_of_known_proportion(3000, 60, 0.98, 200, seed=2, interval="wilson")
+    assert bootstrap < 0.85
+    assert 0.93 <= wilson <= 0.99
 
 
 def test_flip_rate_ci_coverage_fast():

@@ -124,9 +124,9 @@ def test_string_labels_match_integer_labels():
 
 def test_same_seed_same_output_and_different_seed_differs():
     y, p, s = _random_multiclass(5)
-    first = group_table(y, p, s, n_boot=200, seed=7)
-    pd.testing.assert_frame_equal(first, group_table(y, p, s, n_boot=200, seed=7))
-    assert not first.ci_low.equals(group_table(y, p, s, n_boot=200, seed=8).ci_low)
+    first = group_table(y, p, s, n_boot=200, seed=7, interval="bootstrap")
+    pd.testing.assert_frame_equal(first, group_table(y, p, s, n_boot=200, seed=7, interval="bootstrap"))
+    assert not first.ci_low.equals(group_table(y, p, s, n_boot=200, seed=8, interval="bootstrap").ci_low)
     d1 = disparity(y, p, s, metric="tpr", cls=2, n_boot=200, n_perm=200, seed=3)
     assert d1 == disparity(y, p, s, metric="tpr", cls=2, n_boot=200, n_perm=200, seed=3)
 
@@ -137,6 +137,22 @@ def test_ci_brackets_point_estimate():
     finite = table.dropna(subset=["ci_low"])
     assert len(finite) == len(table)
     assert (finite.ci_low <= finite.value + 1e-9).all() and (finite.value <= finite.ci_high + 1e-9).all()
+
+
+def test_wilson_intervals_equal_scipy_for_every_rate():
+    from scipy.stats import binomtest
+
+    y, p, s = _random_multiclass(11)
+    table = group_table(y, p, s, n_boot=0, confidence=0.9).dropna(subset=["value"])
+    for row in table.sample(40, random_state=0).itertuples():
+        k = int(round(row.value * row.support))
+        ci = binomtest(k, int(row.support)).proportion_ci(confidence_level=0.9, method="wilson")
+        assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+def test_unknown_interval_is_a_usage_error():
+    with pytest.raises(UsageError, match="interval must be one of wilson, bootstrap"):
+        group_table(Y_TRUE, Y_PRED, SF, interval="exact")
 
 
 def test_class_absent_in_group_gives_nan_with_reason():
@@ -156,7 +172,7 @@ def test_empty_and_single_row_groups():
     s = pd.Categorical(["a"] * 40 + ["b"], categories=["a", "b", "empty"])
     y = np.array([0, 1] * 20 + [1])
     p = np.array([0, 1] * 20 + [0])
-    table = group_table(y, p, s, n_boot=50)
+    table = group_table(y, p, s, n_boot=50, interval="bootstrap")
     empty = table[table.group == "empty"]
     assert len(empty) == 7 and empty.value.isna().all() and (empty.n == 0).all()
     assert empty.note.str.contains("empty group").all() and not empty.flaggable.any()

@@ -29,6 +29,32 @@ from .settings import load_settings
 RESULTS_SCHEMA_VERSION = "1.0"
 # Faces attributes audited by default: skin_tone's six levels are summarised by skin_group.
 FACES_AUDIT_ATTRIBUTES = ("skin_group", "gender", "age")
+NO_LABELS = "the dataset has no labels"
+# What an unlabelled dataset cannot support: (probe, reason, results.json paths left out). Every one
+# needs the true emotion of each image; prediction rates, twins, text probes, associations, skew and
+# discovery do not, and still run.
+LABEL_FREE_SKIPS = (
+    ("performance: accuracy, TPR and FPR per group",
+     f"{NO_LABELS}, so no prediction can be scored right or wrong; how often each group is given each "
+     "emotion (selection rate) is audited instead",
+     ["performance.overall", "performance.by_attribute.*.groups.*.accuracy",
+      "performance.by_attribute.*.groups.*.tpr", "performance.by_attribute.*.groups.*.fpr"]),
+    ("disparities: accuracy difference and ratio, equalized odds, TPR and FPR differences",
+     f"{NO_LABELS}; selection-rate differences between groups are tested instead",
+     ["disparities.*.accuracy_difference", "disparities.*.accuracy_ratio",
+      "disparities.*.equalized_odds_difference", "disparities.*.tpr_difference", "disparities.*.fpr_difference"]),
+    ("confusion matrices",
+     f"{NO_LABELS}: a confusion matrix crosses true and predicted emotions",
+     ["performance.overall.confusion", "performance.by_attribute.*.groups.*.confusion"]),
+    ("discovery: error rate, error ratio and SliceLine score per cluster",
+     f"{NO_LABELS}, so errors cannot be counted; clusters are still found, named and checked for "
+     "over-represented groups",
+     ["clusters.items.*.error_rate", "clusters.items.*.error_ratio", "clusters.items.*.sliceline_score",
+      "clusters.items.*.p_value", "clusters.points.error"]),
+    ("dataset bias: label–attribute association (Cramér's V, NMI, Theil's U)",
+     f"{NO_LABELS}: the association is between each attribute and the annotated emotion",
+     ["dataset_bias.stereotype"]),
+)
 BIAS_FRAMEWORK = (
     "The semi-automated bias framework (counterfactual twins and prompt pairs probing the metric space, "
     "discovery by UMAP + clustering with clusters named from the LLM vocabulary, one Benjamini–Hochberg "
@@ -179,7 +205,7 @@ def run_audit(
     skipped = []
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
 
-    stages("group metrics with bootstrap CIs and permutation tests")
+    stages("group metrics with Wilson CIs, bootstrapped disparities and permutation tests")
     if labelled:
         results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
         results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed,
@@ -188,8 +214,8 @@ def run_audit(
         results["performance"], results["disparities"] = _groups.prediction_rates(
             preds.predicted, attributes, classes, settings, seed
         )
-        skipped.append({"probe": "performance: accuracy, TPR, FPR, confusion matrices, error-based clusters",
-                        "reason": "the dataset has no labels; prediction rates per group are audited instead"})
+        skipped.extend({"probe": probe, "reason": reason, "metrics": metrics}
+                       for probe, reason, metrics in LABEL_FREE_SKIPS)
 
     stages("counterfactual twins")
     twin_predictions = {}
@@ -206,7 +232,10 @@ def run_audit(
             )
         results["counterfactual"] = counterfactual
     else:
-        skipped.append({"probe": "counterfactual image twins", "reason": "only the faces corpus has exact twins"})
+        skipped.append({"probe": "counterfactual image twins",
+                        "reason": "only the faces corpus has exact twins (the same face rendered with one "
+                                  "attribute changed); text probes stand in for them",
+                        "metrics": ["counterfactual"]})
 
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space()

@@ -24,7 +24,7 @@ from tinyemo_audit.metrics._checks import (
     same_length,
     sorted_unique,
 )
-from tinyemo_audit.metrics._stats import percentile_interval, permutation_p_value
+from tinyemo_audit.metrics._stats import percentile_interval, permutation_p_value, wilson_interval
 
 METRICS = ("accuracy", "tpr", "fpr", "selection_rate")
 KINDS = ("difference", "ratio")
@@ -38,6 +38,8 @@ CLS_REQUIRED = "metric {metric!r} is per class: pass cls= (one of {classes})"
 CLS_NOT_ALLOWED = "metric 'accuracy' is over all classes: leave cls=None"
 DUPLICATE_LABELS = "{name} lists a value more than once"
 
+INTERVALS = ("wilson", "bootstrap")
+BAD_INTERVAL = "interval must be one of {choices}, got {interval!r}"
 NOTE_EMPTY = "empty group: no rows"
 NOTE_NO_POSITIVES = "class absent from group: no rows with y_true == cls, TPR undefined"
 NOTE_NO_NEGATIVES = "no rows with y_true != cls in group: FPR undefined"
@@ -155,8 +157,9 @@ def group_table(
     seed: int = 0,
     min_group_size: int = 30,
     groups=None,
+    interval: str = "wilson",
 ) -> pd.DataFrame:
-    """Per-group multiclass metrics with stratified percentile-bootstrap CIs, in long format.
+    """Per-group multiclass metrics with confidence intervals, in long format.
 
     For every group (and the overall population, group ``"*"``) it reports accuracy
     (cls ``"*"``) and, one-vs-rest for every class, the true-positive rate, false-positive
@@ -175,15 +178,23 @@ def group_table(
         Classes to report, in this order. Default: every label seen in ``y_true`` or
         ``y_pred``, sorted. Labels outside ``classes`` still count as (wrong) predictions.
     n_boot : int, default 1000
-        Bootstrap replicates; 0 skips the bootstrap (CI columns are NaN).
+        Bootstrap replicates for ``interval="bootstrap"``; 0 skips the bootstrap (CI columns
+        are NaN).
     confidence : float, default 0.95
-        Two-sided coverage of the percentile interval.
+        Two-sided coverage of the intervals.
     seed : int, default 0
         Seed of the ``numpy.random.Generator``; same seed, same output.
     min_group_size : int, default 30
         Rows with ``n`` below this are reported but ``flaggable`` is False.
     groups : sequence, optional
         Groups to report, in this order (groups without rows get NaN values).
+    interval : {"wilson", "bootstrap"}, default "wilson"
+        Every value here is one proportion with a known denominator (``support``), so the
+        default is its Wilson score interval: the percentile bootstrap under-covers when a
+        group has only a handful of errors (measured: 0.885 at n = 500 for accuracy near
+        0.98, see ``tinyemo-audit validate``). ``"bootstrap"`` gives the stratified
+        percentile bootstrap instead (what fairlearn's ``MetricFrame(n_boot=...)`` does).
+        Differences between groups (``disparity``) are always bootstrapped.
 
     Returns
     -------
@@ -205,13 +216,20 @@ def group_table(
     n_boot = check_count(n_boot, "n_boot")
     confidence = check_confidence(confidence)
     min_group_size = check_count(min_group_size, "min_group_size")
+    if interval not in INTERVALS:
+        raise UsageError(BAD_INTERVAL.format(interval=interval, choices=", ".join(INTERVALS)))
     table = _tabulate(y_true, y_pred, sensitive, classes, groups)
     n_classes = len(table.classes)
 
     rates = _rates(_with_overall(table.cells), n_classes)
     values = _wide(rates)  # (G+1, M)
     n_rows, n_cols = values.shape
-    if n_boot:
+    n = np.repeat(rates["n"][:, None], n_cols, axis=1)
+    support = np.concatenate([rates["n"][:, None], rates["positives"], rates["negatives"], n[:, :n_classes]], axis=1)
+    if interval == "wilson":
+        # values * support recovers the integer numerators; the rounding only removes float noise.
+        ci_low, ci_high = wilson_interval(np.rint(np.nan_to_num(values) * support), support, confidence)
+    elif n_boot:
         replicates = _bootstrap_replicates(
             table, n_boot, seed, lambda c: _wide(_rates(_with_overall(c), n_classes))
         )
@@ -221,8 +239,6 @@ def group_table(
 
     metric = np.array(["accuracy"] + [m for m in METRICS[1:] for _ in range(n_classes)], dtype=object)
     cls = np.array([ALL_CLASSES] + list(table.classes) * 3, dtype=object)
-    n = np.repeat(rates["n"][:, None], n_cols, axis=1)
-    support = np.concatenate([rates["n"][:, None], rates["positives"], rates["negatives"], n[:, :n_classes]], axis=1)
     group = np.array([OVERALL] + list(table.groups), dtype=object)
 
     is_tpr = np.broadcast_to(metric == "tpr", values.shape)

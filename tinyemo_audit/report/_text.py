@@ -53,9 +53,11 @@ GLOSSARY: dict[str, tuple[str, str]] = {
                          "changes; positive means the face moved toward that label. Shown with 3 decimals."),
     "kl": ("KL divergence",
            "How much the whole distribution over emotion labels changes between twins (0 = unchanged)."),
-    "bootstrap_ci": ("Bootstrap 95 % CI",
-                     "The bracketed range: resampling the items many times with a fixed seed, the middle 95 % of "
-                     "the recomputed values. Wide brackets mean little data."),
+    "bootstrap_ci": ("95 % CI",
+                     "The bracketed range. For one group's rate (accuracy, TPR, FPR, selection rate) it is the "
+                     "Wilson score interval of that proportion; for a difference between groups or twins, the "
+                     "middle 95 % of the values recomputed on many resamples of the items (bootstrap, fixed "
+                     "seed). Wide brackets mean little data."),
     "permutation_p": ("Permutation p-value",
                       "How often a difference at least this large appears when group labels (or twin sides) are "
                       "shuffled at random. Small means unlikely to be chance."),

@@ -1,4 +1,4 @@
-"""CI coverage: how often the audit's bootstrap 95 % CI of a group's accuracy contains the pool's true accuracy."""
+"""CI coverage: how often the audit's 95 % CI of a group's accuracy contains the pool's true accuracy."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def accuracy_coverage(
     n_samples : int
         Audit samples drawn.
     n_boot : int
-        Bootstrap replicates of each CI (the audit's setting).
+        The audit's bootstrap setting (passed on; per-group rates use Wilson intervals).
     seed : int
 
     Returns

@@ -43,7 +43,7 @@ def validation_markdown(result: dict[str, Any]) -> str:
     for row in result["false_alarm"]:
         lines.append(f"| {row['null']} | {row['n']} | {row['n_twins']} | {row['trials']} | {_pct(row['rate'])} | "
                      f"{_ci(row)} |")
-    lines += ["", "## CI coverage (per-group accuracy, bootstrap 95 %)", "",
+    lines += ["", "## CI coverage (per-group accuracy, 95 % Wilson interval)", "",
               "| n | samples | intervals | coverage | mean width |", "|---|---|---|---|---|"]
     for row in result["coverage"]:
         lines.append(f"| {row['n']} | {row['n_samples']} | {row['n_intervals']} | {_pct(row['coverage'])} | "

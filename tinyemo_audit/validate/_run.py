@@ -68,7 +68,7 @@ DEFINITIONS = {
                                  "column shuffled across the sample and every twin identity's attribute values "
                                  "shuffled, so no counted probe has a real effect to find; share of those audits "
                                  "with any counted finding."),
-    "ci_coverage": ("Share of bootstrap 95 % CIs of per-group accuracy (group_table, the audit's n_boot) "
+    "ci_coverage": ("Share of 95 % CIs of per-group accuracy (group_table's Wilson score intervals, as the audit reports them) "
                     "that contain the group's accuracy on the whole test pool, over audit samples of n items "
                     "drawn with replacement from the pool, every group of skin_group, gender and age; "
                     "predictions of the default bundle."),
