@@ -11,6 +11,7 @@ from tinyemo_audit.gates import (
     ERROR,
     FAIL,
     PASS,
+    SKIP,
     WARN,
     GateOutcome,
     evaluate_gates,
@@ -39,12 +40,14 @@ RESULTS = {
             "equalized_odds_difference": {"value": 0.30, "cls": "neutral"},
             "tpr_difference": {"neutral": stat(0.25, 0.15, 0.35), "angry": stat(0.02, -0.01, 0.05)},
             "fpr_difference": {"neutral": stat(0.01, 0.0, 0.03), "angry": stat(0.09, 0.06, 0.12)},
+            "selection_rate_difference": {"neutral": stat(0.06, 0.02, 0.10), "angry": stat(0.05, 0.01, 0.09)},
         },
         "gender": {
             "accuracy_difference": stat(0.02, 0.00, 0.04),
             "equalized_odds_difference": {"value": 0.05, "cls": "angry"},
             "tpr_difference": {"neutral": stat(0.03, 0.0, 0.06), "angry": stat(0.01, 0.0, 0.02)},
             "fpr_difference": {"neutral": stat(0.0, 0.0, 0.01), "angry": stat(0.01, 0.0, 0.02)},
+            "selection_rate_difference": {"neutral": stat(0.01, 0.0, 0.03), "angry": stat(0.0, 0.0, 0.01)},
         },
     },
     "counterfactual": {"skin_group": {"flip_rate": stat(0.04, 0.02, 0.06), "n_identities": 300}},
@@ -209,6 +212,10 @@ def _outcome(status):
         ([PASS, ERROR, WARN], 1, ERROR),  # ERROR counts as a failure
         ([FAIL, PASS], 1, FAIL),
         ([ERROR, FAIL], 1, FAIL),
+        ([SKIP, SKIP], 0, SKIP),  # nothing was checked at all
+        ([SKIP, PASS], 0, PASS),  # a SKIP does not fail the run
+        ([SKIP, WARN], 0, WARN),
+        ([SKIP, ERROR], 1, ERROR),
     ],
 )
 def test_exit_code_and_verdict(statuses, code, verdict):
@@ -220,8 +227,11 @@ def test_exit_code_and_verdict(statuses, code, verdict):
 
 def test_counts_and_summary_line():
     outcomes = [_outcome(s) for s in (FAIL, FAIL, ERROR, WARN, PASS)]
-    assert gates_counts(outcomes) == {PASS: 1, WARN: 1, FAIL: 2, ERROR: 1}
+    assert gates_counts(outcomes) == {PASS: 1, WARN: 1, FAIL: 2, ERROR: 1, SKIP: 0}
     assert gates_summary_line(outcomes) == "FAIL: 2 failed, 1 error, 1 warning, 1 passed (5 checks)"
+    outcomes += [_outcome(SKIP), _outcome(SKIP)]
+    assert gates_counts(outcomes)[SKIP] == 2
+    assert gates_summary_line(outcomes) == "FAIL: 2 failed, 1 error, 1 warning, 1 passed, 2 skipped (7 checks)"
 
 
 def test_strict_and_lenient_on_a_biased_model():
@@ -246,4 +256,5 @@ def test_gates_to_json_is_plain_strict_json():
     assert json.loads(text) == rows
     assert set(rows[0]) == {"gate", "path", "attribute", "status", "observed", "bound", "details", "severity",
                             "description"}
-    assert {r["status"] for r in rows} == {ERROR, PASS}
+    assert {r["status"] for r in rows} == {ERROR, PASS, SKIP}  # label gates skip; the selection-rate gate errors
+    assert all(r["observed"] is None for r in rows if r["status"] == SKIP)

@@ -15,7 +15,7 @@ from tinyemo_audit.errors import InputError, UsageError
 from tinyemo_audit.report import render_report, write_report
 from tinyemo_audit.report import _figures, _format
 
-SECTION_ORDER = ["verdict", "findings", "groups", "confusion", "twins", "map", "probes", "dataset", "gates",
+SECTION_ORDER = ["verdict", "skipped", "findings", "groups", "confusion", "twins", "map", "probes", "dataset", "gates",
                  "methods"]
 
 
@@ -250,3 +250,48 @@ def test_counterfactual_examples_may_carry_inline_images():
     results["counterfactual"]["gender"]["examples"] = {"feminine": [{"id": "t1", "image": image, "caption": "twin 1"}]}
     page = render_report(results)  # no thumbnails argument: the image comes from the results
     assert f'<img src="{image}" alt="twin 1">' in page
+
+
+# C0 but tab and newline, DEL, C1, bidi marks, overrides and isolates.
+CONTROL = [chr(c) for c in range(0x20) if c not in (0x09, 0x0A)] + [chr(c) for c in range(0x7F, 0xA0)] + [
+    "\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+
+
+def test_control_characters_in_user_strings_are_shown_as_escapes():
+    from plotly.offline import get_plotlyjs
+
+    # Attribute names, group values, titles and figure labels all contain "skin": poison every one.
+    poison = "sk\\u202ein\\u0007\\u001b[31m\\u0085\\u2066\\u0000\\r"
+    results = json.loads(json.dumps(make_results()).replace("skin", poison))
+    results["run"]["model"] = "mini\u202e\x1b[2J"
+    page = render_report(results, thumbnails=thumbnails())
+    rest = page.replace(get_plotlyjs(), "")
+    assert [c for c in CONTROL if c in rest] == []
+    p = _Page()
+    p.feed(page)
+    p.close()
+    text = "".join(p.text)
+    assert "sk\\u202Ein\\u0007\\u001B[31m\\u0085\\u2066\\u0000\\u000D_group" in text  # visible, not acting
+    assert "mini\\u202E\\u001B[2J" in text
+    figures = [s for s in p.scripts if "Plotly.newPlot" in s]
+    # In chart JSON the escape itself is escaped, so the chart shows the same visible text.
+    assert any("sk\\\\u202Ein\\\\u0007" in s for s in figures)
+    for ordinary in ("a\tb", "a\nb"):  # tab and newline are ordinary text
+        assert f"Bias audit of {ordinary}" in "".join(_texts(render_report({"run": {"model": ordinary}})))
+
+
+def _texts(page: str) -> list[str]:
+    p = _Page()
+    p.feed(page)
+    p.close()
+    return p.text
+
+
+def test_skipped_dataset_items_get_one_line():
+    results = make_results()
+    results["run"].update(n_skipped_items=3, skipped_items={"control character in label": 2,
+                                                             "truncated image (image file is truncated)": 1})
+    text = " ".join(_texts(render_report(results)))
+    assert ("3 dataset items skipped while loading: 2 control character in label, 1 truncated image (image file "
+            "is truncated).") in text
+    assert "skipped while loading" not in " ".join(_texts(render_report(make_results())))

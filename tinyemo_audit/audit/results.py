@@ -6,14 +6,27 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .._io import resolve_replaced
 from ..errors import InputError
 
 SUPPORTED_MAJOR = "1"
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
-    """Parse and sanity-check a results.json written by ``tinyemo-audit run``."""
-    path = Path(path)
+    """Parse and sanity-check a results.json written by ``tinyemo-audit run``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The results.json. When the replacement of its run folder was killed between the fallback
+        swap's two renames, the complete previous run is read from ``.<run>.old`` instead.
+
+    Returns
+    -------
+    dict
+        The parsed results (schema 1.x).
+    """
+    path = resolve_replaced(path)
     if not path.is_file():
         raise InputError(f"results file not found: {path}")
     try:

@@ -20,6 +20,7 @@ from .._io import atomic_directory, atomic_write_json
 from ..errors import UsageError
 from ..model.bundle import load_bundle
 from ..model.classifier import predict
+from ..model.evaluate import skipped_items
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._examples import attach_examples
@@ -101,10 +102,48 @@ class _Stages:
         return self.timings
 
 
-def _audit_attributes(dataset: str, data) -> list[str]:
+def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any]]]:
+    """The attributes the group probes compare, and a ``run.skipped`` entry for each one left out."""
+    from ..data.layout_loader import UNKNOWN_VALUE
+
     if dataset == "faces":
-        return list(FACES_AUDIT_ATTRIBUTES)
-    return [c for c in data.attributes.columns if data.attributes[c].nunique() >= 2]
+        return list(FACES_AUDIT_ATTRIBUTES), []
+    kept, skipped = [], []
+    for name in data.attributes.columns:
+        values = data.attributes[name]
+        groups = sorted(values.dropna().astype(str).unique())
+        if len(groups) >= 2:
+            kept.append(name)
+            continue
+        if not groups or groups == [UNKNOWN_VALUE]:
+            why = f"attribute {name!r} has no values in the audited items (missing everywhere)"
+        else:
+            why = f"attribute {name!r} has a single group ({groups[0]!r}) in the audited items"
+        skipped.append({
+            "probe": f"group comparisons by attribute {name!r}",
+            "reason": f"{why}; a comparison needs at least two groups, so it is left out of every group probe",
+            "metrics": [f"performance.by_attribute.{name}", f"disparities.{name}", f"text_probes.by_attribute.{name}",
+                        f"association[attribute={name}]", f"skew.by_label.*.{name}", f"dataset_bias.*.{name}",
+                        f"clusters.points.{name}"],
+        })
+    return kept, skipped
+
+
+def check_run_dir(out: str | Path | None) -> None:
+    """UsageError unless ``--out`` may become (or replace) the run folder.
+
+    A missing path, an empty folder or a previous run folder (one holding results.json) is fine:
+    the run replaces it whole. An existing file, or a folder holding anything else, is refused,
+    so that a mistyped --out never deletes someone's work.
+    """
+    if out is None:
+        return
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for the run")
+    if out.is_dir() and not (out / "results.json").is_file() and any(out.iterdir()):
+        raise UsageError(f"--out {out} is a folder that is not a previous run (no results.json) and not empty; "
+                         "give a new or empty folder, or a previous run folder to replace")
 
 
 def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[str, Any]:
@@ -177,6 +216,7 @@ def run_audit(
     from ..data.registry import check_dataset_spec, load_dataset
 
     check_dataset_spec(dataset)
+    check_run_dir(out)
     if n is not None and n < 2:
         raise UsageError("--n must be at least 2")
     if n_twins is not None and n_twins < 2:
@@ -194,7 +234,9 @@ def run_audit(
     if n is not None and n < len(data):
         keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
         data = data.subset(keep)
-    attributes = data.attributes[_audit_attributes(dataset, data)]
+    audited, skipped = _audit_attributes(dataset, data)
+    attributes = data.attributes[audited]
+    skipped_loading = skipped_items(data)
     references = {a: settings["reference_groups"].get(a) for a in attributes.columns}
 
     stages("embedding and classifying the test split")
@@ -202,7 +244,6 @@ def run_audit(
     labelled = data.has_labels
     true = data.labels if labelled else None
     classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
-    skipped = []
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
 
     stages("group metrics with Wilson CIs, bootstrapped disparities and permutation tests")
@@ -261,7 +302,8 @@ def run_audit(
         "tool_version": __version__, "dataset": dataset, "split": data.split, "model": bundle.name,
         "model_card": _model_card(bundle), "classes": list(classes),
         "protected_attributes": list(attributes.columns), "reference_groups": references, "seed": seed,
-        "n": int(len(data)), "n_boot": settings["n_boot"], "n_perm": settings["n_perm"],
+        "n": int(len(data)), "n_skipped_items": sum(skipped_loading.values()), "skipped_items": skipped_loading,
+        "n_boot": settings["n_boot"], "n_perm": settings["n_perm"],
         "q_max": settings["q_max"], "min_group_size": settings["min_group_size"],
         "min_effect": settings["min_effect"], "labelled": labelled, "skipped": skipped,
     }

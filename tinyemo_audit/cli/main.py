@@ -12,6 +12,8 @@ from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
 from .models_catalog import models_list as models_catalog_list
+from .train_eval import evaluate as evaluate_command
+from .train_eval import train as train_command
 from .validate import validate as validate_command
 
 app = typer.Typer(
@@ -36,62 +38,8 @@ app.command("validate")(validate_command)
 models_app.command("list")(models_catalog_list)
 
 
-@app.command()
-@report_errors
-def train(
-    config: Annotated[Optional[Path], typer.Option(help="Training config YAML (configs/models/*.yaml); flags override it.")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="Dataset spec: 'faces' or 'features:<root>' (TinyEmo per-image .pt layout).")] = None,
-    label_space: Annotated[Optional[str], typer.Option(help="Label space: 'smollm2-135m', 'minilm' or 'llm:<hf-id-or-path>'.")] = None,
-    encoder: Annotated[Optional[str], typer.Option(help="Vision encoder: 'faces-mini' (trained here) or 'open_clip:<arch>/<tag-or-path>'. For features: datasets, the encoder that made the features.")] = None,
-    loss: Annotated[Optional[str], typer.Option(help="Metric loss: infonce, cosine or ntxent.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Projector training epochs.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for every random choice.")] = None,
-    template: Annotated[Optional[str], typer.Option(help="Label prompt template, e.g. 'a face showing {label}'.")] = None,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a Hugging Face model's own code to run (off unless asked).")] = False,
-    out: Annotated[Path, typer.Option(help="Bundle folder to write (replaced atomically).")] = Path("models/my-bundle"),
-) -> None:
-    """Train a Metric Projector (and, for faces, the faces-mini encoder) and write a bundle."""
-    from ..model.config import TrainConfig
-    from ..model.train import train_bundle
-
-    cfg = TrainConfig.from_sources(
-        config,
-        dataset=dataset,
-        label_space=label_space,
-        encoder=encoder,
-        loss=loss,
-        epochs=epochs,
-        seed=seed,
-        template=template,
-        trust_remote_code=trust_remote_code or None,
-    )
-    bundle_dir = train_bundle(cfg, out)
-    typer.echo(f"wrote bundle {bundle_dir}")
-
-
-@app.command("eval")
-@report_errors
-def evaluate(
-    model: Annotated[str, typer.Option(help="Bundle name (in models/) or bundle folder.")] = "tinyemo-faces-mini",
-    dataset: Annotated[str, typer.Option(help="Dataset spec: 'faces', 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout ('webemo:<root>', ...; see `datasets list`).")] = "faces",
-    split: Annotated[str, typer.Option(help="Split to evaluate: train, val or test.")] = "test",
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
-) -> None:
-    """Evaluate a bundle: accuracy, per-class accuracy, confusion matrix and n.
-
-    Candidate labels are the dataset's whole taxonomy, not only the labels present.
-    """
-    import json
-
-    from ..data.registry import check_dataset_spec, load_dataset
-    from ..model.bundle import load_bundle
-    from ..model.evaluate import evaluate_bundle, format_evaluation
-
-    check_dataset_spec(dataset, split)
-    bundle = load_bundle(model)
-    data = load_dataset(dataset, split)
-    result = evaluate_bundle(bundle, data)
-    typer.echo(json.dumps(result) if json_output else format_evaluation(result))
+app.command("train")(train_command)
+app.command("eval")(evaluate_command)
 
 
 @app.command()
@@ -99,7 +47,7 @@ def evaluate(
 def run(
     dataset: Annotated[str, typer.Option(help="Dataset to audit: 'faces' (the embedded default), 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout such as 'fairface:<root>' (see `datasets list`).")] = "faces",
     model: Annotated[str, typer.Option(help="Bundle name (in models/) or bundle folder.")] = "tinyemo-faces-mini",
-    out: Annotated[Optional[Path], typer.Option(help="Run folder (default reports/<dataset>-<model>-<UTC time>).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run folder (default reports/<dataset>-<model>-<UTC time>). It may be new, empty or a previous run folder (one with results.json), which is replaced whole; an existing file or a non-empty folder of other things is refused (exit 2) before any work.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for every bootstrap, permutation and subsample draw.")] = 0,
     n: Annotated[Optional[int], typer.Option(help="Audit at most this many test items (default: all).")] = None,
     n_twins: Annotated[Optional[int], typer.Option(help="Identities per counterfactual twin set (default from the config).")] = None,
@@ -113,6 +61,10 @@ def run(
     counterfactual text prompts, iEAT associations, retrieval skew, dataset bias and discovery
     (UMAP + clusters named from the LLM vocabulary). Every p-value of the audit goes through one
     Benjamini-Hochberg correction; flagged results become ranked findings for a person to confirm.
+
+    Dataset items that cannot be used (unreadable images, control characters, unknown labels, ...)
+    are left out and counted in results.json (run.n_skipped_items, run.skipped_items) and the
+    report; attributes with fewer than two groups are listed in run.skipped.
     """
     from ..audit.runner import run_audit
 

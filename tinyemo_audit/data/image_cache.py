@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_directory
+from .._io import atomic_directory, atomic_write_json
 from ..paths import cache_dir
 from .images import read_images
 
@@ -32,19 +32,32 @@ def image_cache_key(paths: Sequence[str], size: int, fit: str, max_pixels: int) 
     return digest.hexdigest()[:32]
 
 
+def _digest():
+    return hashlib.blake2b(digest_size=16)
+
+
 def _open(folder: Path, n: int, size: int):
+    """The cached entry, or ValueError/OSError/KeyError/TypeError when it is absent or damaged."""
     index = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
     reasons = index["reasons"]
-    if len(reasons) != n:
+    if index.get("version") != CACHE_VERSION or not isinstance(reasons, list) or len(reasons) != n:
         raise ValueError("index does not match the file list")
+    if not all(r is None or isinstance(r, str) for r in reasons):
+        raise ValueError("index holds reasons that are not text")
     ok = np.asarray([r is None for r in reasons], dtype=bool)
     shape = (int(ok.sum()), size, size, 3)
     if (folder / IMAGES_FILE).stat().st_size != int(np.prod(shape)):
         raise ValueError("image file has the wrong size")
     if shape[0] == 0:
-        return np.zeros(shape, dtype=np.uint8), ok, reasons
-    # copy-on-write: a caller that edits pixels changes its own copy, never the cache
-    return np.memmap(folder / IMAGES_FILE, dtype=np.uint8, mode="c", shape=shape), ok, reasons
+        images = np.zeros(shape, dtype=np.uint8)
+    else:
+        # copy-on-write: a caller that edits pixels changes its own copy, never the cache
+        images = np.memmap(folder / IMAGES_FILE, dtype=np.uint8, mode="c", shape=shape)
+    digest = _digest()
+    digest.update(images.data)
+    if index.get("images_blake2b") != digest.hexdigest():
+        raise ValueError("image file does not match its digest")
+    return images, ok, reasons
 
 
 def cached_read_images(paths: Sequence[str], size: int, *, fit: str, max_pixels: int,
@@ -67,13 +80,17 @@ def cached_read_images(paths: Sequence[str], size: int, *, fit: str, max_pixels:
     except (OSError, ValueError, KeyError, TypeError):
         pass  # absent or damaged: (re)build
     reasons: list[str | None] = []
+    digest = _digest()
     with atomic_directory(folder) as tmp:
         with open(tmp / IMAGES_FILE, "wb") as out:
             for start in range(0, len(paths), CHUNK):
                 images, _, chunk_reasons = read_images(
                     paths[start:start + CHUNK], size, fit=fit, max_pixels=max_pixels, workers=workers
                 )
-                out.write(images.tobytes())
+                data = np.ascontiguousarray(images, dtype=np.uint8).tobytes()
+                out.write(data)
+                digest.update(data)
                 reasons.extend(chunk_reasons)
-        (tmp / INDEX_FILE).write_text(json.dumps({"version": CACHE_VERSION, "reasons": reasons}), encoding="utf-8")
+        atomic_write_json(tmp / INDEX_FILE, {"version": CACHE_VERSION, "reasons": reasons,
+                                             "images_blake2b": digest.hexdigest()}, indent=None)
     return _open(folder, len(paths), size)

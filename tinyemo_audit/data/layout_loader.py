@@ -14,6 +14,10 @@ from .layout_spec import DatasetLayout
 from .layouts import READERS, Items
 
 UNKNOWN_VALUE = "unknown"  # attribute value where the source has none
+# C0/C1 controls and the bidirectional overrides: they corrupt terminals and CSV exports and can make
+# report.html show text other than what it holds (U+202E reverses what follows), so such items are
+# skipped with a reason rather than carried into results.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 MSG_ALL_UNKNOWN = "none of the {n} labels in {source} is a {taxonomy} class (found: {found}); valid: {valid}"
 
 
@@ -33,7 +37,9 @@ def _classes(layout: DatasetLayout, items: Items, taxonomy: str | None) -> tuple
 
         return get_taxonomy(name).classes, name
     if items.all_labels is not None:
-        return tuple(_normalise(layout, pd.Series(items.all_labels, dtype=object)).dropna().unique()), None
+        labels = _normalise(layout, pd.Series(items.all_labels, dtype=object)).dropna()
+        # a label with a control character only ever names skipped items: it is no class
+        return tuple(labels[~labels.str.contains(CONTROL_CHARACTERS, regex=True)].unique()), None
     return (), None
 
 
@@ -115,6 +121,20 @@ def _bin(layout: DatasetLayout, column: str, values: pd.Series, problems: list[s
     return binned.astype(object).where(binned.notna(), None)
 
 
+def _control_characters(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np.ndarray:
+    """Rows whose id (file name), label or an attribute value holds a control character; each skipped once."""
+    bad = np.zeros(len(table), dtype=bool)
+    for column in (c for c in table.columns if c != "path"):
+        text = table[column].astype("string").str.strip()
+        hit = text.str.contains(CONTROL_CHARACTERS, regex=True, na=False).to_numpy(bool) & ~bad
+        if hit.any():
+            field = {"id": "file name or id", "label": "label"}.get(column, f"attribute {column!r}")
+            problems.append(f"{int(hit.sum())} item(s) skipped: control character in {field}")
+            _skip(skipped, table, hit, f"control character in {field}")
+            bad |= hit
+    return bad
+
+
 def _dedupe(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np.ndarray:
     duplicate = table["id"].duplicated(keep="first").to_numpy()
     if duplicate.any():
@@ -134,6 +154,9 @@ def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: s
     table = items.table.reset_index(drop=True)
     classes, taxonomy = _classes(layout, items, taxonomy)
     drop = _dedupe(table, skipped, problems)
+    control = np.zeros(len(table), dtype=bool)
+    control[~drop] = _control_characters(table[~drop], skipped, problems)
+    drop = drop | control
     if items.labelled:
         labels, classes = _match_labels(layout, Items(table[~drop], True, items.source), classes, taxonomy,
                                         skipped, problems) if (~drop).any() else (np.zeros(0, np.int64), classes)
@@ -162,6 +185,8 @@ def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: s
     table, labels = table[ok].reset_index(drop=True), labels[ok]
     if images.shape[1] != size:
         images = _resize(images, size)
+    if not len(table) and not skipped:
+        raise InputError(f"no items in {name} ({split} split): {items.source} lists none")
     if not len(table):
         first = f"; first: {skipped[0]['reason']}" if skipped else ""
         raise InputError(f"no usable images in {name} ({split} split, {items.source}): {len(skipped)} skipped{first}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from .images import IMAGE_SUFFIXES
 from .layout_spec import SPLIT_NAMES, DatasetLayout
 
 ROLES = ("path", "label", "id", "split", "pixels")
+# Relative paths may not climb out of the dataset: a shared manifest must not make the audit read
+# (and show thumbnails of) files elsewhere on the machine.
+MSG_OUTSIDE = "path leaves the dataset folder {root}"
 
 
 class MissingSplitError(InputError):
@@ -54,6 +58,14 @@ def _split_folder(layout: DatasetLayout, root: Path, split: str) -> Path:
             return root / candidate
     looked = f"looked for {', '.join(candidates)}" if candidates else "the layout declares none"
     raise _missing(layout, root, split, looked)
+
+
+def _outside(base: Path, root: Path, relative: pd.Series) -> np.ndarray:
+    """Which relative paths climb out of ``root`` (``../../etc/passwd``); absolute paths are read as given."""
+    top = os.path.normpath(root.resolve())
+    joined = [os.path.normpath(os.path.join(base.resolve(), p)) for p in relative]
+    return np.asarray([not os.path.isabs(p) and os.path.commonpath([top, j]) != top
+                       for p, j in zip(relative, joined)], dtype=bool)
 
 
 def _rel_id(path: Path, base: Path) -> str:
@@ -127,12 +139,16 @@ def read_split_lists(layout: DatasetLayout, root: Path, split: str) -> Items:
         lines = [line.split() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
         rows = [(t[0], t[1] if len(t) > 1 else Path(t[0]).parts[0]) for t in lines]
     paths = [str(p) for p, _ in rows]
+    outside = _outside(base, root, pd.Series(paths, dtype=object))
+    skipped = [{"id": Path(p).with_suffix("").as_posix(), "path": p, "reason": MSG_OUTSIDE.format(root=root)}
+               for p in np.asarray(paths, dtype=object)[outside]]
+    kept = [row for row, out in zip(rows, outside) if not out]
     table = pd.DataFrame({
-        "path": [str(base / p) for p in paths],
-        "label": [None if lab is None else str(lab) for _, lab in rows],
-        "id": [Path(p).with_suffix("").as_posix() for p in paths],
+        "path": [str(base / p) for p, _ in kept],
+        "label": [None if lab is None else str(lab) for _, lab in kept],
+        "id": [Path(str(p)).with_suffix("").as_posix() for p, _ in kept],
     })
-    return Items(table, True, str(listing))
+    return Items(table, True, str(listing), skipped=skipped)
 
 
 def read_filenames(layout: DatasetLayout, root: Path, split: str) -> Items:
@@ -160,9 +176,22 @@ def read_filenames(layout: DatasetLayout, root: Path, split: str) -> Items:
     return Items(table, labelled, str(folder), skipped=skipped)
 
 
+def _not_utf8(path: Path) -> str:
+    """Where the first non-UTF-8 byte is (pandas' own error counts from a chunk, not the file)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        return f"it is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line})"
+    return "it is not UTF-8 text"
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read CSV {path}: {_not_utf8(path)}; save it as UTF-8") from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(f"cannot read CSV {path}: {' '.join(str(err).split())}") from None
     frame.columns = [str(c).strip().strip("'\"") for c in frame.columns]
@@ -238,7 +267,11 @@ def read_manifest(layout: DatasetLayout, root: Path, split: str) -> Items:
         lambda p: None if not isinstance(p, str) else Path(p).with_suffix("").as_posix())
     ids = ids.where(ids.notna() & (ids != ""), other=pd.Series([f"row-{i + 2}" for i in range(len(frame))], index=frame.index))
     skipped = [{"id": i, "path": None, "reason": "missing path"} for i in ids[missing]]
-    keep = ~missing
+    outside = np.zeros(len(frame), dtype=bool)
+    outside[~missing.to_numpy()] = _outside(base, manifest.parent, raw_paths[~missing])
+    skipped += [{"id": i, "path": p, "reason": MSG_OUTSIDE.format(root=manifest.parent)}
+                for i, p in zip(ids[outside], raw_paths[outside])]
+    keep = ~missing & ~outside
     table = pd.DataFrame({"path": [str(base / p) for p in raw_paths[keep]], "id": ids[keep].to_numpy(str)})
     if labelled:
         table.insert(1, "label", frame.loc[keep, label_col].to_numpy(object))

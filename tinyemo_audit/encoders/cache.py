@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path
+from .._io import atomic_path, atomic_write_json
 from ..data.dataset import Dataset
 from ..errors import InputError
 from ..paths import cache_dir
@@ -35,17 +36,73 @@ def feature_cache_path(encoder: Encoder, dataset: Dataset) -> Path:
     return cache_dir() / "features" / encoder.fingerprint() / f"{dataset_fingerprint(dataset)}.npy"
 
 
-def _read_cached(path: Path, n: int, dim: int) -> np.ndarray | None:
+ARRAY_FORMAT = "tinyemo-audit-array"
+
+
+def array_digest(array: np.ndarray) -> str:
+    """blake2b (32 hex) of an array's dtype, shape and bytes (a memmap is read once, page by page)."""
+    digest = hashlib.blake2b(f"{array.dtype.str}\0{array.shape}\0".encode(), digest_size=16)
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def write_checked_array(path: str | Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` (.npy) and its digest to the ``.json`` beside it, both atomically.
+
+    The array goes first and the digest last, so a crash between the two leaves a pair that
+    :func:`read_checked_array` refuses (and the caller recomputes) rather than a wrong answer.
+    """
+    path = Path(path)
+    array = np.ascontiguousarray(array)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+    atomic_write_json(_sidecar(path), {
+        "format": ARRAY_FORMAT, "dtype": array.dtype.str, "shape": list(array.shape),
+        "blake2b": array_digest(array),
+    })
+
+
+def read_checked_array(path: str | Path, *, dtype, shape: tuple[int | None, ...]) -> np.ndarray | None:
+    """The memory-mapped array at ``path`` if it is intact and as expected, else None (reason logged).
+
+    Parameters
+    ----------
+    path : path
+        A ``.npy`` written by :func:`write_checked_array`.
+    dtype : numpy dtype
+    shape : tuple of (int or None)
+        Expected shape; None matches any length on that axis.
+
+    Returns
+    -------
+    ndarray or None
+        None when the file or its digest is missing, unreadable, truncated, of another dtype or
+        shape, or its bytes no longer match the digest.
+    """
+    path = Path(path)
     try:
-        features = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as err:
-        logger.warning("feature cache %s unreadable (%s); recomputing", path, err)
+        record = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
         return None
-    if features.dtype != np.float32 or features.shape != (n, dim):
-        logger.warning("feature cache %s has %s %s, expected float32 %s; recomputing",
-                       path, features.dtype, features.shape, (n, dim))
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        logger.warning("cache file %s unreadable (%s); recomputing", path, err)
         return None
-    return features
+    expected_ok = array.ndim == len(shape) and all(e is None or e == s for e, s in zip(shape, array.shape))
+    if array.dtype != np.dtype(dtype) or not expected_ok:
+        logger.warning("cache file %s has %s %s, expected %s %s; recomputing",
+                       path, array.dtype, array.shape, np.dtype(dtype), shape)
+        return None
+    if not isinstance(record, dict) or record.get("format") != ARRAY_FORMAT or \
+            record.get("blake2b") != array_digest(array):
+        logger.warning("cache file %s does not match its digest; recomputing", path)
+        return None
+    return array
 
 
 def encode_dataset(
@@ -60,8 +117,9 @@ def encode_dataset(
     dataset : Dataset
         If ``dataset.features`` is already set it is returned as is.
     cache : bool
-        Read and write ``cache_dir()/features/<encoder>/<dataset>.npy``. A cached file with the
-        wrong shape or dtype (or unreadable) is recomputed and replaced.
+        Read and write ``cache_dir()/features/<encoder>/<dataset>.npy`` (plus its ``.json``
+        digest). A cached file that is unreadable, of the wrong shape or dtype, or whose bytes
+        no longer match the digest is recomputed and replaced.
     batch_size : int
     progress : bool
 
@@ -77,12 +135,9 @@ def encode_dataset(
     if not cache:
         return encoder.encode_images(dataset.images, batch_size=batch_size, progress=progress)
     path = feature_cache_path(encoder, dataset)
-    if path.exists():
-        features = _read_cached(path, len(dataset), encoder.dim)
-        if features is not None:
-            return features
+    features = read_checked_array(path, dtype=np.float32, shape=(len(dataset), encoder.dim))
+    if features is not None:
+        return features
     features = encoder.encode_images(dataset.images, batch_size=batch_size, progress=progress)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, features, allow_pickle=False)
+    write_checked_array(path, np.asarray(features, dtype=np.float32))
     return np.load(path, mmap_mode="r", allow_pickle=False)

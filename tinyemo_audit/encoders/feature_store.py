@@ -4,7 +4,7 @@ Layout of one split folder::
 
     features.npy    float32 [N, D], pre-allocated and filled batch by batch (memory-mappable)
     progress.json   rows finished so far, rewritten atomically after every batch (while running)
-    manifest.json   ids, labels, classes, attributes, encoder, dims; written last: status complete
+    manifest.json   ids, labels, classes, attributes, encoder, dims, features digest; written last
 
 A SIGKILL at any moment leaves either a finished split (manifest.json) or a features.npy whose
 first ``rows_done`` rows are final; a rerun continues from there.
@@ -198,11 +198,15 @@ def _write_split(encoder: Encoder, dataset: Dataset, split_dir: Path, identity: 
         if delay:
             time.sleep(delay)
     bar.close()
+    from .cache import array_digest
+
+    digest = array_digest(store)
     del store
     manifest = {
         **identity,
         "status": STATUS_COMPLETE,
         "features": FEATURES_FILE,
+        "features_blake2b": digest,
         "classes": list(dataset.classes),
         "ids": [str(i) for i in dataset.ids],
         "labels": [int(v) for v in dataset.labels],
@@ -325,6 +329,13 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
             f"{split_dir / FEATURES_FILE} holds {features.dtype} {tuple(features.shape)} but the manifest "
             f"says float32 {(n, dim)}"
         )
+    # Manifests from before the digest existed have none; every one written now has it.
+    if "features_blake2b" in manifest:
+        from .cache import array_digest
+
+        if manifest["features_blake2b"] != array_digest(features):
+            raise InputError(f"{split_dir / FEATURES_FILE} does not match the digest in its manifest "
+                             f"(damaged on disk); rerun embed with --overwrite")
     stored = tuple(manifest.get("classes") or ())
     if classes is not None and tuple(classes) != stored:
         raise InputError(f"feature cache {split_dir} has classes {', '.join(stored)}, not {', '.join(classes)}")
@@ -332,7 +343,10 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
     attributes = manifest.get("attributes") or {}
     if len(ids) != n or len(labels) != n or any(len(v) != n for v in attributes.values()):
         raise InputError(f"{split_dir / MANIFEST_FILE} lists a different number of items than its n = {n}")
-    labels = np.asarray(labels, dtype=np.int64)
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError):
+        raise InputError(f"{split_dir / MANIFEST_FILE} has labels that are not integers") from None
     if len(labels) and (labels.min() < -1 or labels.max() >= len(stored)):
         raise InputError(f"{split_dir / MANIFEST_FILE} has labels outside its {len(stored)} classes")
     return Dataset(

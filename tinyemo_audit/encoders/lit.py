@@ -107,26 +107,21 @@ def caption_embeddings(captions: np.ndarray) -> np.ndarray:
     ndarray of float32, shape (U, 384)
         L2-normalised, row ``i`` for ``captions[i]``.
     """
-    from .._io import atomic_path
     from ..paths import cache_dir
     from ..text_encoder import minilm_text_encoder
+    from .cache import read_checked_array, write_checked_array
 
     digest = hashlib.blake2b(TEXT_ENCODER_ID.encode(), digest_size=16)
     digest.update("\0".join(captions).encode())
     path = cache_dir() / "captions" / f"{digest.hexdigest()}.npy"
-    if path.exists():
-        try:
-            cached = np.load(path, allow_pickle=False)
-            if cached.dtype == np.float32 and cached.ndim == 2 and len(cached) == len(captions):
-                return cached
-        except (OSError, ValueError):
-            pass
+    cached = read_checked_array(path, dtype=np.float32, shape=(len(captions), MINILM_DIM))
+    if cached is not None:
+        return np.array(cached)
     # Length-sorted batches waste little on padding; the order is restored afterwards.
     order = np.argsort([len(c) for c in captions], kind="stable")
     embeddings = np.empty((len(captions), MINILM_DIM), dtype=np.float32)
     embeddings[order] = minilm_text_encoder().encode([str(c) for c in captions[order]])
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, embeddings, allow_pickle=False)
+    write_checked_array(path, embeddings)
     return embeddings
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UnknownNameError, UsageError, WeightsUnavailableError
+from ..errors import InputError, UnknownNameError, UsageError, WeightsUnavailableError
 from .base import Encoder
 
 if TYPE_CHECKING:
@@ -23,6 +23,42 @@ MSG_NOT_OFFLINE = (
     "and downloads are off); pass a checkpoint path instead: open_clip:{arch}/<path>"
 )
 MSG_NO_CHECKPOINT = "open_clip checkpoint not found: {path}"
+MAX_LISTED_KEYS = 5
+
+
+def _listed(keys: list[str]) -> str:
+    more = f" (+{len(keys) - MAX_LISTED_KEYS} more)" if len(keys) > MAX_LISTED_KEYS else ""
+    return ", ".join(keys[:MAX_LISTED_KEYS]) + more
+
+
+def checked_state_dict(state: dict, reference: dict, source: str) -> dict:
+    """``state`` if its names, shapes, dtype kinds and values fit ``reference``, else InputError.
+
+    Parameters
+    ----------
+    state : dict of str to Tensor
+        A foreign checkpoint's tensors (a leading ``module.`` on every key is dropped).
+    reference : dict of str to Tensor
+        The state dict of the freshly built model the tensors are meant for.
+    source : str
+        Named in the one-line error message.
+    """
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    missing, unexpected = sorted(set(reference) - set(state)), sorted(set(state) - set(reference))
+    if missing:
+        raise InputError(f"{source} lacks {len(missing)} tensor(s) of this architecture: {_listed(missing)}")
+    if unexpected:
+        raise InputError(f"{source} has {len(unexpected)} tensor(s) this architecture lacks: {_listed(unexpected)}")
+    for key, want in reference.items():
+        got = state[key]
+        if tuple(got.shape) != tuple(want.shape):
+            raise InputError(f"{source}: {key} has shape {tuple(got.shape)}, this architecture needs {tuple(want.shape)}")
+        if got.is_floating_point() != want.is_floating_point():
+            raise InputError(f"{source}: {key} is {got.dtype}, this architecture needs {want.dtype}")
+        if got.is_floating_point() and not bool(got.isfinite().all()):
+            raise InputError(f"{source}: {key} contains NaN or infinite values")
+    return state
 
 
 def _truncated(choices: list[str]) -> list[str]:
@@ -84,10 +120,13 @@ class OpenClipEncoder(Encoder):
         logger.setLevel(logging.CRITICAL)
         try:
             # Random weights are seeded so one spec always means one model (and one cache key).
+            # A checkpoint file is never handed to open_clip: it is read without pickle code
+            # (safetensors sibling first) and checked tensor by tensor before use.
+            checkpoint = Path(pretrained) if pretrained is not None and Path(pretrained).is_file() else None
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(RANDOM_WEIGHTS_SEED)
                 model, _, _ = open_clip.create_model_and_transforms(
-                    arch, pretrained=pretrained, device=device
+                    arch, pretrained=None if checkpoint else pretrained, device=device
                 )
         except RuntimeError as err:
             if "download" in str(err).lower() or "hub" in str(err).lower():
@@ -95,6 +134,12 @@ class OpenClipEncoder(Encoder):
             raise WeightsUnavailableError(f"cannot load open_clip {arch}/{pretrained}: {err}") from err
         finally:
             logger.setLevel(level)
+        if checkpoint is not None:
+            from ..model.projector import load_foreign_checkpoint
+
+            state = checked_state_dict(load_foreign_checkpoint(checkpoint), model.state_dict(),
+                                       f"open_clip checkpoint {checkpoint}")
+            model.load_state_dict(state, strict=True)
         self.model = model.eval()
         self.device = torch.device(device)
         self.spec = f"{SCHEME}:{arch}/{tag_or_path}"

@@ -1,6 +1,6 @@
 """CI gates on audit results: YAML bounds on results.json paths, their verdicts, JUnit XML and markdown.
 
-A gate is a condition attached to a metric; its verdict (PASS / WARN / FAIL / ERROR) is kept apart
+A gate is a condition attached to a metric; its verdict (PASS / WARN / FAIL / ERROR / SKIP) is kept apart
 from the metric's value. The gate file format is documented in :mod:`tinyemo_audit.gates._spec`
 and ``docs/gates.md``.
 
@@ -10,7 +10,7 @@ Examples
 >>> spec = load_gates("lenient")  # or a path to a YAML file
 >>> outcomes = evaluate_gates(spec, {"findings_count": 0})
 >>> sorted({o.status for o in outcomes})  # the other gates' paths are missing here
-['ERROR', 'PASS']
+['ERROR', 'PASS', 'SKIP']
 >>> gates_exit_code(outcomes)
 1
 """
@@ -19,6 +19,7 @@ from tinyemo_audit.gates._evaluate import (
     ERROR,
     FAIL,
     PASS,
+    SKIP,
     STATUSES,
     WARN,
     GateOutcome,
@@ -37,6 +38,7 @@ __all__ = [
     "ERROR",
     "FAIL",
     "PASS",
+    "SKIP",
     "STATUSES",
     "WARN",
     "Gate",

@@ -11,16 +11,17 @@ from typing import Any, Literal
 from ..errors import UsageError
 from ._spec import ATTRIBUTE_PLACEHOLDER, WILDCARD, Gate, GateSpec
 
-PASS, WARN, FAIL, ERROR = "PASS", "WARN", "FAIL", "ERROR"
-STATUSES = (PASS, WARN, FAIL, ERROR)
+PASS, WARN, FAIL, ERROR, SKIP = "PASS", "WARN", "FAIL", "ERROR", "SKIP"
+STATUSES = (PASS, WARN, FAIL, ERROR, SKIP)
 # Worst first: the order of tables and of the overall verdict. A FAIL (a confident violation)
-# outranks an ERROR (could not check); both fail the run.
-STATUS_ORDER = (FAIL, ERROR, WARN, PASS)
+# outranks an ERROR (could not check); both fail the run. A SKIP (absent, and allowed to be) checked
+# nothing, so it ranks above PASS in tables but only decides the verdict when nothing else ran.
+STATUS_ORDER = (FAIL, ERROR, WARN, SKIP, PASS)
 # Leaf fields quoted in details, in this order, when present.
 _CONTEXT_FIELDS = ("value", "ci_low", "ci_high", "q_value", "n")
 _MAX_LISTED_KEYS = 12
 
-Status = Literal["PASS", "WARN", "FAIL", "ERROR"]
+Status = Literal["PASS", "WARN", "FAIL", "ERROR", "SKIP"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,13 +36,13 @@ class GateOutcome:
         The resolved metric path, e.g. ``"disparities.gender.fpr_difference.angry"``.
     attribute : str or None
         The attribute ``{attribute}`` resolved to; None if the metric has no placeholder.
-    status : {"PASS", "WARN", "FAIL", "ERROR"}
+    status : {"PASS", "WARN", "FAIL", "ERROR", "SKIP"}
     observed : float or None
-        The number the bound was applied to; None for ERROR.
+        The number the bound was applied to; None for ERROR and SKIP.
     bound : str
         The bound as text, e.g. ``"ci_low <= 0.05"``.
     details : str
-        One line explaining the verdict (or what was missing).
+        One line explaining the verdict (or what was missing, and for SKIP the gate's skip reason).
     severity : {"fail", "warn"}
         The gate's severity.
     description : str
@@ -93,12 +94,17 @@ def _is_statistic(node: Any) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class _Found:
-    """A walk's end: a leaf at ``path``, or a problem that makes the check an ERROR."""
+    """A walk's end: a leaf at ``path``, or a problem that makes the check an ERROR (or a SKIP).
+
+    ``missing`` marks problems where the metric is simply absent (a missing key, a null section, an
+    empty expansion), as opposed to present with the wrong shape; only those may be skipped.
+    """
 
     path: tuple[str, ...]
     attribute: str | None
     leaf: Any = None
     problem: str | None = None
+    missing: bool = False
 
 
 def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: str | None) -> Iterator[_Found]:
@@ -109,10 +115,11 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
     segment = segments[i]
     rest = segments[i:]
 
-    def problem(text: str, path: tuple[str, ...] = resolved + rest, attr: str | None = attribute) -> _Found:
+    def problem(text: str, path: tuple[str, ...] = resolved + rest, attr: str | None = attribute,
+                missing: bool = False) -> _Found:
         if attr is not None:
             path = tuple(attr if s == ATTRIBUTE_PLACEHOLDER else s for s in path)
-        return _Found(path, attr, problem=text)
+        return _Found(path, attr, problem=text, missing=missing)
 
     expand_all = segment == WILDCARD or (
         segment == ATTRIBUTE_PLACEHOLDER and gate.attributes == (WILDCARD,)
@@ -121,13 +128,14 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
         keys: Iterable[str] = gate.attributes or ()
     elif expand_all:
         if not isinstance(node, Mapping):
-            yield problem(f"cannot expand {segment!r}: {_where(resolved)} is {_kind(node)}, not a mapping")
+            yield problem(f"cannot expand {segment!r}: {_where(resolved)} is {_kind(node)}, not a mapping",
+                          missing=node is None)
             return
         if _is_statistic(node):
             yield problem(f"cannot expand {segment!r}: {_where(resolved)} is a single statistic, not a mapping of keys")
             return
         if not node:
-            yield problem(f"expansion of {segment!r} found nothing: {_where(resolved)} is empty")
+            yield problem(f"expansion of {segment!r} found nothing: {_where(resolved)} is empty", missing=True)
             return
         keys = [str(k) for k in node]
     else:
@@ -137,7 +145,8 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
         attr = key if segment == ATTRIBUTE_PLACEHOLDER else attribute
         if not isinstance(node, Mapping):
             yield problem(
-                f"{_where(resolved)} is {_kind(node)}, not a mapping; cannot look up {key!r}", attr=attr
+                f"{_where(resolved)} is {_kind(node)}, not a mapping; cannot look up {key!r}", attr=attr,
+                missing=node is None,
             )
             continue
         if key not in node:
@@ -146,7 +155,7 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
             if not match:
                 yield problem(
                     f"missing key {key!r} under {_where(resolved)} (present: {_list_keys(node) or 'none'})",
-                    attr=attr,
+                    attr=attr, missing=True,
                 )
                 continue
             child = node[match[0]]
@@ -188,6 +197,9 @@ def _judge(gate: Gate, found: _Found) -> GateOutcome:
         )
 
     if found.problem is not None:
+        if found.missing and gate.when_missing == "skip":
+            reason = f"{gate.skip_reason} ({found.problem})" if gate.skip_reason else found.problem
+            return outcome(SKIP, None, f"skipped: {reason}")
         return outcome(ERROR, None, found.problem)
     leaf = found.leaf
     where = _where(found.path)
@@ -250,7 +262,9 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) 
     list of GateOutcome
         One per expanded check, grouped by gate in spec order. A check that cannot be evaluated
         (missing path segment, empty expansion, null/NaN/non-numeric observed number, or an
-        unexpected exception) is an ERROR outcome; evaluation never raises for bad results.
+        unexpected exception) is an ERROR outcome, except that an absent metric (missing key, null
+        section, empty expansion) of a gate with ``when_missing: skip`` is a SKIP outcome;
+        evaluation never raises for bad results.
 
     Raises
     ------
@@ -292,14 +306,14 @@ def gates_exit_code(outcomes: Iterable[GateOutcome]) -> int:
     Returns
     -------
     int
-        0 when no outcome is FAIL or ERROR (WARN passes; no outcomes passes), 1 otherwise.
+        0 when no outcome is FAIL or ERROR (WARN and SKIP pass; no outcomes passes), 1 otherwise.
         ERROR counts as a failure: a gate that could not be checked must not let CI pass.
     """
     return 1 if any(o.failed for o in outcomes) else 0
 
 
 def gates_counts(outcomes: Iterable[GateOutcome]) -> dict[str, int]:
-    """Number of outcomes per status, every status present (``{"PASS": 3, "WARN": 0, ...}``)."""
+    """Number of outcomes per status, every status present (``{"PASS": 3, "WARN": 0, ..., "SKIP": 0}``)."""
     counts = dict.fromkeys(STATUSES, 0)
     for o in outcomes:
         counts[o.status] += 1
@@ -307,20 +321,27 @@ def gates_counts(outcomes: Iterable[GateOutcome]) -> dict[str, int]:
 
 
 def gates_verdict(outcomes: Iterable[GateOutcome]) -> str:
-    """The worst status among ``outcomes`` (FAIL > ERROR > WARN > PASS); PASS when empty."""
+    """The worst status among ``outcomes`` (FAIL > ERROR > WARN > PASS); PASS when empty.
+
+    SKIP is the verdict only when every outcome is a SKIP: then nothing was checked at all.
+    """
     counts = gates_counts(outcomes)
-    return next((s for s in STATUS_ORDER if counts[s]), PASS)
+    return next((s for s in (FAIL, ERROR, WARN, PASS, SKIP) if counts[s]), PASS)
 
 
 def gates_summary_line(outcomes: Sequence[GateOutcome]) -> str:
-    """One line for humans, e.g. ``"FAIL: 2 failed, 1 error, 0 warnings, 9 passed (12 checks)"``."""
+    """One line for humans, e.g. ``"FAIL: 2 failed, 1 error, 0 warnings, 9 passed (12 checks)"``.
+
+    Skipped checks are counted only when there are some (``"..., 9 passed, 3 skipped (15 checks)"``).
+    """
     counts = gates_counts(outcomes)
     if not outcomes:
         return "PASS: no gates were checked"
+    skipped = f", {counts[SKIP]} skipped" if counts[SKIP] else ""
     return (
         f"{gates_verdict(outcomes)}: {counts[FAIL]} failed, {counts[ERROR]} "
         f"error{'s' if counts[ERROR] != 1 else ''}, {counts[WARN]} "
-        f"warning{'s' if counts[WARN] != 1 else ''}, {counts[PASS]} passed ({len(outcomes)} checks)"
+        f"warning{'s' if counts[WARN] != 1 else ''}, {counts[PASS]} passed{skipped} ({len(outcomes)} checks)"
     )
 
 
@@ -335,7 +356,7 @@ def gates_to_json(outcomes: Iterable[GateOutcome]) -> list[dict[str, Any]]:
     -------
     list of dict
         Keys ``gate, path, attribute, status, observed, bound, details, severity, description``;
-        ``observed`` is null for ERROR (never NaN, so strict JSON writers accept it).
+        ``observed`` is null for ERROR and SKIP (never NaN, so strict JSON writers accept it).
     """
     return [dataclasses.asdict(o) for o in outcomes]
 
@@ -344,6 +365,7 @@ __all__ = [
     "ERROR",
     "FAIL",
     "PASS",
+    "SKIP",
     "STATUSES",
     "WARN",
     "GateOutcome",

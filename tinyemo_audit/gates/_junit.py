@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from .._io import atomic_write_text
-from ._evaluate import ERROR, FAIL, WARN, GateOutcome, gates_counts, gates_verdict
+from ._evaluate import ERROR, FAIL, SKIP, WARN, GateOutcome, gates_counts, gates_verdict
 
 DEFAULT_SUITE_NAME = "tinyemo-audit gates"
 # XML 1.0 cannot carry these at all, escaped or not; ElementTree would write them through.
@@ -38,10 +38,11 @@ def junit_xml(outcomes: Iterable[GateOutcome], *, suite_name: str = DEFAULT_SUIT
     -------
     str
         ``<testsuites>`` with one ``<testsuite>``; one ``<testcase>`` per outcome, named
-        ``"<gate> [<path>]"``. FAIL carries ``<failure>``, ERROR carries ``<error>``; WARN is a
-        passing test case whose ``<system-out>`` starts with ``WARN:`` (JUnit has no warning
-        state, and ``<skipped>`` would misreport a check that ran); PASS and WARN carry their
-        details in ``<system-out>``.
+        ``"<gate> [<path>]"``. FAIL carries ``<failure>``, ERROR carries ``<error>``, SKIP (an
+        absent metric the gate allows to be absent) carries ``<skipped message="...">`` with the
+        reason; WARN is a passing test case whose ``<system-out>`` starts with ``WARN:`` (JUnit has
+        no warning state, and ``<skipped>`` would misreport a check that ran); PASS and WARN carry
+        their details in ``<system-out>``.
     """
     outcomes = list(outcomes)
     counts = gates_counts(outcomes)
@@ -49,7 +50,7 @@ def junit_xml(outcomes: Iterable[GateOutcome], *, suite_name: str = DEFAULT_SUIT
         "tests": str(len(outcomes)),
         "failures": str(counts[FAIL]),
         "errors": str(counts[ERROR]),
-        "skipped": "0",
+        "skipped": str(counts[SKIP]),
         "time": "0",
     }
     root = ET.Element("testsuites", {"name": _clean(suite_name), **totals})
@@ -69,6 +70,8 @@ def junit_xml(outcomes: Iterable[GateOutcome], *, suite_name: str = DEFAULT_SUIT
         elif o.status == ERROR:
             error = ET.SubElement(case, "error", {"message": _clean(o.details), "type": "GateError"})
             error.text = _case_text(o)
+        elif o.status == SKIP:
+            ET.SubElement(case, "skipped", {"message": _clean(o.details)}).text = _case_text(o)
         else:
             ET.SubElement(case, "system-out").text = _case_text(o)
     ET.indent(root)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ._evaluate import STATUS_ORDER, GateOutcome, gates_exit_code, gates_summary_line
+from ._evaluate import SKIP, STATUS_ORDER, GateOutcome, gates_counts, gates_exit_code, gates_summary_line
 
 # Characters that markdown or the HTML it may contain would interpret; a gate name is text.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|#])")
@@ -34,10 +34,11 @@ def gates_markdown(outcomes: Iterable[GateOutcome], *, title: str = "tinyemo-aud
     Returns
     -------
     str
-        A heading, a bold verdict line (``**FAIL** ...``), the exit code it implies, and a table
-        with columns Status, Gate, Attribute, Metric, Observed, Bound, Details; worst outcomes
-        first, file order otherwise. Statuses are plain words; every cell is escaped so gate
-        names and attribute values show as text.
+        A heading, a bold verdict line (``**FAIL** ...``), the exit code it implies, a line on
+        skipped checks when there are any, and a table with columns Status, Gate, Attribute,
+        Metric, Observed, Bound, Details; worst outcomes first (SKIP just above PASS), file order
+        otherwise. A SKIP row's details give the gate's reason and the missing key. Statuses are
+        plain words; every cell is escaped so gate names and attribute values show as text.
 
     Examples
     --------
@@ -55,6 +56,10 @@ def gates_markdown(outcomes: Iterable[GateOutcome], *, title: str = "tinyemo-aud
         f"Exit code {exit_code}"
         + (" (a FAIL or an ERROR fails the run; ERROR means a gate could not be checked)." if exit_code else "."),
     ]
+    skipped = gates_counts(outcomes)[SKIP]
+    if skipped:
+        lines += ["", f"{skipped} check{'s' if skipped != 1 else ''} skipped: the metric is absent from these "
+                      "results and its gate allows that (`when_missing: skip`); the reason is in Details."]
     if not outcomes:
         return "\n".join(lines) + "\n"
     rank = {status: i for i, status in enumerate(STATUS_ORDER)}

@@ -46,13 +46,22 @@ Keys of one gate
     and does not fail it.
 ``description``
     Free text shown beside the check.
+``when_missing``
+    ``error`` (default) or ``skip``: what a check becomes when its metric is absent from the results
+    (a missing key, a null section, an expansion that found nothing). ``skip`` is for metrics a
+    dataset cannot have: a label-free audit has no accuracy, a dataset without twins no flip rate.
+    The file may set a default with a top-level ``when_missing``; a gate's own key wins.
+``skip_reason``
+    Why a missing metric may be skipped (e.g. "needs labels"); shown with every SKIP of the gate.
 
 Statuses and exit code
 ----------------------
 Each expanded check ends as PASS, WARN (a ``warn`` gate violated), FAIL (a ``fail`` gate violated)
-or ERROR (the check could not be evaluated: a missing path segment, an expansion that found
-nothing, a null/NaN or non-numeric observed number). **ERROR counts as a failure**: a gate that
-cannot be checked must not let CI pass. ``gates_exit_code`` is 0 when no check is FAIL or ERROR,
+ERROR (the check could not be evaluated: a missing path segment, an expansion that found
+nothing, a null/NaN or non-numeric observed number) or SKIP (the metric is absent and the gate says
+``when_missing: skip``). **ERROR counts as a failure**: a gate that cannot be checked must not let
+CI pass unless it says so. SKIP does not fail the run and is reported with its reason (JUnit
+``<skipped/>``, the markdown table). ``gates_exit_code`` is 0 when no check is FAIL or ERROR,
 1 otherwise.
 
 Shipped gate sets live in ``configs/gates/`` (``strict``, ``lenient``); :func:`load_gates` takes a
@@ -76,8 +85,10 @@ ATTRIBUTE_PLACEHOLDER = "{attribute}"
 WILDCARD = "*"
 BOUND_TARGETS = ("value", "ci_low", "ci_high")
 SEVERITIES = ("fail", "warn")
-TOP_LEVEL_KEYS = ("version", "description", "gates")
-GATE_KEYS = ("name", "metric", "attributes", "min", "max", "on", "severity", "description")
+WHEN_MISSING = ("error", "skip")
+TOP_LEVEL_KEYS = ("version", "description", "when_missing", "gates")
+GATE_KEYS = ("name", "metric", "attributes", "min", "max", "on", "severity", "description", "when_missing",
+             "skip_reason")
 
 # User-facing messages (tests import them). ``{where}`` is "<file>" or "<file>: gates[i] ('name')".
 MSG_NOT_FOUND = "gate file not found: {path}"
@@ -103,6 +114,7 @@ MSG_BAD_NUMBER = "{where}: {key!r} must be a finite number, got {got!r}"
 MSG_EMPTY_RANGE = "{where}: 'min' ({min}) is greater than 'max' ({max})"
 MSG_BAD_ON = "{where}: 'on' must be one of " + ", ".join(BOUND_TARGETS) + "; got {got!r}"
 MSG_BAD_SEVERITY = "{where}: 'severity' must be one of " + ", ".join(SEVERITIES) + "; got {got!r}"
+MSG_BAD_WHEN_MISSING = "{where}: 'when_missing' must be one of " + ", ".join(WHEN_MISSING) + "; got {got!r}"
 
 _SEGMENT_RE = re.compile(r"[^{}*]+")
 
@@ -127,6 +139,10 @@ class Gate:
         What a violation becomes: FAIL or WARN.
     description : str
         Free text for reports.
+    when_missing : {"error", "skip"}
+        What a check becomes when its metric is absent from the results: ERROR or SKIP.
+    skip_reason : str
+        Why skipping a missing metric is acceptable; quoted in every SKIP outcome.
     """
 
     name: str
@@ -137,6 +153,8 @@ class Gate:
     on: Literal["value", "ci_low", "ci_high"] = "value"
     severity: Literal["fail", "warn"] = "fail"
     description: str = ""
+    when_missing: Literal["error", "skip"] = "error"
+    skip_reason: str = ""
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -316,7 +334,23 @@ def _check_metric(metric: str, where: str) -> None:
         raise bad("'{attribute}' may appear only once")
 
 
-def _parse_gate(raw: Any, where: str) -> Gate:
+def _optional_text(raw: dict, key: str, where: str) -> str:
+    value = raw.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(MSG_NOT_STRING.format(where=where, key=key, got=value))
+    return " ".join(value.split())
+
+
+def _when_missing(raw: dict, where: str, default: str) -> str:
+    value = raw.get("when_missing", default)
+    if value not in WHEN_MISSING:
+        raise InputError(MSG_BAD_WHEN_MISSING.format(where=where, got=value))
+    return value
+
+
+def _parse_gate(raw: Any, where: str, when_missing: str = "error") -> Gate:
     if not isinstance(raw, dict):
         raise InputError(MSG_GATE_NOT_MAPPING.format(where=where, type=type(raw).__name__))
     for key in raw:
@@ -365,11 +399,6 @@ def _parse_gate(raw: Any, where: str) -> Gate:
     severity = raw.get("severity", "fail")
     if severity not in SEVERITIES:
         raise InputError(MSG_BAD_SEVERITY.format(where=where, got=severity))
-    description = raw.get("description", "")
-    if description is None:
-        description = ""
-    if not isinstance(description, str):
-        raise InputError(MSG_NOT_STRING.format(where=where, key="description", got=description))
     return Gate(
         name=raw["name"].strip(),
         metric=metric,
@@ -378,7 +407,9 @@ def _parse_gate(raw: Any, where: str) -> Gate:
         max=bounds["max"],
         on=on,
         severity=severity,
-        description=" ".join(description.split()),
+        description=_optional_text(raw, "description", where),
+        when_missing=_when_missing(raw, where, when_missing),
+        skip_reason=_optional_text(raw, "skip_reason", where),
     )
 
 
@@ -415,6 +446,7 @@ def parse_gates(data: Any, *, source: str = "<dict>") -> GateSpec:
     description = data.get("description", "") or ""
     if not isinstance(description, str):
         raise InputError(MSG_NOT_STRING.format(where=source, key="description", got=description))
+    when_missing = _when_missing(data, source, "error")
 
     gates: list[Gate] = []
     names: set[str] = set()
@@ -423,7 +455,7 @@ def parse_gates(data: Any, *, source: str = "<dict>") -> GateSpec:
         where = f"{source}: gates[{index}]"
         if isinstance(name, str) and name.strip():
             where += f" ({name.strip()!r})"
-        gate = _parse_gate(raw, where)
+        gate = _parse_gate(raw, where, when_missing)
         if gate.name in names:
             raise InputError(MSG_DUPLICATE_NAME.format(where=where))
         names.add(gate.name)

@@ -48,7 +48,34 @@ def _safetensors_shapes(files: list[Path]) -> dict[str, tuple[Path, tuple[int, .
 
 
 def read_embedding_table(ref: str, vocab_size: int | None):
-    """Read only the input-embedding tensor from ``ref``'s safetensors, or None if not possible."""
+    """Read only the input-embedding tensor from ``ref``'s safetensors, or None if not possible.
+
+    Raises
+    ------
+    InputError
+        When a safetensors file or its index is damaged (one line naming the file).
+    """
+    try:
+        return _read_embedding_table(ref, vocab_size)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - safetensors and json raise several types for damaged files
+        raise InputError(f"llm:{ref}: cannot read its safetensors weights ({one_line(err)})") from None
+
+
+def check_embedding_table(table, ref: str):
+    """``table`` if it is a finite floating-point 2-D tensor, else a one-line InputError."""
+    import torch
+
+    if not isinstance(table, torch.Tensor) or table.ndim != 2 or not table.is_floating_point():
+        found = f"{table.dtype} {tuple(table.shape)}" if isinstance(table, torch.Tensor) else type(table).__name__
+        raise InputError(f"llm:{ref}: the input-embedding table is {found}, expected a 2-D floating-point tensor")
+    if not bool(torch.isfinite(table).all()):
+        raise InputError(f"llm:{ref}: the input-embedding table contains NaN or infinite values")
+    return table
+
+
+def _read_embedding_table(ref: str, vocab_size: int | None):
     from safetensors import safe_open
 
     index = locate_file(ref, "model.safetensors.index.json")
@@ -122,12 +149,17 @@ def load_llm(
     if config_file is None:
         where = "folder" if is_local_ref(ref) else "Hugging Face cache (HF_HUB_OFFLINE=1)"
         raise WeightsUnavailableError(f"llm:{ref}: no model config.json in the {where}")
-    config = json.loads(config_file.read_text())
+    try:
+        config = json.loads(config_file.read_text())
+    except (OSError, ValueError) as err:
+        raise InputError(f"llm:{ref}: {config_file.name} is not valid JSON ({one_line(err)})") from None
+    if not isinstance(config, dict):
+        raise InputError(f"llm:{ref}: {config_file.name} is not a JSON object")
     vocab_size = config.get("vocab_size") or (config.get("text_config") or {}).get("vocab_size")
     table = read_embedding_table(ref, vocab_size)
     if table is None:
         table = _load_whole_model(ref, target, remote)
-    table = table.to(target)
+    table = check_embedding_table(table, ref).to(target)
 
     from transformers import AutoTokenizer
 

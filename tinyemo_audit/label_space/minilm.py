@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._io import atomic_directory
+from .._io import atomic_directory, atomic_write_json
 from ..errors import UsageError
 from ..paths import cache_dir
 from ..text_encoder import MINILM_DIM, minilm_dir, minilm_text_encoder
@@ -18,6 +18,31 @@ if TYPE_CHECKING:
 
 NAME = "minilm"
 WEIGHTS_FILE = "model.safetensors"
+VOCABULARY_META = "meta.json"
+
+
+def _table_sha256(table: torch.Tensor) -> str:
+    return hashlib.sha256(table.contiguous().numpy().tobytes()).hexdigest()
+
+
+def _read_vocabulary(folder: Path) -> tuple[list[str], torch.Tensor] | None:
+    """Words and embeddings of an intact vocabulary cache, or None when absent or damaged."""
+    import torch
+    from safetensors.torch import load_file
+
+    try:
+        meta = json.loads((folder / VOCABULARY_META).read_text(encoding="utf-8"))
+        words = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+        table = load_file(str(folder / "embeddings.safetensors"))["embeddings"]
+    except Exception:  # noqa: BLE001 - absent, truncated or garbled files all mean "rebuild"
+        return None
+    if not isinstance(meta, dict) or not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        return None
+    if table.dtype != torch.float32 or tuple(table.shape) != (len(words), MINILM_DIM) or meta.get("n") != len(words):
+        return None
+    if not bool(torch.isfinite(table).all()) or meta.get("sha256") != _table_sha256(table):
+        return None
+    return words, table
 
 
 def is_wordpiece_word(token: str) -> bool:
@@ -63,21 +88,29 @@ class MiniLMLabelSpace(LabelSpace):
         return cache_dir() / "label_space" / NAME / f"vocabulary{suffix}-{self.fingerprint()}"
 
     def vocabulary(self) -> tuple[list[str], torch.Tensor]:
-        """Whole-word WordPiece tokens and their MiniLM sentence embeddings (cached on disk)."""
-        if self._vocabulary is None:
-            from safetensors.torch import load_file, save_file
+        """Whole-word WordPiece tokens and their MiniLM sentence embeddings (cached on disk).
 
+        The cache is checked on read (words, shape, dtype, finiteness, sha256 of the table); a
+        damaged one is rebuilt.
+        """
+        if self._vocabulary is None:
             folder = self._vocabulary_folder()
-            if not (folder / "embeddings.safetensors").is_file():
+            cached = _read_vocabulary(folder)
+            if cached is None:
+                from safetensors.torch import save_file
+
                 vocab = self.encoder.tokenizer.get_vocab()
                 words = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if is_wordpiece_word(t)]
                 words = words[: self.vocabulary_limit]
-                embeddings = self.embed_texts(words)
+                embeddings = self.embed_texts(words).contiguous()
                 with atomic_directory(folder) as tmp:
-                    (tmp / "words.json").write_text(json.dumps(words))
-                    save_file({"embeddings": embeddings.contiguous()}, str(tmp / "embeddings.safetensors"))
-            words = json.loads((folder / "words.json").read_text())
-            self._vocabulary = (words, load_file(str(folder / "embeddings.safetensors"))["embeddings"])
+                    atomic_write_json(tmp / "words.json", words, indent=None)
+                    save_file({"embeddings": embeddings}, str(tmp / "embeddings.safetensors"))
+                    atomic_write_json(tmp / VOCABULARY_META, {
+                        "n": len(words), "dim": MINILM_DIM, "sha256": _table_sha256(embeddings),
+                    })
+                cached = words, embeddings
+            self._vocabulary = cached
         words, embeddings = self._vocabulary
         return list(words), embeddings
 

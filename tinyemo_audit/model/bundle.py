@@ -19,22 +19,34 @@ ENCODER_FILE = "encoder.safetensors"
 LABELS_FILE = "label_embeddings.safetensors"
 
 
+def _backup_of(folder: Path) -> Path:
+    # tinyemo_audit._io.atomic_directory moves the previous folder to this name before renaming the
+    # new one into place; a SIGKILL between the two renames leaves only this complete old copy.
+    return folder.parent / f".{folder.name}.old"
+
+
 def list_bundles() -> list[str]:
     """Names of the bundles in the models folder."""
     root = models_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / BUNDLE_FILE).is_file())
+    # Other dot-names are an atomic write's scratch folders, never bundles to offer.
+    names = {p.name for p in root.iterdir() if not p.name.startswith(".") and (p / BUNDLE_FILE).is_file()}
+    names |= {p.name[1:-len(".old")] for p in root.glob(".*.old") if (p / BUNDLE_FILE).is_file()}
+    return sorted(names)
 
 
 def resolve_bundle_path(name_or_path: str | Path) -> Path:
-    """A bundle folder from a name in models/ or a path; unknown → error listing the bundles."""
+    """A bundle folder from a name in models/ or a path; unknown → error listing the bundles.
+
+    When a replacement of the bundle was killed between its two renames, the complete previous
+    version (kept under the writer's backup name) is returned.
+    """
     path = Path(name_or_path)
-    if (path / BUNDLE_FILE).is_file():
-        return path
     named = models_dir() / str(name_or_path)
-    if (named / BUNDLE_FILE).is_file():
-        return named
+    for candidate in (path, named, _backup_of(path), _backup_of(named)):
+        if (candidate / BUNDLE_FILE).is_file():
+            return candidate
     if path.exists():
         raise InputError(f"{path} is not a model bundle (no {BUNDLE_FILE})")
     raise UnknownNameError("model", str(name_or_path), list_bundles() + ["<bundle folder>"])
@@ -58,7 +70,13 @@ class Bundle:
 
     @property
     def temperature(self) -> float:
-        return float(self.spec["loss"]["temperature"])
+        return float(self._field("loss", "temperature"))
+
+    def _field(self, section: str, key: str) -> Any:
+        # load_bundle checks the types of the fields present; these are the ones only some uses need.
+        if key not in self.spec[section]:
+            raise InputError(f"{self.path / BUNDLE_FILE} lacks the key {section}.{key}")
+        return self.spec[section][key]
 
     @cached_property
     def projector(self):
@@ -70,10 +88,31 @@ class Bundle:
 
     @cached_property
     def label_embeddings(self):
-        """[K, D] L2-normalised embeddings of ``classes`` as trained (stored in the bundle)."""
+        """[K, D] L2-normalised embeddings of ``classes`` as trained (stored in the bundle).
+
+        Raises
+        ------
+        InputError
+            When the file is unreadable or its table is not a finite float ``[K, d_out]``.
+        """
+        import torch
         from safetensors.torch import load_file
 
-        return load_file(self.path / LABELS_FILE)["label_embeddings"]
+        path = self.path / LABELS_FILE
+        try:
+            table = load_file(str(path))["label_embeddings"]
+        except Exception as err:  # noqa: BLE001 - safetensors raises several types for a damaged file
+            text = str(err).strip().splitlines()
+            raise InputError(f"cannot read {path}: {text[0] if text else type(err).__name__}") from None
+        projector = self.spec.get("projector")
+        d_out = projector.get("d_out") if isinstance(projector, dict) else None
+        width = d_out if isinstance(d_out, int) else (int(table.shape[-1]) if table.ndim else -1)
+        expected = (len(self.classes), width)
+        if not table.is_floating_point() or tuple(table.shape) != expected:
+            raise InputError(f"{path} holds {table.dtype} {tuple(table.shape)}, expected a float table {expected}")
+        if not bool(torch.isfinite(table).all()):
+            raise InputError(f"{path} contains NaN or infinite values")
+        return table
 
     @cached_property
     def encoder(self):
@@ -82,7 +121,7 @@ class Bundle:
 
         enc = self.spec["encoder"]
         weights = self.path / enc["weights"] if enc.get("weights") else None
-        return resolve_encoder(enc["spec"], weights=weights)
+        return resolve_encoder(self._field("encoder", "spec"), weights=weights)
 
     def label_space(self):
         """The bundle's label space (loaded once per Bundle: audits and zero-shot eval reuse it)."""
@@ -95,18 +134,103 @@ class Bundle:
 
         ls = self.spec["label_space"]
         return resolve_label_space(
-            ls["spec"], bos=ls.get("bos", False), tokenizer=ls.get("tokenizer"), dtype=ls.get("dtype", "float32"),
+            self._field("label_space", "spec"), bos=ls.get("bos", False), tokenizer=ls.get("tokenizer"), dtype=ls.get("dtype", "float32"),
             trust_remote_code=ls.get("trust_remote_code", False),
         )
 
-    def embed_classes(self, classes: tuple[str, ...]):
-        """Label embeddings for ``classes``: stored ones when they match, else built zero-shot."""
-        if tuple(classes) == self.classes:
-            return self.label_embeddings
+    def embed_classes(self, classes: tuple[str, ...] | list[str]):
+        """Label embeddings (torch float32 ``[K, D]``) of ``classes`` as candidates for this bundle.
+
+        The one place candidates are built: the audit (``classifier.classify``) and ``eval`` both
+        call it, so they classify identically. Classes the bundle was trained on keep their stored
+        rows (a joint bundle on one of its datasets uses exactly the embeddings it was trained
+        against, in the order asked). Any other class set (a zero-shot taxonomy) is embedded by the
+        bundle's label space with its template, and with the matching shipped taxonomy's synonyms
+        when the bundle was trained with synonyms.
+
+        Parameters
+        ----------
+        classes : sequence of str
+            Candidate label names, in the order the rows are wanted.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[len(classes), d_out]``, L2-normalised rows.
+        """
+        classes = tuple(classes)
+        stored = self.classes
+        if set(classes) <= set(stored):
+            rows = [stored.index(name) for name in classes]
+            return self.label_embeddings[rows].float()
         from ..label_space import label_embeddings
+        from .joint import match_taxonomy
 
         ls = self.spec["label_space"]
-        return label_embeddings(self.label_space(), classes, template=ls.get("template", "{label}"))
+        synonyms = None
+        if ls.get("synonyms"):
+            from ..taxonomy import get_taxonomy
+
+            name = match_taxonomy(classes)
+            synonyms = get_taxonomy(name).synonyms if name else None
+        table = label_embeddings(self.label_space(), classes, template=ls.get("template", "{label}"),
+                                 synonyms=synonyms)
+        return table.float()
+
+
+# bundle.json fields: section -> field -> (accepted types, what the message calls them, required).
+_STR, _OPT_STR = ((str,), "a string"), ((str, type(None)), "a string or null")
+_INT, _NUM, _BOOL = ((int,), "an integer"), ((int, float), "a number"), ((bool,), "true or false")
+_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
+    "encoder": {"spec": (*_STR, False), "weights": (*_OPT_STR, False), "dim": (*_INT, False)},
+    "label_space": {"spec": (*_STR, False), "dim": (*_INT, False), "template": (*_STR, False),
+                    "synonyms": (*_BOOL, False), "bos": (*_BOOL, False), "tokenizer": (*_OPT_STR, False),
+                    "dtype": (*_STR, False), "trust_remote_code": (*_BOOL, False), "fingerprint": (*_STR, False)},
+    "taxonomy": {"name": (*_OPT_STR, False), "classes": ((list,), "a non-empty list of strings", True)},
+    "projector": {"d_in": (*_INT, True), "d_out": (*_INT, True), "dropout": (*_NUM, False),
+                  "weights": (*_STR, False)},
+    "loss": {"name": (*_STR, False), "temperature": (*_NUM, False)},
+}
+_TOP_LEVEL = {"name": _OPT_STR, "description": _OPT_STR, "training": ((dict, type(None)), "an object or null")}
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    # JSON true/false load as bool, a subclass of int: never accept them as a number.
+    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+
+
+def _check_fields(spec: dict[str, Any], file: Path) -> None:
+    """One-line InputError naming ``file`` and the field when bundle.json has a missing or mistyped field."""
+    for key, (types, what) in _TOP_LEVEL.items():
+        if key in spec and not _type_ok(spec[key], types):
+            raise InputError(f"{file}: {key!r} must be {what}, got {spec[key]!r:.60}")
+    for section, fields in _FIELDS.items():
+        if section not in spec:
+            raise InputError(f"{file} lacks the key {section!r}")
+        block = spec[section]
+        if not isinstance(block, dict):
+            raise InputError(f"{file}: {section!r} must be an object, got {block!r:.60}")
+        for key, (types, what, required) in fields.items():
+            if key not in block:
+                if required:
+                    raise InputError(f"{file} lacks the key {section}.{key}")
+                continue
+            value = block[key]
+            if not _type_ok(value, types):
+                raise InputError(f"{file}: {section}.{key} must be {what}, got {value!r:.60}")
+    classes = spec["taxonomy"]["classes"]
+    if not classes or not all(isinstance(c, str) for c in classes):
+        raise InputError(f"{file}: taxonomy.classes must be a non-empty list of strings")
+    for key in ("d_in", "d_out"):
+        if spec["projector"][key] < 1:
+            raise InputError(f"{file}: projector.{key} must be at least 1, got {spec['projector'][key]}")
+    records = (spec.get("training") or {}).get("datasets")
+    if records is not None and not (isinstance(records, list)
+                                    and all(isinstance(r, dict) and isinstance(r.get("spec"), str) for r in records)):
+        raise InputError(f"{file}: training.datasets must be a list of objects each with a string 'spec'")
+    temperature = spec["loss"].get("temperature")
+    if temperature is not None and not temperature > 0:
+        raise InputError(f"{file}: loss.temperature must be positive, got {temperature}")
 
 
 def load_bundle(name_or_path: str | Path) -> Bundle:
@@ -114,15 +238,13 @@ def load_bundle(name_or_path: str | Path) -> Bundle:
     path = resolve_bundle_path(name_or_path)
     try:
         spec = json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{path / BUNDLE_FILE} is not valid JSON: {err}") from None
     if not isinstance(spec, dict) or spec.get("format") != BUNDLE_FORMAT:
         raise InputError(f"{path / BUNDLE_FILE} is not a {BUNDLE_FORMAT} file")
     if spec.get("version") != BUNDLE_VERSION:
         raise InputError(f"{path} has bundle version {spec.get('version')}; this tool reads {BUNDLE_VERSION}")
-    for key in ("encoder", "label_space", "taxonomy", "projector", "loss"):
-        if key not in spec:
-            raise InputError(f"{path / BUNDLE_FILE} lacks the key {key!r}")
+    _check_fields(spec, path / BUNDLE_FILE)
     for name in (PROJECTOR_FILE, LABELS_FILE):
         if not (path / name).is_file():
             raise InputError(f"bundle {path} lacks {name}")

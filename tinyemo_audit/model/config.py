@@ -18,10 +18,14 @@ class TrainConfig:
     """Everything that determines a trained bundle (with the seed, the same bundle)."""
 
     dataset: str = "faces"
+    datasets: list[str] = field(default_factory=list)  # joint training: several specs, one label space
     encoder: str = "faces-mini"
     encoder_weights: str | None = None  # reuse a trained faces-mini instead of training one
     encoder_epochs: int = 8
     label_space: str = "smollm2-135m"
+    tokenizer: str | None = None  # llm: label spaces only (e.g. OpenELM with the Llama-2 tokenizer)
+    bos: bool = False  # add the BOS embedding to every label mean, as TinyEmo did (LLM spaces)
+    dtype: str = "float32"  # the label-space table's dtype (LLM spaces)
     template: str = "{label}"
     synonyms: bool = False  # mean over the taxonomy's synonym prompts
     taxonomy: str | None = None  # by default the dataset's own class list
@@ -70,20 +74,51 @@ class TrainConfig:
                 raise InputError(f"{source}: each faces bias needs exactly the keys {', '.join(BIAS_KEYS)}")
         if "epochs" in data and data["epochs"] < 1:
             raise InputError(f"{source}: epochs must be at least 1")
-        return cls(**data)
+        if data.get("tokenizer") is not None and not isinstance(data["tokenizer"], str):
+            raise InputError(f"{source}: tokenizer must be str, got {type(data['tokenizer']).__name__}")
+        datasets = data.get("datasets") or []
+        if not all(isinstance(spec, str) and spec for spec in datasets):
+            raise InputError(f"{source}: datasets must be a list of dataset specs (strings)")
+        if len(set(datasets)) != len(datasets):
+            raise InputError(f"{source}: datasets lists a dataset twice")
+        datasets = list(datasets)
+        if datasets:  # `dataset` always names the first one; a list of one is the single-dataset form
+            data = {**data, "dataset": datasets[0]}
+        return cls(**{**data, "datasets": datasets if len(datasets) > 1 else []})
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
         from .._yaml import read_yaml_mapping
 
-        return cls.from_dict(read_yaml_mapping(path), source=str(path))
+        data = read_yaml_mapping(path)
+        if data.get("datasets") and "dataset" in data and [data["dataset"]] != list(data["datasets"]):
+            raise InputError(f"{path}: give either dataset (one) or datasets (several), not both")
+        return cls.from_dict(data, source=str(path))
 
     @classmethod
     def from_sources(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
-        """A YAML file (optional) with the non-None ``overrides`` on top."""
+        """A YAML file (optional) with the non-None ``overrides`` on top.
+
+        A ``dataset`` or ``datasets`` override replaces the file's datasets as a whole: one spec
+        becomes ``dataset``, several become ``datasets`` (joint training).
+        """
         base = cls.from_yaml(path) if path else cls()
         changes = {k: v for k, v in overrides.items() if v is not None}
+        specs = list(changes.pop("datasets", None) or []) or ([changes["dataset"]] if "dataset" in changes else [])
+        if specs:
+            changes["dataset"] = specs[0]
+            changes["datasets"] = specs if len(specs) > 1 else []
         return cls.from_dict({**dataclasses.asdict(base), **changes})
+
+    @property
+    def dataset_specs(self) -> tuple[str, ...]:
+        """The datasets this run trains on: ``datasets`` when given, else the single ``dataset``."""
+        return tuple(self.datasets) or (self.dataset,)
+
+    @property
+    def is_joint(self) -> bool:
+        """True when several datasets share one label space (TinyEmo's joint strategy)."""
+        return len(self.dataset_specs) > 1
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

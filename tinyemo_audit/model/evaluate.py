@@ -1,4 +1,4 @@
-"""Accuracy, per-class accuracy and the confusion matrix of a bundle on a labelled split."""
+"""Accuracy, per-class accuracy and the confusion matrix of a bundle on a labelled split (its own taxonomy)."""
 
 from __future__ import annotations
 
@@ -33,15 +33,84 @@ def evaluation_summary(true: np.ndarray, predicted: np.ndarray, classes: tuple[s
     }
 
 
+def candidate_embeddings(bundle, classes: tuple[str, ...]) -> np.ndarray:
+    """Label embeddings (float32 ``[K, D]``) of ``classes`` as candidates for ``bundle``.
+
+    A numpy view of :meth:`~tinyemo_audit.model.bundle.Bundle.embed_classes`, the one
+    implementation the audit and ``eval`` share (stored rows for trained classes, the label space
+    with the bundle's template and, if it trained with them, synonyms for any other class set).
+    """
+    return bundle.embed_classes(tuple(classes)).float().numpy()
+
+
+def skipped_items(dataset: Dataset) -> dict[str, int]:
+    """How many items loading left out of ``dataset``, per reason (most frequent first).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A loaded split; loaders list what they left out in ``meta["skipped"]`` as
+        ``{"id", "path", "reason"}`` records.
+
+    Returns
+    -------
+    dict of str to int
+        Reason -> count; empty when nothing was skipped.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> data = SimpleNamespace(meta={"skipped": [{"reason": "missing label"}, {"reason": "empty file (0 bytes)"},
+    ...                                          {"reason": "missing label"}]})
+    >>> skipped_items(data)
+    {'missing label': 2, 'empty file (0 bytes)': 1}
+    """
+    from collections import Counter
+
+    records = (dataset.meta or {}).get("skipped") or ()
+    counts = Counter(str(r.get("reason") or "no reason given") if isinstance(r, dict) else str(r) for r in records)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def skipped_summary(counts: dict[str, int]) -> str:
+    """One line such as ``3 items skipped: 2 missing label, 1 empty file (0 bytes)`` ('' when none)."""
+    total = sum(counts.values())
+    if not total:
+        return ""
+    return f"{total} item{'s' if total != 1 else ''} skipped: " + ", ".join(f"{n} {r}" for r, n in counts.items())
+
+
 def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True) -> dict[str, Any]:
-    """Evaluate ``bundle`` on ``dataset`` over the dataset's whole taxonomy."""
+    """Evaluate ``bundle`` on ``dataset`` with the dataset's whole taxonomy as the candidate labels.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        A loaded bundle; its projector is reused whatever the dataset's taxonomy.
+    dataset : Dataset
+        A labelled split; its ``classes`` (also those absent from the split) are the candidates.
+    progress : bool
+        Progress bar while encoding images.
+
+    Returns
+    -------
+    dict
+        :func:`evaluation_summary` plus ``model``, ``dataset``, ``split``, ``taxonomy`` (the
+        matching shipped taxonomy's name, or None), ``n_skipped`` (items loading left out) and
+        ``skipped_items`` (:func:`skipped_items`).
+    """
+    from .joint import match_taxonomy
+
     if not len(dataset):
         raise InputError(f"{dataset.name} {dataset.split} split is empty")
     if (dataset.labels == UNLABELLED).any():
         raise InputError(f"{dataset.name} {dataset.split} split has unlabelled items; eval needs labels")
+    # predict() classifies through Bundle.embed_classes, exactly as the audit does.
     preds = predict(bundle, dataset, progress=progress)
     result = evaluation_summary(dataset.labels, preds.predicted, dataset.classes)
-    result.update(model=bundle.name, dataset=dataset.name, split=dataset.split)
+    skipped = skipped_items(dataset)
+    result.update(model=bundle.name, dataset=dataset.name, split=dataset.split,
+                  taxonomy=match_taxonomy(dataset.classes), n_skipped=sum(skipped.values()), skipped_items=skipped)
     return result
 
 
@@ -49,9 +118,11 @@ def format_evaluation(result: dict[str, Any]) -> str:
     """Plain-text tables for the terminal."""
     labels = result["labels"]
     width = max(8, *(len(x) for x in labels))
+    status = f"   ({result['status']})" if result.get("status") else ""
     lines = [
-        f"model {result.get('model', '?')} on {result.get('dataset', '?')} [{result.get('split', '?')}]",
-        f"accuracy {result['accuracy']:.4f}   n {result['n']}",
+        f"model {result.get('model', '?')} on {result.get('dataset', '?')} [{result.get('split', '?')}]{status}",
+        f"accuracy {result['accuracy']:.4f}   n {result['n']}"
+        + (f"   ({skipped_summary(result['skipped_items'])})" if result.get("n_skipped") else ""),
         "",
         "per-class accuracy (recall):",
     ]

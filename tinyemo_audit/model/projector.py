@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 import os
 import pickle
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "load_foreign_checkpoint",
     "load_projector",
     "projector_from_state_dict",
+    "safetensors_sibling",
     "save_projector",
 ]
 
@@ -185,6 +187,10 @@ def projector_from_state_dict(
                 f"projector checkpoint entry {key!r} has shape {_shape(value)} but "
                 f"{shapes[key]} was expected for d_in={d_in}, d_out={d_out}"
             )
+        integral = key.endswith("num_batches_tracked")
+        if value.is_floating_point() == integral or value.is_complex():
+            kind = "an integer" if integral else "a floating-point"
+            raise InputError(f"projector checkpoint entry {key!r} is {value.dtype}, expected {kind} tensor")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise InputError(f"projector checkpoint entry {key!r} contains NaN or infinite values")
 
@@ -272,7 +278,8 @@ def load_foreign_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
     ``.bin``/``.pt``/``.pth`` go through ``torch.load(..., weights_only=True)`` (a pickle that
     tries to build anything but tensors and containers is refused, not run); ``.safetensors``
-    through safetensors. A top-level ``"state_dict"`` or ``"model"`` entry holding a mapping is
+    through safetensors. When a pickle file has a safetensors sibling (same stem, or
+    ``model.safetensors`` beside ``pytorch_model.bin``) the sibling is read instead. A top-level ``"state_dict"`` or ``"model"`` entry holding a mapping is
     unwrapped.
 
     Parameters
@@ -292,6 +299,11 @@ def load_foreign_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in _PICKLE_SUFFIXES:
+        # A safetensors copy beside a pickle is the same weights without any pickle at all.
+        sibling = safetensors_sibling(path)
+        if sibling is not None:
+            path, suffix = sibling, ".safetensors"
     if suffix not in FOREIGN_CHECKPOINT_SUFFIXES:
         raise InputError(
             f"unsupported checkpoint type {path.name!r}; valid suffixes: "
@@ -311,8 +323,8 @@ def load_foreign_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             content = load_file(str(path), device="cpu")
     except pickle.UnpicklingError as err:
         raise InputError(
-            f"refusing checkpoint {path}: torch.load(weights_only=True) cannot read it "
-            f"({_weights_only_reason(err)}); only plain tensor checkpoints are accepted"
+            f"refusing checkpoint {path}: it is not a plain tensor checkpoint (it holds Python objects "
+            f"that could run code when loaded{_blocked_global(err)}); convert it to safetensors"
         ) from None
     except Exception as err:  # truncated zips, bad headers, plain garbage …
         raise InputError(f"cannot load checkpoint {path}: {_first_line(err)}") from None
@@ -329,17 +341,27 @@ def load_foreign_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return dict(content)
 
 
+def safetensors_sibling(path: str | os.PathLike) -> Path | None:
+    """The ``.safetensors`` file holding the same weights as pickle checkpoint ``path``, if any."""
+    path = Path(path)
+    names = [path.with_suffix(".safetensors").name]
+    if path.name.startswith("pytorch_model"):
+        names.append("model" + path.with_suffix(".safetensors").name[len("pytorch_model"):])
+    for name in names:
+        candidate = path.with_name(name)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0]
 
 
-def _weights_only_reason(err: BaseException) -> str:
-    # torch's refusal is a multi-line essay; the text after this marker is the actual reason.
-    text = str(err)
-    marker = "WeightsUnpickler error:"
-    if marker in text:
-        for line in text.split(marker, 1)[1].splitlines():
-            if line.strip():
-                return line.strip().split(" was not an allowed global")[0]
-    return _first_line(err)
+def _blocked_global(err: BaseException) -> str:
+    # torch's own text advises re-running with weights_only=False, which is wrong for a hostile file,
+    # so only the name of the refused global is kept (restricted to identifier characters: the name
+    # comes from the file).
+    found = re.search(r"GLOBAL ([A-Za-z_][\w.]{0,80})", str(err))
+    return f", e.g. {found.group(1)}" if found else ""

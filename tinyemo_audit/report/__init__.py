@@ -18,7 +18,7 @@ from typing import Any
 from .._io import atomic_write_text
 from ..errors import InputError, UsageError
 from . import _appendix, _sections
-from ._html import page
+from ._html import neutralise, neutralise_strings, page
 from ._sections import Context
 
 __all__ = ["render_report", "write_report", "SUPPORTED_SCHEMA_MAJOR"]
@@ -27,6 +27,7 @@ SUPPORTED_SCHEMA_MAJOR = "1"
 # (anchor, table-of-contents label, section function), in page order.
 SECTIONS = (
     ("verdict", "Verdict", _sections.header),
+    ("skipped", "Skipped", _sections.skipped),
     ("findings", "Findings", _sections.findings),
     ("groups", "Per-group metrics", _sections.group_metrics),
     ("confusion", "Confusion matrices", _sections.confusion),
@@ -57,7 +58,9 @@ def render_report(results: Mapping[str, Any], *, thumbnails: Mapping[str, str] |
     Returns
     -------
     str
-        The HTML document: inline CSS, plotly.js embedded once, every user string escaped.
+        The HTML document: inline CSS, plotly.js embedded once, every user string escaped and its
+        control characters (C0 but tab and newline, DEL, C1, bidi marks and overrides) shown as
+        ``\\uXXXX``.
 
     Raises
     ------
@@ -74,7 +77,10 @@ def render_report(results: Mapping[str, Any], *, thumbnails: Mapping[str, str] |
     if version is not None and str(version).split(".")[0] != SUPPORTED_SCHEMA_MAJOR:
         raise InputError(BAD_SCHEMA.format(version=version, major=SUPPORTED_SCHEMA_MAJOR))
 
-    ctx = Context(results=results, thumbnails={str(k): v for k, v in (thumbnails or {}).items()})
+    # Once, here: every user string (labels, groups, ids, names) reaches text, attributes, figures and
+    # the embedded JSON with its control and bidi characters shown as visible \uXXXX escapes.
+    results = neutralise_strings(results)
+    ctx = Context(results=results, thumbnails={neutralise(str(k)): v for k, v in (thumbnails or {}).items()})
     toc, body = [], []
     for anchor, label, section in SECTIONS:
         html = section(ctx)

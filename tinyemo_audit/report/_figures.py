@@ -133,10 +133,14 @@ def group_accuracy(by_attribute: Mapping[str, Any], *, min_group_size: int, refe
     return _figure(data, layout, height=360)
 
 
-def class_rates(groups: Mapping[str, Any], classes: Sequence[str], *, min_group_size: int):
-    """TPR and FPR per emotion, one bar per group with CI whiskers; buttons switch TPR / FPR."""
+RATE_TITLES = {"tpr": "TPR", "fpr": "FPR", "selection_rate": "share predicted"}
+
+
+def class_rates(groups: Mapping[str, Any], classes: Sequence[str], *, min_group_size: int,
+                metrics: Sequence[str] = ("tpr", "fpr")):
+    """Rates per emotion (TPR and FPR by default), one bar per group with CI whiskers; buttons switch rates."""
     names = [g for g, block in groups.items() if isinstance(block, Mapping)]
-    metrics = [m for m in ("tpr", "fpr") if any(isinstance(groups[g].get(m), Mapping) for g in names)]
+    metrics = [m for m in metrics if any(isinstance(groups[g].get(m), Mapping) for g in names)]
     if not names or not classes or not metrics:
         return None
     data = []
@@ -151,14 +155,15 @@ def class_rates(groups: Mapping[str, Any], classes: Sequence[str], *, min_group_
                 "visible": m_i == 0, "opacity": 0.45 if small else 1.0, "marker": {"color": PALETTE[g_i % len(PALETTE)]},
                 "error_y": {"type": "data", "symmetric": False, "array": up, "arrayminus": down, "thickness": 1.2,
                             "width": 3},
-                "hovertemplate": f"{ptext(g)}<br>%{{x}}: {metric.upper()} %{{y:.1%}}<extra></extra>",
+                "hovertemplate": f"{ptext(g)}<br>%{{x}}: {RATE_TITLES.get(metric, metric)} %{{y:.1%}}<extra></extra>",
             })
     n_g = len(names)
-    buttons = [{"label": m.upper(), "method": "update",
-                "args": [{"visible": [i // n_g == m_i for i in range(len(data))]}, {"yaxis.title.text": m.upper()}]}
-               for m_i, m in enumerate(metrics)]
+    titles = [RATE_TITLES.get(m, m) for m in metrics]
+    buttons = [{"label": t, "method": "update",
+                "args": [{"visible": [i // n_g == m_i for i in range(len(data))]}, {"yaxis.title.text": t}]}
+               for m_i, t in enumerate(titles)]
     layout = {"barmode": "group", "xaxis": categories(classes),
-              "yaxis": {"tickformat": ".0%", "rangemode": "tozero", "title": {"text": metrics[0].upper()}},
+              "yaxis": {"tickformat": ".0%", "rangemode": "tozero", "title": {"text": titles[0]}},
               "legend": {"orientation": "h", "y": -0.25},
               "updatemenus": [{"buttons": buttons, "direction": "right", "type": "buttons", "x": 0, "y": 1.18,
                                "xanchor": "left", "showactive": True}] if len(metrics) > 1 else []}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -13,11 +13,44 @@ class Safe(str):
     """A string that is already HTML (built by this package); everything else gets escaped."""
 
 
-def esc(value: Any) -> Safe:
-    """Escape any value for HTML text or a quoted attribute."""
+# Characters that can corrupt a terminal or make the page show text other than it holds: C0 but tab
+# and newline, DEL, C1, and the bidirectional marks, embeddings, overrides and isolates.
+_CONTROL_CODEPOINTS = (
+    [c for c in range(0x20) if c not in (0x09, 0x0A)] + list(range(0x7F, 0xA0))
+    + [0x061C, 0x200E, 0x200F] + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
+)
+_NEUTRALISE = {c: f"\\u{c:04X}" for c in _CONTROL_CODEPOINTS}
+
+
+def neutralise(text: str) -> str:
+    r"""``text`` with every control or bidi-override character shown as a visible ``\uXXXX`` escape.
+
+    Examples
+    --------
+    >>> neutralise("north\x1b[31m \u202eevil")
+    'north\\u001B[31m \\u202Eevil'
+    """
+    return text.translate(_NEUTRALISE)
+
+
+def neutralise_strings(value: Any) -> Any:
+    """``value`` (parsed JSON: dicts, lists, strings, numbers) with :func:`neutralise` applied to every string."""
     if isinstance(value, Safe):
         return value
-    return Safe(html.escape("" if value is None else str(value), quote=True))
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, Mapping):
+        return {neutralise_strings(k): neutralise_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [neutralise_strings(v) for v in value]
+    return value
+
+
+def esc(value: Any) -> Safe:
+    """Escape any value for HTML text or a quoted attribute; control characters become visible ``\\uXXXX``."""
+    if isinstance(value, Safe):
+        return value
+    return Safe(html.escape(neutralise("" if value is None else str(value)), quote=True))
 
 
 def join(parts: Iterable[Any], sep: str = "") -> Safe:
@@ -61,7 +94,7 @@ def image_src(value: Any) -> str | None:
 
 def json_for_script(obj: Any) -> Safe:
     """JSON that is safe inside ``<script type="application/json">`` (no ``</script>`` break-out)."""
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(neutralise_strings(obj), ensure_ascii=False, allow_nan=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Safe(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -106,7 +139,6 @@ h4 { font-size:15px; margin:16px 0 6px; }
   letter-spacing:.06em; }
 .top-finding .title { font-weight:700; font-size:17px; }
 .notrun { color:var(--muted); font-style:italic; }
-ul.skipped { margin:6px 0 0; padding-left:20px; color:var(--muted); font-size:14px; }
 .finding { border:1px solid var(--line); border-left:5px solid var(--warn); border-radius:10px; padding:16px 18px;
   margin:0 0 16px; }
 .finding.sev-high { border-left-color:var(--bad); }
@@ -152,6 +184,8 @@ table.data tbody tr:hover { background:#fafbff; }
 .badge-PASS { background:var(--ok-bg); color:var(--ok); }
 .badge-WARN { background:var(--warn-bg); color:var(--warn); }
 .badge-FAIL, .badge-ERROR { background:var(--bad-bg); color:var(--bad); }
+.badge-SKIP { background:var(--bg); color:var(--muted); border:1px solid var(--line); }
+.skipped-note { color:var(--muted); font-size:14px; }
 .chart { width:100%; margin:4px 0 12px; }
 details { margin:6px 0 12px; }
 details summary { cursor:pointer; color:var(--accent); }

@@ -14,7 +14,7 @@ from ._text import KIND_WORDS, STATUS_WORDS, VERDICT_HELP
 # Probe names in run.skipped that explain why a section is empty (matched case-insensitively).
 SKIP_ALIASES = {
     "performance": ("performance", "group", "accuracy"),
-    "confusion": ("performance", "confusion"),
+    "confusion": ("confusion", "performance"),
     "counterfactual": ("counterfactual", "twin", "image_probe"),
     "clusters": ("cluster", "discovery", "umap", "embedding"),
     "probes": ("text", "association", "weat", "ieat", "skew", "retrieval"),
@@ -58,11 +58,17 @@ class Context:
         self.figures.append(f"chart-{len(self.figures) + 1}")
         return Safe(f'<div class="chart">{figures.to_div(fig, self.figures[-1])}</div>')
 
+    @property
+    def skipped_entries(self) -> list[Mapping[str, Any]]:
+        return [s for s in self.run.get("skipped") or [] if isinstance(s, Mapping)]
+
     def skipped_reason(self, section: str) -> str | None:
-        aliases = SKIP_ALIASES.get(section, (section,))
-        for entry in self.run.get("skipped") or []:
-            if isinstance(entry, Mapping) and any(a in str(entry.get("probe", "")).lower() for a in aliases):
-                return str(entry.get("reason") or "no reason given")
+        # Aliases in order of preference: a "confusion" entry explains the confusion section better
+        # than the broader "performance" one.
+        for alias in SKIP_ALIASES.get(section, (section,)):
+            for entry in self.skipped_entries:
+                if alias in str(entry.get("probe", "")).lower():
+                    return str(entry.get("reason") or "no reason given")
         return None
 
 
@@ -107,14 +113,15 @@ def header(ctx: Context) -> Safe:
     n_findings = verdict.get("n_findings", ctx.results.get("findings_count", len(findings)))
 
     overall = _dict(_dict(_dict(ctx.results.get("performance")).get("overall")).get("accuracy"))
+    unlabelled = run.get("labelled") is False
     kpis = [("Overall accuracy", esc(pct(overall.get("value"))) if overall else DASH,
              Safe(f"95 % CI {esc(pct(overall.get('ci_low')))} – {esc(pct(overall.get('ci_high')))}")
-             if overall.get("ci_low") is not None else ""),
+             if overall.get("ci_low") is not None else ("not measured: no labels" if unlabelled else "")),
             ("Images audited", count(run.get("n")), f"{run.get('dataset', '?')} / {run.get('split', '?')}"),
             ("Findings", count(n_findings), f"q < {ctx.q_max:g}, groups ≥ {ctx.min_group_size}")]
     gates = [g for g in ctx.results.get("gates") or [] if isinstance(g, Mapping)]
     if gates:
-        tally = {s: sum(1 for g in gates if g.get("status") == s) for s in ("PASS", "WARN", "FAIL", "ERROR")}
+        tally = {s: sum(1 for g in gates if g.get("status") == s) for s in ("PASS", "WARN", "FAIL", "ERROR", "SKIP")}
         kpis.append(("CI gates", f"{tally['PASS']} / {len(gates)} pass",
                      ", ".join(f"{v} {k.lower()}" for k, v in tally.items() if v and k != "PASS") or "all passed"))
     kpi_html = join(Safe(f'<div class="kpi"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div>'
@@ -127,12 +134,12 @@ def header(ctx: Context) -> Safe:
         top = Safe(f'<div class="top-finding"><div class="label">Top finding</div>'
                    f'<div class="title">{esc(f.get("title"))}</div>{tag("p", f.get("summary"))}'
                    f'<a href="#finding-{esc(f.get("id"))}">See the evidence →</a></div>')
-    skipped = [s for s in run.get("skipped") or [] if isinstance(s, Mapping)]
+    n_skipped = len(ctx.skipped_entries)
     skipped_html = ""
-    if skipped:
-        items = join(tag("li", Safe(f"{tag('b', s.get('probe'))} not run: {esc(s.get('reason'))}")) for s in skipped)
-        skipped_html = Safe(f'<details><summary>{len(skipped)} probe(s) not run</summary>'
-                            f'<ul class="skipped">{items}</ul></details>')
+    if n_skipped:
+        skipped_html = Safe(f'<p class="skipped-note">{n_skipped} metric group{"s" if n_skipped != 1 else ""} '
+                            f'skipped on this dataset; the next section says which, and why.</p>')
+    skipped_html = join([skipped_html, _skipped_items_note(run)])
     kicker = (f"tinyemo-audit {run.get('tool_version', '')} · model {run.get('model', '?')} · "
               f"dataset {run.get('dataset', '?')} ({run.get('split', '?')}) · seed {run.get('seed', '?')}")
     body = Safe(f'<p class="header-kicker">{esc(kicker)}</p>'
@@ -141,6 +148,33 @@ def header(ctx: Context) -> Safe:
                 f'<div class="kpis">{kpi_html}</div>'
                 f'{tag("p", VERDICT_HELP, class_="lead") if ranked else ""}{top}{skipped_html}')
     return Safe(f'<section id="verdict"><h2>Bias audit of {esc(run.get("model", "a model"))}</h2>{body}</section>')
+
+
+def _skipped_items_note(run: Mapping[str, Any]) -> Safe:
+    """One line: how many dataset items loading left out, and why (run.n_skipped_items, run.skipped_items)."""
+    total = run.get("n_skipped_items")
+    if not isinstance(total, int) or isinstance(total, bool) or total <= 0:
+        return Safe("")
+    reasons = ", ".join(f"{n} {reason}" for reason, n in _dict(run.get("skipped_items")).items())
+    text = f"{total} dataset item{'s' if total != 1 else ''} skipped while loading" + (f": {reasons}" if reasons else "")
+    return tag("p", text + ". They are not in any figure of this report.", class_="skipped-note")
+
+
+def skipped(ctx: Context) -> Safe | None:
+    """What the audit could not compute on this dataset, and why: shown open, right after the verdict."""
+    entries = ctx.skipped_entries
+    if not entries:
+        return None
+    rows = [[tag("b", s.get("probe") or "?"), s.get("reason") or "no reason given",
+             join((tag("code", m) for m in s.get("metrics") or []), ", ") or DASH] for s in entries]
+    lead = ("These metrics were not computed on this dataset, so they are neither passed nor failed: "
+            "read the rest of the report without them. Gates on them show as SKIP.")
+    if ctx.run.get("labelled") is False:
+        lead = ("This dataset has no labels: every metric that compares a prediction with the true emotion is "
+                "skipped. The label-free probes (prediction rates per group, text probes, associations, "
+                "retrieval skew, discovery) ran as usual. " + lead)
+    return _section("skipped", "Skipped on this dataset", lead,
+                    table(["skipped", "why", "results.json keys left out"], rows))
 
 
 # (2) findings -----------------------------------------------------------------------------------------------------
@@ -233,6 +267,8 @@ def group_metrics(ctx: Context) -> Safe | None:
     by_attr = _dict(perf.get("by_attribute"))
     if not by_attr:
         return _not_run(ctx, "performance", "groups", "Per-group metrics")
+    if ctx.run.get("labelled") is False:
+        return _prediction_rates(ctx, by_attr)
     reference = _dict(ctx.run.get("reference_groups"))
     parts = [ctx.figure(figures.group_accuracy(by_attr, min_group_size=ctx.min_group_size, reference=reference))]
     disparities = _dict(ctx.results.get("disparities"))
@@ -256,6 +292,32 @@ def group_metrics(ctx: Context) -> Safe | None:
     lead = ("Accuracy for each group with 95 % confidence whiskers, then true- and false-positive rates per emotion "
             "(switch with the TPR / FPR buttons). Grey bars are groups too small to flag.")
     return _section("groups", "Per-group metrics", lead, join(parts))
+
+
+def _prediction_rates(ctx: Context, by_attr: Mapping[str, Any]) -> Safe:
+    """Label-free group metrics: how often each group is given each emotion, and the gaps between groups."""
+    disparities = _dict(ctx.results.get("disparities"))
+    parts = []
+    for attr, block in by_attr.items():
+        groups = _dict(_dict(block).get("groups"))
+        if not groups:
+            continue
+        parts.append(tag("h3", attr))
+        rows = [[g, Safe(f"{esc(count(_dict(gb).get('n')))}{_small_n(_dict(gb).get('n'), ctx)}"),
+                 *(with_ci(_dict(_dict(gb).get("selection_rate")).get(c)) for c in ctx.classes)]
+                for g, gb in groups.items()]
+        parts.append(table(["group", "n", *ctx.classes], rows, numeric=tuple(range(1, 2 + len(ctx.classes))),
+                           caption="Share of each group's images given each emotion [95 % CI]."))
+        d_rows = _disparity_rows(attr, _dict(disparities.get(attr)), ctx)
+        if d_rows:
+            parts.append(table(["disparity", "groups", "value [95 % CI]", "q-value"], d_rows, numeric=(2, 3),
+                               caption="Largest gap between groups; red q-values pass the audit threshold."))
+        parts.append(ctx.figure(figures.class_rates(groups, ctx.classes, min_group_size=ctx.min_group_size,
+                                                    metrics=("selection_rate",))))
+    lead = ("No labels, so no accuracy: these are the prediction distributions per group, i.e. how often each "
+            "group is given each emotion, with 95 % confidence intervals and a permutation test of the largest "
+            "gap. Grey bars are groups too small to flag.")
+    return _section("groups", "Per-group prediction rates", lead, join(parts))
 
 
 # (4) confusion matrices -------------------------------------------------------------------------------------------

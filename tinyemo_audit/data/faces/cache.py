@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..._io import atomic_directory
+from ..._io import atomic_directory, atomic_write_json
 from ...paths import cache_dir
 from .params import attribute_table
 from .render import RENDERER_VERSION, render_rows
@@ -29,17 +29,26 @@ def folder(spec: dict[str, Any]) -> Path:
     return cache_dir() / "faces" / fingerprint(spec)
 
 
+def pixels_digest(images: np.ndarray) -> str:
+    """blake2b (32 hex) of the images' bytes: flipped or truncated pixels no longer match it."""
+    return hashlib.blake2b(np.ascontiguousarray(images).data, digest_size=16).hexdigest()
+
+
 def _valid(path: Path, spec: dict[str, Any], labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The memory-mapped images if ``path`` holds exactly this entry, else None."""
+    """The memory-mapped images if ``path`` holds exactly this entry, intact, else None."""
     try:
-        manifest = json.loads((path / MANIFEST).read_text())
-        if manifest.get("spec") != spec or manifest.get("renderer") != RENDERER_VERSION:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or manifest.get("spec") != spec \
+                or manifest.get("renderer") != RENDERER_VERSION:
             return None
         images = np.load(path / IMAGES, mmap_mode="r", allow_pickle=False)
         stored = np.load(path / LABELS, allow_pickle=False)
-    except (OSError, ValueError, json.JSONDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError):
         return None
-    if images.dtype != np.uint8 or images.shape != shape or not np.array_equal(stored, labels):
+    if images.dtype != np.uint8 or images.shape != shape or stored.shape != labels.shape \
+            or not np.array_equal(stored, labels):
+        return None
+    if manifest.get("images_blake2b") != pixels_digest(images):
         return None
     return images
 
@@ -57,8 +66,9 @@ def _load_or_render(spec: dict[str, Any], params: pd.DataFrame, size: int, desc:
         np.save(tmp / LABELS, labels, allow_pickle=False)
         attribute_table(params).to_csv(tmp / ATTRIBUTES, index=False)
         # The manifest goes last: a folder without it is never taken as valid.
-        manifest = {"spec": spec, "renderer": RENDERER_VERSION, "n": len(params), "shape": list(shape)}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        manifest = {"spec": spec, "renderer": RENDERER_VERSION, "n": len(params), "shape": list(shape),
+                    "images_blake2b": pixels_digest(rendered)}
+        atomic_write_json(tmp / MANIFEST, manifest)
     images = _valid(path, spec, labels, shape)
     return rendered if images is None else images
 
