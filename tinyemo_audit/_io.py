@@ -48,7 +48,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _backup_of(path: Path) -> Path:
+def backup_of(path: Path) -> Path:
     return path.parent / f".{path.name}.old"
 
 
@@ -170,7 +170,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     removed = [path.parent / name for name in names
                if name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix) + len(suffix)
                and _remove_if_unlocked(path.parent / name)]
-    backup = _backup_of(path)
+    backup = backup_of(path)
     if backup.name in names and path.name in names:
         with _folder_lock(path.parent):
             if os.path.lexists(path) and os.path.lexists(backup):
@@ -205,7 +205,7 @@ def resolve_replaced(path: str | os.PathLike) -> Path:
             break
         if os.path.lexists(missing):
             break  # the nearest existing folder was put in place whole: nothing was swapped out
-        candidate = _backup_of(missing) / path.relative_to(missing)
+        candidate = backup_of(missing) / path.relative_to(missing)
         if os.path.lexists(candidate):
             return candidate
     return path
@@ -258,7 +258,7 @@ def _swap_in(tmp: Path, path: Path) -> bool:
 
 def _two_renames(tmp: Path, path: Path) -> None:
     """The portable swap: old folder to ``.<name>.old``, new one to ``<name>``, then drop the backup."""
-    backup = _backup_of(path)
+    backup = backup_of(path)
     with _folder_lock(path.parent):  # concurrent fallback writers take turns here
         if os.path.lexists(path):
             _remove(backup)
@@ -340,7 +340,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         if _swap_in(tmp, path):
             _fsync_dir(path.parent)
-            if os.path.lexists(_backup_of(path)):  # left by an earlier fallback swap killed midway
+            if os.path.lexists(backup_of(path)):  # left by an earlier fallback swap killed midway
                 remove_stale_temps(path)
         else:
             _two_renames(tmp, path)

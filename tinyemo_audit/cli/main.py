@@ -84,9 +84,12 @@ def report(
     out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: report.html beside results.json).")] = None,
 ) -> None:
     """Re-render report.html from results.json without recomputing anything."""
+    from .._io import resolve_replaced
     from ..audit.results import read_results
     from ..report import write_report
 
+    # Outputs go beside the results actually read (a run folder's backup after an interrupted swap).
+    results = resolve_replaced(results)
     data = read_results(results)
     path = write_report(data, out or results.with_name("report.html"))
     typer.echo(f"wrote {path}")
@@ -101,10 +104,11 @@ def gate(
     summary: Annotated[Optional[Path], typer.Option(help="Markdown summary path (default: summary.md beside results.json).")] = None,
 ) -> None:
     """Check fairness gates against results.json: exit 0 all pass, 1 a gate failed, 2 bad input."""
-    from .._io import atomic_write_text
+    from .._io import atomic_write_text, resolve_replaced
     from ..audit.results import read_results
     from ..gates import evaluate_gates, gates_exit_code, gates_markdown, load_gates, write_junit
 
+    results = resolve_replaced(results)
     spec = load_gates(gates)
     data = read_results(results)
     outcomes = evaluate_gates(spec, data)

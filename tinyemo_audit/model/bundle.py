@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .._io import resolve_replaced
 from ..errors import InputError, UnknownNameError
 from ..paths import models_dir
 
@@ -19,12 +20,6 @@ ENCODER_FILE = "encoder.safetensors"
 LABELS_FILE = "label_embeddings.safetensors"
 
 
-def _backup_of(folder: Path) -> Path:
-    # tinyemo_audit._io.atomic_directory moves the previous folder to this name before renaming the
-    # new one into place; a SIGKILL between the two renames leaves only this complete old copy.
-    return folder.parent / f".{folder.name}.old"
-
-
 def list_bundles() -> list[str]:
     """Names of the bundles in the models folder."""
     root = models_dir()
@@ -32,6 +27,7 @@ def list_bundles() -> list[str]:
         return []
     # Other dot-names are an atomic write's scratch folders, never bundles to offer.
     names = {p.name for p in root.iterdir() if not p.name.startswith(".") and (p / BUNDLE_FILE).is_file()}
+    # A replacement killed between atomic_directory's two renames leaves only the backup copy.
     names |= {p.name[1:-len(".old")] for p in root.glob(".*.old") if (p / BUNDLE_FILE).is_file()}
     return sorted(names)
 
@@ -44,9 +40,10 @@ def resolve_bundle_path(name_or_path: str | Path) -> Path:
     """
     path = Path(name_or_path)
     named = models_dir() / str(name_or_path)
-    for candidate in (path, named, _backup_of(path), _backup_of(named)):
-        if (candidate / BUNDLE_FILE).is_file():
-            return candidate
+    for candidate in (path, named):
+        found = resolve_replaced(candidate / BUNDLE_FILE)
+        if found.is_file():
+            return found.parent
     if path.exists():
         raise InputError(f"{path} is not a model bundle (no {BUNDLE_FILE})")
     raise UnknownNameError("model", str(name_or_path), list_bundles() + ["<bundle folder>"])

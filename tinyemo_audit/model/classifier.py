@@ -39,7 +39,10 @@ def project(bundle, features: np.ndarray, *, batch_size: int = 4096) -> np.ndarr
 
 
 def classify(bundle, embeddings: np.ndarray, classes: tuple[str, ...] | None = None) -> Predictions:
-    """Nearest label (cosine) among ``classes`` (default: the bundle's taxonomy)."""
+    """Nearest label (cosine) among ``classes`` (default: the bundle's taxonomy).
+
+    Candidates come from :meth:`~tinyemo_audit.model.bundle.Bundle.embed_classes`, as in ``eval``.
+    """
     classes = tuple(classes or bundle.classes)
     labels = bundle.embed_classes(classes).numpy().astype(np.float32)
     sims = embeddings @ labels.T
