@@ -122,29 +122,17 @@ def test_label_free_run(tmp_path, monkeypatch):
 
 def test_real_report_in_headless_chromium(audit, tmp_path):
     """The report of a real run: every chart drawn, no console errors, no requests beyond the file."""
-    import os
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
-    from chromium_cdp import WAIT_FOR_CHARTS, Chromium, find_chromium
+    from chromium_cdp import open_report
 
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium not found but CI is set: `make test` must install Debian's chromium")
-        pytest.skip("chromium not found")
     out, _ = audit
-    chrome = Chromium(executable, tmp_path / "profile", width=1400, height=2400)
-    try:
-        chrome.open((out / "report.html").as_uri())
-        charts = chrome.evaluate(WAIT_FOR_CHARTS)
-        chrome.drain(0.5)
-        assert charts["plots"] >= 8 and charts["drawn"] == charts["plots"]
+    with open_report(out / "report.html", tmp_path / "profile", height=2400) as chrome:
+        assert chrome.charts["plots"] >= 8 and chrome.charts["drawn"] == chrome.charts["plots"]
         assert chrome.console_errors() == []
         assert [u for u in chrome.requested_urls() if not u.startswith(("file://", "data:", "blob:"))] == []
-    finally:
-        chrome.close()
 
 
 def test_label_free_run_on_csv_manifest(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from contextlib import contextmanager
 import fcntl
 import json
 import os
@@ -193,3 +194,30 @@ class Chromium:
 
     def dialogs(self) -> list[str]:
         return [e["params"].get("message", "") for e in self.events if e.get("method") == "Page.javascriptDialogOpening"]
+
+
+def chromium_or_skip() -> str:
+    """Chromium's path; skips the test without it, but fails when CI is set (set-up must install it)."""
+    import os
+
+    import pytest
+
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium not found but CI is set: the set-up must install Debian's `chromium` package")
+        pytest.skip("chromium not found (install it with `apt-get install -y chromium`)")
+    return executable
+
+
+@contextmanager
+def open_report(report: Path, profile_dir: Path, *, width: int = 1400, height: int = 3000):
+    """Open ``report`` in headless Chromium, wait for every chart; yields the browser with ``charts`` set."""
+    chrome = Chromium(chromium_or_skip(), profile_dir, width=width, height=height)
+    try:
+        chrome.open(Path(report).as_uri())
+        chrome.charts = chrome.evaluate(WAIT_FOR_CHARTS)
+        chrome.drain(0.5)
+        yield chrome
+    finally:
+        chrome.close()

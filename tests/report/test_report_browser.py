@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from chromium_cdp import WAIT_FOR_CHARTS, Chromium, find_chromium
+from chromium_cdp import find_chromium, open_report
 from report_fixture import HOSTILE, HOSTILE_VALUE, make_results, thumbnails
 
 from tinyemo_audit.report import write_report
@@ -22,18 +22,10 @@ if EXECUTABLE is None and not os.environ.get("CI"):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if EXECUTABLE is None:
-        pytest.fail("chromium not found but CI is set: the set-up must install Debian's `chromium` package")
     tmp = tmp_path_factory.mktemp("report-browser")
     report = write_report(make_results(), tmp / "report.html", thumbnails=thumbnails())
-    chrome = Chromium(EXECUTABLE, tmp / "profile", width=1400, height=3000)
-    try:
-        chrome.open(report.as_uri())
-        chrome.charts = chrome.evaluate(WAIT_FOR_CHARTS)
-        chrome.drain(0.5)
+    with open_report(report, tmp / "profile") as chrome:
         yield chrome
-    finally:
-        chrome.close()
 
 
 def test_every_chart_is_rendered(browser):

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from .attributes import BACKGROUND_RGB, CLOTHING_RGB, EXPRESSIONS, GREY_HAIR, HAIR_RGB, SKIN_RGB, hex_rgb
 
 # Bump whenever a change here alters any pixel: it is part of every cache fingerprint.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 SUPERSAMPLE = 4
 
 # Expression controls at full intensity, one row per expression (EXPRESSIONS order). Columns map to
@@ -39,7 +39,7 @@ EXPRESSION_CONTROLS = np.array([_TABLE[e] for e in EXPRESSIONS], dtype=np.float6
 
 _EYE_WHITE = (244, 243, 238)
 _IRIS = np.array([(72, 46, 30), (40, 28, 22), (70, 100, 140), (80, 110, 70)], dtype=np.float64)
-_MOUTH_INSIDE = (70, 18, 24)
+_MOUTH_INSIDE = np.array((70.0, 18.0, 24.0))
 _TEETH = (240, 236, 226)
 _GLASSES = (30, 30, 34)
 _GREY = hex_rgb(GREY_HAIR)
@@ -52,6 +52,37 @@ def _rgb(a: np.ndarray) -> tuple[int, int, int]:
 
 def _mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return a * (1.0 - t) + b * t
+
+
+_LUMA = np.array((0.299, 0.587, 0.114))
+# Marks on skin (lines, creases, shading, brows) are drawn as a fraction of the skin's own
+# brightness, which leaves almost nothing to see on the darkest swatches: a forehead wrinkle is 77
+# grey levels on MST-1 but 12 on MST-10, so sad brows lose their wrinkles and read as angry to any
+# model trained on the corpus. Every mark is therefore at least ``strength * MARK_FLOOR`` levels
+# darker than the skin, as far as the skin allows (light and medium tones are unchanged).
+MARK_FLOOR = 64.0
+MARK_CAP = 96.0
+DARKEST_MARK = 3.0
+
+
+def _luma(rgb: np.ndarray) -> float:
+    return float(rgb @ _LUMA)
+
+
+def _mark(skin: np.ndarray, colour: np.ndarray, strength: float) -> np.ndarray:
+    """``colour`` (a mark drawn on ``skin``), darkened if needed to the contrast floor."""
+    lum, have = _luma(skin), _luma(colour)
+    want = min(max(lum - have, strength * MARK_FLOOR), strength * MARK_CAP)
+    target = max(lum - want, min(DARKEST_MARK, have))
+    if have < target < lum:
+        # Too strong: blend toward the skin, which keeps the mark's hue.
+        return _mix(colour, skin, (target - have) / (lum - have))
+    return colour * (target / max(have, 1e-6))
+
+
+def _crease(skin: np.ndarray, ink: np.ndarray, t: float) -> np.ndarray:
+    """A crease or fold line: ``t`` of the way from skin to ink, with the contrast floor."""
+    return _mark(skin, _mix(skin, ink, t), t)
 
 
 def _ellipse(draw: ImageDraw.ImageDraw, x: float, y: float, rx: float, ry: float, **kw: Any) -> None:
@@ -83,7 +114,7 @@ def _draw_mouth(draw, mx, my, fw, c, skin, lip, ink, feminine, age):
     gap = float(bottom_mid - top_mid)
     if gap > fw * 0.035:
         inside = list(zip(xs, top)) + list(zip(xs[::-1], bottom[::-1]))
-        draw.polygon(inside, fill=_MOUTH_INSIDE)
+        draw.polygon(inside, fill=_rgb(_mark(skin, _MOUTH_INSIDE, 1.0)))
         if c["teeth"] > 0:
             teeth_h = np.minimum(top + fw * 0.09 * c["teeth"], (top + bottom) / 2)
             k = slice(3, 14)
@@ -127,14 +158,15 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     c["mouth_w"] = float(p["mouth_w"])
 
     skin = SKIN_RGB[p["skin_tone"]]
-    shade = skin * 0.80
-    ink = skin * 0.35
+    shade = _mark(skin, skin * 0.80, 0.3)
+    ink = _mark(skin, skin * 0.35, 1.0)
     hair = HAIR_RGB[p["hair_color"]]
     if older:
         hair = _mix(hair, _GREY, 0.8)
-    brow_rgb = _mix(hair, np.zeros(3), 0.25)
+    brow_rgb = _mark(skin, _mix(hair, np.zeros(3), 0.25), 0.75)
     lip_target = np.array((185, 70, 85)) if feminine else np.array((165, 90, 85))
-    lip = _mix(skin, lip_target, 0.5 if feminine else 0.3)
+    # Lips lighter than dark skin would flip the sign of the mouth's outline; keep them darker.
+    lip = _mark(skin, _mix(skin, lip_target, 0.5 if feminine else 0.3), 0.35)
     cloth = CLOTHING_RGB[p["clothing"]]
 
     scale = float(p["scale"]) * (0.9 if child else 1.0)
@@ -183,7 +215,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     fold = max(c["lower_lid"], 0.7 * c["nose_wrinkle"], 0.45 if older else 0.0)
     mw_est = fw * 0.30 * (1.0 + 0.35 * c["stretch"])
     if fold > 0.05:
-        fold_rgb = _mix(skin, ink, 0.25 + 0.45 * min(fold, 1.0))
+        fold_rgb = _crease(skin, ink, 0.25 + 0.45 * min(fold, 1.0))
         for s in (-1, 1):
             pts = [
                 (cx + s * fw * 0.20, nose_y - fw * 0.02 - cheek_up * 0.3),
@@ -206,7 +238,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     draw.arc((cx - fw * 0.16, nose_y - nose_up - fw * 0.12, cx + fw * 0.16, nose_y - nose_up + fw * 0.05),
              start=20, end=160, fill=_rgb(shade), width=line_w)
     if c["nose_wrinkle"] > 0.1:
-        wr = _rgb(_mix(skin, ink, 0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
+        wr = _rgb(_crease(skin, ink, 0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
         for k in range(3):
             yy = eye_y + fw * (0.10 + 0.08 * k)
             draw.arc((cx - fw * 0.13, yy - fw * 0.04, cx + fw * 0.13, yy + fw * 0.04), start=200, end=340,
@@ -226,7 +258,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
             lift = eh * (2.05 - 1.2 * min(c["lower_lid"], 1.0))
             _ellipse(draw, ex, eye_y + lift, ew * 1.25, eh * 1.05, fill=_rgb(skin))
             draw.arc((ex - ew * 1.1, eye_y + lift - eh * 1.05, ex + ew * 1.1, eye_y + lift + eh * 1.05),
-                     start=200, end=340, fill=_rgb(_mix(skin, ink, 0.6)), width=line_w)
+                     start=200, end=340, fill=_rgb(_crease(skin, ink, 0.6)), width=line_w)
         inner, outer = ex - s * ew, ex + s * ew
         drop_in = eh * 1.1 * c["lid_angry"]
         drop_out = eh * 0.9 * c["lid_sad"]
@@ -242,14 +274,11 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         if older:
             for k in (-1, 0, 1):
                 draw.line([(outer + s * ew * 0.15, eye_y + k * ew * 0.2),
-                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(shade * 0.85), width=line_w)
+                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(_mark(skin, shade * 0.85, 0.35)), width=line_w)
 
     # Brows: inner/outer ends and arch driven by AU1, AU2 and AU4.
     brow_y = eye_y - fw * 0.27 - (eh - ew * 0.58) * 0.6
     brow_w = fw * (0.05 if feminine or child else 0.08) * float(p["brow_thick"])
-    # Dark skin catches light on the brow ridge; without it dark brows vanish on the darkest swatches.
-    lum = float(skin @ np.array((0.299, 0.587, 0.114)))
-    ridge = _rgb(skin + 70.0 * (1.0 - lum / 255.0) ** 2) if lum < 140 else None
     for s in (-1, 1):
         x_in = cx + s * fw * (0.15 - 0.05 * c["brow_lower"] + 0.03 * c["brow_inner"] * 0)
         x_out = cx + s * fw * 0.63
@@ -257,17 +286,14 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         y_out = brow_y - fw * 0.17 * c["brow_outer"] + fw * 0.02 * c["brow_lower"] - fw * 0.05 * c["lid_angry"]
         arch = fw * (0.05 + 0.09 * c["brow_outer"] * (1.0 - 0.5 * c["brow_inner"] * c["brow_lower"]))
         mid = ((x_in + x_out) / 2, (y_in + y_out) / 2 - arch)
-        if ridge is not None:
-            draw.line([(x_in, y_in + brow_w * 0.5), mid, (x_out, y_out + brow_w * 0.5)], fill=ridge,
-                      width=int(brow_w * 2.2) + 1, joint="curve")
         draw.line([(x_in, y_in), mid, (x_out, y_out)], fill=_rgb(brow_rgb), width=int(brow_w) + 1, joint="curve")
         if c["brow_lower"] > 0.3 and c["brow_inner"] < 0.3:
             draw.line([(cx - fw * 0.06, brow_y + fw * 0.02), (cx - fw * 0.04, brow_y + fw * 0.14)],
-                      fill=_rgb(_mix(skin, ink, 0.5)), width=line_w)
+                      fill=_rgb(_crease(skin, ink, 0.5)), width=line_w)
             draw.line([(cx + fw * 0.06, brow_y + fw * 0.02), (cx + fw * 0.04, brow_y + fw * 0.14)],
-                      fill=_rgb(_mix(skin, ink, 0.5)), width=line_w)
+                      fill=_rgb(_crease(skin, ink, 0.5)), width=line_w)
     if c["brow_inner"] > 0.3:
-        wr = _rgb(_mix(skin, ink, 0.2 + 0.3 * c["brow_inner"]))
+        wr = _rgb(_crease(skin, ink, 0.2 + 0.3 * c["brow_inner"]))
         for k in range(2):
             yy = brow_y - fw * (0.32 + 0.09 * k)
             draw.arc((cx - fw * 0.3, yy - fw * 0.05, cx + fw * 0.3, yy + fw * 0.05), start=200, end=340,
@@ -276,7 +302,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         for k in range(3):
             yy = brow_y - fw * (0.25 + 0.1 * k)
             draw.arc((cx - fw * 0.45, yy - fw * 0.06, cx + fw * 0.45, yy + fw * 0.06), start=200, end=340,
-                     fill=_rgb(shade * 0.9), width=line_w)
+                     fill=_rgb(_mark(skin, shade * 0.9, 0.3)), width=line_w)
 
     _draw_mouth(draw, cx, mouth_y, fw, c, skin, lip, ink, feminine, age)
 
