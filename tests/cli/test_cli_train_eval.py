@@ -9,24 +9,12 @@ import torch
 from typer.testing import CliRunner
 
 from tinyemo_audit.cli.main import app
+from fixture_files import write_class_features as write_features
 
 runner = CliRunner()
 EKMAN = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
 MIKELS = ("amusement", "anger", "awe", "contentment", "disgust", "excitement", "fear", "sadness")
 FER = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-
-
-def write_features(root, classes, *, dim=16, per_split=(6, 3, 3), seed=0):
-    """A TinyEmo-layout feature folder with one Gaussian cluster per class."""
-    rng = np.random.default_rng(seed)
-    centres = 3 * rng.normal(size=(len(classes), dim))
-    for split, n in zip(("train", "val", "test"), per_split):
-        for ci, label in enumerate(classes):
-            folder = root / split / label
-            folder.mkdir(parents=True)
-            for i, row in enumerate(centres[ci] + rng.normal(size=(n, dim))):
-                torch.save(torch.tensor(row, dtype=torch.float32), folder / f"{i:03d}.pt")
-    return root
 
 
 def one_error_line(result, fragment):
@@ -41,9 +29,9 @@ def one_error_line(result, fragment):
 def trained(tmp_path_factory):
     base = tmp_path_factory.mktemp("cli-joint")
     roots = {
-        "emoset": write_features(base / "emoset", MIKELS, seed=1),
-        "emotionroi": write_features(base / "emotionroi", EKMAN, seed=2),
-        "fer": write_features(base / "fer", FER, seed=3),
+        "emoset": write_features(base / "emoset", MIKELS, per_split=(6, 3, 3), seed=1),
+        "emotionroi": write_features(base / "emotionroi", EKMAN, per_split=(6, 3, 3), seed=2),
+        "fer": write_features(base / "fer", FER, per_split=(6, 3, 3), seed=3),
     }
     out = base / "joint"
     result = runner.invoke(app, [

@@ -17,20 +17,9 @@ from tinyemo_audit.cli.datasets import datasets_app
 from tinyemo_audit.data.images import SkippedImage, decode_image, read_images
 from tinyemo_audit.data.registry import load_dataset
 from tinyemo_audit.errors import InputError, UsageError
+from fixture_files import png_claiming
 
 SIZE = 8
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny valid PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb)."""
-    buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, format="PNG")
-    data = bytearray(buffer.getvalue())
-    ihdr = data.index(b"IHDR")
-    data[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
-    crc = zlib.crc32(bytes(data[ihdr:ihdr + 17])) & 0xFFFFFFFF
-    data[ihdr + 17:ihdr + 21] = struct.pack(">I", crc)
-    return bytes(data)
 
 
 def save(image: Image.Image, path: Path, **kwargs) -> Path:

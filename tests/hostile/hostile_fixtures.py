@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from tinyemo_audit.paths import models_dir
+from fixture_files import png_claiming as bomb_png_bytes
 
 SIDE = 8  # every image is tiny: the suite decodes, it does not look
 BUNDLE = "tinyemo-faces-mini"
@@ -41,18 +42,6 @@ def good_images(folder: Path, n: int, *, prefix: str = "ok", seed: int = 0) -> l
     for i, name in enumerate(names):
         random_png(folder / name, seed * 1000 + i)
     return names
-
-
-def bomb_png_bytes(width: int = 100_000, height: int = 100_000) -> bytes:
-    """A 1x1 PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb)."""
-    buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, format="PNG")
-    data = bytearray(buffer.getvalue())
-    ihdr = data.index(b"IHDR")
-    data[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
-    crc = zlib.crc32(bytes(data[ihdr:ihdr + 17])) & 0xFFFFFFFF
-    data[ihdr + 17:ihdr + 21] = struct.pack(">I", crc)
-    return bytes(data)
 
 
 def _png_bytes(image: Image.Image, **kwargs) -> bytes:

@@ -22,22 +22,10 @@ from tinyemo_audit.model.joint import (
 )
 from tinyemo_audit.model.train import train_bundle
 from tinyemo_audit.taxonomy import get_taxonomy
+from fixture_files import write_class_features as write_features
 
 MIKELS = get_taxonomy("mikels8").classes
 EKMAN = get_taxonomy("ekman6").classes
-
-
-def write_features(root, classes, *, dim=16, per_split=(8, 4, 4), seed=0):
-    """A TinyEmo-layout feature folder with one Gaussian cluster per class."""
-    rng = np.random.default_rng(seed)
-    centres = 3 * rng.normal(size=(len(classes), dim))
-    for split, n in zip(("train", "val", "test"), per_split):
-        for ci, label in enumerate(classes):
-            folder = root / split / label
-            folder.mkdir(parents=True)
-            for i, row in enumerate(centres[ci] + rng.normal(size=(n, dim))):
-                torch.save(torch.tensor(row, dtype=torch.float32), folder / f"{i:03d}.pt")
-    return root
 
 
 def test_union_keeps_first_appearance_and_merges_shared_names():
