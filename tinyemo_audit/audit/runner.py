@@ -20,7 +20,6 @@ from .._io import atomic_directory, atomic_write_json
 from ..errors import UsageError
 from ..model.bundle import load_bundle
 from ..model.classifier import predict
-from ..model.evaluate import skipped_items
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._examples import attach_examples
@@ -236,7 +235,7 @@ def run_audit(
         data = data.subset(keep)
     audited, skipped = _audit_attributes(dataset, data)
     attributes = data.attributes[audited]
-    skipped_loading = skipped_items(data)
+    skipped_loading = data.skipped_by_reason()
     references = {a: settings["reference_groups"].get(a) for a in attributes.columns}
 
     stages("embedding and classifying the test split")

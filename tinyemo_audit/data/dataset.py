@@ -68,6 +68,19 @@ class Dataset:
         names = np.asarray(self.classes + ("",), dtype=object)
         return names[self.labels]
 
+    def skipped_by_reason(self) -> dict[str, int]:
+        """How many items loading left out, per reason, most frequent first (empty when none).
+
+        Loaders list what they left out in ``meta["skipped"]`` as ``{"id", "path", "reason"}``
+        records.
+        """
+        from collections import Counter
+
+        records = (self.meta or {}).get("skipped") or ()
+        counts = Counter(str(r.get("reason") or "no reason given") if isinstance(r, dict) else str(r)
+                         for r in records)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
     def subset(self, index: np.ndarray) -> Dataset:
         """Rows ``index`` (an integer or boolean array) as a new Dataset."""
         index = np.asarray(index)

@@ -43,35 +43,6 @@ def candidate_embeddings(bundle, classes: tuple[str, ...]) -> np.ndarray:
     return bundle.embed_classes(tuple(classes)).float().numpy()
 
 
-def skipped_items(dataset: Dataset) -> dict[str, int]:
-    """How many items loading left out of ``dataset``, per reason (most frequent first).
-
-    Parameters
-    ----------
-    dataset : Dataset
-        A loaded split; loaders list what they left out in ``meta["skipped"]`` as
-        ``{"id", "path", "reason"}`` records.
-
-    Returns
-    -------
-    dict of str to int
-        Reason -> count; empty when nothing was skipped.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> data = SimpleNamespace(meta={"skipped": [{"reason": "missing label"}, {"reason": "empty file (0 bytes)"},
-    ...                                          {"reason": "missing label"}]})
-    >>> skipped_items(data)
-    {'missing label': 2, 'empty file (0 bytes)': 1}
-    """
-    from collections import Counter
-
-    records = (dataset.meta or {}).get("skipped") or ()
-    counts = Counter(str(r.get("reason") or "no reason given") if isinstance(r, dict) else str(r) for r in records)
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
 def skipped_summary(counts: dict[str, int]) -> str:
     """One line such as ``3 items skipped: 2 missing label, 1 empty file (0 bytes)`` ('' when none)."""
     total = sum(counts.values())
@@ -97,7 +68,7 @@ def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True) -> dict[
     dict
         :func:`evaluation_summary` plus ``model``, ``dataset``, ``split``, ``taxonomy`` (the
         matching shipped taxonomy's name, or None), ``n_skipped`` (items loading left out) and
-        ``skipped_items`` (:func:`skipped_items`).
+        ``skipped_items`` (:meth:`Dataset.skipped_by_reason`).
     """
     from .joint import match_taxonomy
 
@@ -108,7 +79,7 @@ def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True) -> dict[
     # predict() classifies through Bundle.embed_classes, exactly as the audit does.
     preds = predict(bundle, dataset, progress=progress)
     result = evaluation_summary(dataset.labels, preds.predicted, dataset.classes)
-    skipped = skipped_items(dataset)
+    skipped = dataset.skipped_by_reason()
     result.update(model=bundle.name, dataset=dataset.name, split=dataset.split,
                   taxonomy=match_taxonomy(dataset.classes), n_skipped=sum(skipped.values()), skipped_items=skipped)
     return result
