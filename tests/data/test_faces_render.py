@@ -88,8 +88,9 @@ def test_expression_signal_is_similar_on_every_skin_tone():
     """How much an expression changes a face's pixels must not depend much on skin tone.
 
     Marks drawn as a fraction of the skin's brightness left the darkest swatch with half the
-    signal of the lightest (max/min 1.6-2.2 per expression before the contrast floor and cap),
-    which made sad faces on dark skin read as neutral or angry in models trained on clean labels.
+    signal of the lightest (max/min 1.6-2.2 per expression before the contrast band and the fill
+    light on the darkest skin; 1.23-1.41 after), which made sad faces on dark skin read as
+    neutral or angry in models trained on clean labels.
     """
     rows = sample_parameters(12, seed=5, split="test").to_dict("records")
     neutral = EXPRESSIONS.index("neutral")
@@ -102,4 +103,4 @@ def test_expression_signal_is_similar_on_every_skin_tone():
             for i, k in enumerate(others):
                 signal[i, tone] += np.abs(render_face(dict(base, expression=k), 64) - plain).mean()
     ratio = signal.max(axis=1) / signal.min(axis=1)
-    assert ratio.max() <= 1.6, dict(zip((EXPRESSIONS[k] for k in others), ratio.round(2)))
+    assert ratio.max() <= 1.5, dict(zip((EXPRESSIONS[k] for k in others), ratio.round(2)))

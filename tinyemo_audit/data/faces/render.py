@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from .attributes import BACKGROUND_RGB, CLOTHING_RGB, EXPRESSIONS, GREY_HAIR, HAIR_RGB, SKIN_RGB, hex_rgb
 
 # Bump whenever a change here alters any pixel: it is part of every cache fingerprint.
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 SUPERSAMPLE = 4
 
 # Expression controls at full intensity, one row per expression (EXPRESSIONS order). Columns map to
@@ -55,22 +55,31 @@ def _mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
 
 _LUMA = np.array((0.299, 0.587, 0.114))
-# Marks on skin (lines, creases, shading, brows) are drawn as a fraction of the skin's own
-# brightness, which leaves almost nothing to see on the darkest swatches: a forehead wrinkle is 77
-# grey levels on MST-1 but 12 on MST-10, so sad brows lose their wrinkles and read as angry to any
-# model trained on the corpus. Every mark is therefore at least ``strength * MARK_FLOOR`` levels
-# darker than the skin, as far as the skin allows (light and medium tones are unchanged).
+# Marks on skin (lines, creases, shading, brows, lips, the open mouth) used to be a fraction of the
+# skin's own brightness, which left almost nothing to see on the darkest swatches: a forehead
+# wrinkle was 77 grey levels on MST-1 but 12 on MST-10, so sad faces on dark skin read as neutral
+# or angry to any model trained on the corpus. Every mark now lies between ``strength *
+# MARK_FLOOR`` and ``strength * MARK_CAP`` levels below the skin in the final image.
 MARK_FLOOR = 64.0
 MARK_CAP = 96.0
 DARKEST_MARK = 3.0
+# Faces are lit for the camera the way a photographer adds fill light on dark skin: a skin darker
+# than this is recorded this bright, which leaves room below it for the floor above. Only MST-10
+# (luminance 37) is affected: it is recorded at 70, just below MST-8's 73, with its own hue.
+LIT_SKIN_LUMA = 70.0
 
 
 def _luma(rgb: np.ndarray) -> float:
     return float(rgb @ _LUMA)
 
 
+def lit_skin(swatch: np.ndarray) -> np.ndarray:
+    """The skin colour a face of ``swatch`` is recorded with (fill light below ``LIT_SKIN_LUMA``)."""
+    return swatch * max(1.0, LIT_SKIN_LUMA / _luma(swatch))
+
+
 def _mark(skin: np.ndarray, colour: np.ndarray, strength: float) -> np.ndarray:
-    """``colour`` (a mark drawn on ``skin``), darkened if needed to the contrast floor."""
+    """``colour`` drawn on ``skin``, moved into the band ``strength`` x [MARK_FLOOR, MARK_CAP] below it."""
     lum, have = _luma(skin), _luma(colour)
     want = min(max(lum - have, strength * MARK_FLOOR), strength * MARK_CAP)
     target = max(lum - want, min(DARKEST_MARK, have))
@@ -80,11 +89,6 @@ def _mark(skin: np.ndarray, colour: np.ndarray, strength: float) -> np.ndarray:
     return colour * (target / max(have, 1e-6))
 
 
-def _crease(skin: np.ndarray, ink: np.ndarray, t: float) -> np.ndarray:
-    """A crease or fold line: ``t`` of the way from skin to ink, with the contrast floor."""
-    return _mark(skin, _mix(skin, ink, t), t)
-
-
 def _ellipse(draw: ImageDraw.ImageDraw, x: float, y: float, rx: float, ry: float, **kw: Any) -> None:
     draw.ellipse((x - rx, y - ry, x + rx, y + ry), **kw)
 
@@ -92,7 +96,7 @@ def _ellipse(draw: ImageDraw.ImageDraw, x: float, y: float, rx: float, ry: float
 _XS = np.linspace(-1.0, 1.0, 17)
 
 
-def _draw_mouth(draw, mx, my, fw, c, skin, lip, ink, feminine, age):
+def _draw_mouth(draw, mx, my, fw, c, inside_rgb, lip, ink, feminine, age):
     """Lips, opening and teeth from the mouth controls (all lengths in canvas pixels)."""
     mw = fw * (0.30 if age else 0.25) * (1.0 + 0.35 * c["stretch"]) * c["mouth_w"]
     open_amt = fw * 0.40 * c["jaw"]
@@ -114,7 +118,7 @@ def _draw_mouth(draw, mx, my, fw, c, skin, lip, ink, feminine, age):
     gap = float(bottom_mid - top_mid)
     if gap > fw * 0.035:
         inside = list(zip(xs, top)) + list(zip(xs[::-1], bottom[::-1]))
-        draw.polygon(inside, fill=_rgb(_mark(skin, _MOUTH_INSIDE, 1.0)))
+        draw.polygon(inside, fill=inside_rgb)
         if c["teeth"] > 0:
             teeth_h = np.minimum(top + fw * 0.09 * c["teeth"], (top + bottom) / 2)
             k = slice(3, 14)
@@ -157,16 +161,24 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     c["teeth"] = EXPRESSION_CONTROLS[int(p["expression"])][CONTROLS.index("teeth")]
     c["mouth_w"] = float(p["mouth_w"])
 
-    skin = SKIN_RGB[p["skin_tone"]]
-    shade = _mark(skin, skin * 0.80, 0.3)
-    ink = _mark(skin, skin * 0.35, 1.0)
+    skin = lit_skin(SKIN_RGB[p["skin_tone"]])
+
+    def mark(colour: np.ndarray, strength: float) -> np.ndarray:
+        return _mark(skin, colour, strength)
+
+    def crease(t: float) -> np.ndarray:
+        """A crease or fold line: ``t`` of the way from skin to ink, within the contrast band."""
+        return mark(_mix(skin, ink, t), t)
+
+    shade = mark(skin * 0.80, 0.3)
+    ink = mark(skin * 0.35, 1.0)
     hair = HAIR_RGB[p["hair_color"]]
     if older:
         hair = _mix(hair, _GREY, 0.8)
-    brow_rgb = _mark(skin, _mix(hair, np.zeros(3), 0.25), 0.75)
+    brow_rgb = mark(_mix(hair, np.zeros(3), 0.25), 0.75)
     lip_target = np.array((185, 70, 85)) if feminine else np.array((165, 90, 85))
     # Lips lighter than dark skin would flip the sign of the mouth's outline; keep them darker.
-    lip = _mark(skin, _mix(skin, lip_target, 0.5 if feminine else 0.3), 0.35)
+    lip = mark(_mix(skin, lip_target, 0.5 if feminine else 0.3), 0.35)
     cloth = CLOTHING_RGB[p["clothing"]]
 
     scale = float(p["scale"]) * (0.9 if child else 1.0)
@@ -215,7 +227,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     fold = max(c["lower_lid"], 0.7 * c["nose_wrinkle"], 0.45 if older else 0.0)
     mw_est = fw * 0.30 * (1.0 + 0.35 * c["stretch"])
     if fold > 0.05:
-        fold_rgb = _crease(skin, ink, 0.25 + 0.45 * min(fold, 1.0))
+        fold_rgb = crease(0.25 + 0.45 * min(fold, 1.0))
         for s in (-1, 1):
             pts = [
                 (cx + s * fw * 0.20, nose_y - fw * 0.02 - cheek_up * 0.3),
@@ -238,7 +250,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     draw.arc((cx - fw * 0.16, nose_y - nose_up - fw * 0.12, cx + fw * 0.16, nose_y - nose_up + fw * 0.05),
              start=20, end=160, fill=_rgb(shade), width=line_w)
     if c["nose_wrinkle"] > 0.1:
-        wr = _rgb(_crease(skin, ink, 0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
+        wr = _rgb(crease(0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
         for k in range(3):
             yy = eye_y + fw * (0.10 + 0.08 * k)
             draw.arc((cx - fw * 0.13, yy - fw * 0.04, cx + fw * 0.13, yy + fw * 0.04), start=200, end=340,
@@ -258,7 +270,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
             lift = eh * (2.05 - 1.2 * min(c["lower_lid"], 1.0))
             _ellipse(draw, ex, eye_y + lift, ew * 1.25, eh * 1.05, fill=_rgb(skin))
             draw.arc((ex - ew * 1.1, eye_y + lift - eh * 1.05, ex + ew * 1.1, eye_y + lift + eh * 1.05),
-                     start=200, end=340, fill=_rgb(_crease(skin, ink, 0.6)), width=line_w)
+                     start=200, end=340, fill=_rgb(crease(0.6)), width=line_w)
         inner, outer = ex - s * ew, ex + s * ew
         drop_in = eh * 1.1 * c["lid_angry"]
         drop_out = eh * 0.9 * c["lid_sad"]
@@ -274,7 +286,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         if older:
             for k in (-1, 0, 1):
                 draw.line([(outer + s * ew * 0.15, eye_y + k * ew * 0.2),
-                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(_mark(skin, shade * 0.85, 0.35)), width=line_w)
+                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(mark(shade * 0.85, 0.35)), width=line_w)
 
     # Brows: inner/outer ends and arch driven by AU1, AU2 and AU4.
     brow_y = eye_y - fw * 0.27 - (eh - ew * 0.58) * 0.6
@@ -289,11 +301,11 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         draw.line([(x_in, y_in), mid, (x_out, y_out)], fill=_rgb(brow_rgb), width=int(brow_w) + 1, joint="curve")
         if c["brow_lower"] > 0.3 and c["brow_inner"] < 0.3:
             draw.line([(cx - fw * 0.06, brow_y + fw * 0.02), (cx - fw * 0.04, brow_y + fw * 0.14)],
-                      fill=_rgb(_crease(skin, ink, 0.5)), width=line_w)
+                      fill=_rgb(crease(0.5)), width=line_w)
             draw.line([(cx + fw * 0.06, brow_y + fw * 0.02), (cx + fw * 0.04, brow_y + fw * 0.14)],
-                      fill=_rgb(_crease(skin, ink, 0.5)), width=line_w)
+                      fill=_rgb(crease(0.5)), width=line_w)
     if c["brow_inner"] > 0.3:
-        wr = _rgb(_crease(skin, ink, 0.2 + 0.3 * c["brow_inner"]))
+        wr = _rgb(crease(0.2 + 0.3 * c["brow_inner"]))
         for k in range(2):
             yy = brow_y - fw * (0.32 + 0.09 * k)
             draw.arc((cx - fw * 0.3, yy - fw * 0.05, cx + fw * 0.3, yy + fw * 0.05), start=200, end=340,
@@ -302,9 +314,9 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         for k in range(3):
             yy = brow_y - fw * (0.25 + 0.1 * k)
             draw.arc((cx - fw * 0.45, yy - fw * 0.06, cx + fw * 0.45, yy + fw * 0.06), start=200, end=340,
-                     fill=_rgb(_mark(skin, shade * 0.9, 0.3)), width=line_w)
+                     fill=_rgb(mark(shade * 0.9, 0.3)), width=line_w)
 
-    _draw_mouth(draw, cx, mouth_y, fw, c, skin, lip, ink, feminine, age)
+    _draw_mouth(draw, cx, mouth_y, fw, c, _rgb(mark(_MOUTH_INSIDE, 1.0)), lip, ink, feminine, age)
 
     # Hair in front: a cap down to the hairline, curls as bumps along its edge.
     hairline = cy - fh * (0.58 if not older or feminine else 0.72) * float(p["hairline"])
