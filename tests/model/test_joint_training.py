@@ -176,7 +176,7 @@ def test_joint_bundle_records_its_datasets(joint_bundle):
     assert set(per_dataset) == {f"features:{mikels}", f"features:{ekman}"}
     assert all(0.0 <= v["test_accuracy"] <= 1.0 for v in per_dataset.values())
     card = (out / "MODEL_CARD.md").read_text()
-    assert "## Training datasets" in card and f"`features:{ekman}` | ekman6 | 6 | 48 / 24 / 24" in card
+    assert "Joint training: one label vocabulary" in card and f"`features:{ekman}` | ekman6 | 6 | 48 / 24 / 24" in card
     assert spec["label_space"]["bos"] is False and spec["label_space"]["dtype"] == "float32"
 
 

@@ -28,6 +28,23 @@ def _bias_lines(biases: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _dataset_lines(train: dict[str, Any], per_dataset: dict[str, Any]) -> list[str]:
+    """The training datasets, one table row each (accuracy over each dataset's own taxonomy)."""
+    records = train.get("datasets") or []
+    if not records:  # bundles written before joint training record only the config's dataset
+        return [f"- Data: `{train['config'].get('dataset')}`, splits n = {train['n']}"]
+    lines = []
+    if train.get("joint"):
+        lines += ["- Joint training: one label vocabulary, the union of the datasets' class names (a name",
+                  "  shared by two taxonomies is one label); test accuracy is over each dataset's own taxonomy.", ""]
+    lines += ["| dataset | taxonomy | classes | n train / val / test | test accuracy |", "|---|---|---|---|---|"]
+    for r in records:
+        n, acc = r["n"], (per_dataset.get(r["spec"]) or {}).get("test_accuracy")
+        lines.append(f"| `{r['spec']}` | {r['taxonomy'] or 'own'} | {len(r['classes'])} | "
+                     f"{n['train']} / {n['val']} / {n['test']} | {'n/a' if acc is None else f'{acc:.4f}'} |")
+    return lines + [""]
+
+
 def model_card(spec: dict[str, Any], metrics: dict[str, Any]) -> str:
     """Markdown model card for a bundle."""
     train = spec["training"]
@@ -48,7 +65,7 @@ def model_card(spec: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"- Classes ({len(classes)}): {', '.join(classes)}",
         "",
         "## Training",
-        f"- Data: `{cfg['dataset']}`, splits n = {train['n']}",
+        *_dataset_lines(train, spec.get("metrics", {}).get("per_dataset") or {}),
         f"- AdamW + OneCycle (max lr {cfg['max_lr']}), batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed {cfg['seed']}",
         f"- Checkpoint: epoch {train['selected_epoch']} — {train['selection']}",
         "",

@@ -230,27 +230,6 @@ def _own_taxonomy_summary(projector, features: np.ndarray, true: np.ndarray, own
     return evaluation_summary(np.asarray(true), pred, own)
 
 
-def _datasets_card(records: list[dict[str, Any]], per_dataset: dict[str, dict[str, Any]]) -> str:
-    """The model card's section on the training datasets (one row per dataset)."""
-    lines = [
-        "## Training datasets",
-        "",
-        "One shared label vocabulary: the union of the datasets' class names (a name shared by two",
-        "taxonomies is one label). Test accuracy is over each dataset's own taxonomy.",
-        "",
-        "| dataset | taxonomy | classes | n train / val / test | test accuracy |",
-        "|---|---|---|---|---|",
-    ]
-    for r in records:
-        n = r["n"]
-        acc = per_dataset[r["spec"]]["test_accuracy"]
-        lines.append(
-            f"| `{r['spec']}` | {r['taxonomy'] or 'own'} | {len(r['classes'])} | "
-            f"{n['train']} / {n['val']} / {n['test']} | {acc:.4f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True) -> Path:
     """Train everything ``config`` names and write the bundle folder ``out`` atomically.
 
@@ -369,6 +348,6 @@ def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True)
             workdir / "metrics.json",
             {"projector_epochs": log, "encoder_training": encoder_log, **metrics, "per_dataset": per_dataset},
         )
-        atomic_write_text(workdir / "MODEL_CARD.md", model_card(spec, metrics) + "\n" + _datasets_card(records, per_dataset))
+        atomic_write_text(workdir / "MODEL_CARD.md", model_card(spec, metrics))
         sys.stderr.write(f"trained in {time.perf_counter() - started:.0f} s\n")
     return out
