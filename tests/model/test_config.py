@@ -39,6 +39,12 @@ def test_flags_override_yaml(tmp_path):
         ("faces: {n_trian: 5}\n", "unknown faces key(s) n_trian"),
         ("faces: {biases: [{attribute: age}]}\n", "each faces bias needs exactly the keys"),
         ("dataset: [unclosed\n", "is not valid YAML"),
+        ("dataset: a\ndatasets: [b, c]\n", "either dataset (one) or datasets (several)"),
+        ("datasets: features:/x\n", "datasets must be list"),
+        ("datasets: [a, a]\n", "lists a dataset twice"),
+        ("datasets: [a, 3]\n", "list of dataset specs"),
+        ("tokenizer: 5\n", "tokenizer must be str"),
+        ("bos: maybe\n", "bos must be bool"),
     ],
 )
 def test_bad_configs_raise_one_line(tmp_path, text, fragment):
@@ -46,7 +52,7 @@ def test_bad_configs_raise_one_line(tmp_path, text, fragment):
     path.write_text(text)
     with pytest.raises(InputError) as info:
         TrainConfig.from_yaml(path)
-    assert fragment in str(info.value)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
     assert "\n" not in str(info.value)
 
 

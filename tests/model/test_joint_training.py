@@ -106,25 +106,6 @@ def test_single_dataset_keeps_working(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, fragment",
-    [
-        ("dataset: a\ndatasets: [b, c]\n", "either dataset (one) or datasets (several)"),
-        ("datasets: features:/x\n", "datasets must be list"),
-        ("datasets: [a, a]\n", "lists a dataset twice"),
-        ("datasets: [a, 3]\n", "list of dataset specs"),
-        ("tokenizer: 5\n", "tokenizer must be str"),
-        ("bos: maybe\n", "bos must be bool"),
-    ],
-)
-def test_bad_joint_configs(tmp_path, text, fragment):
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    with pytest.raises(InputError) as info:
-        TrainConfig.from_yaml(path)
-    assert fragment in str(info.value) and "\n" not in str(info.value)
-
-
-@pytest.mark.parametrize(
     "options, fragment",
     [
         ({"label_space": "smollm2-135m", "tokenizer": "/tok"}, "tokenizer applies to llm:<id-or-path> only"),
