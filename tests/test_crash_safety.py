@@ -136,6 +136,17 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def folder_versions(writer_for: Callable[[Path], Callable[[int], None]], keys, scratch: Path) -> dict:
+    """The tree hash of every version a folder writer can produce, each written once into ``scratch``."""
+    versions = {}
+    for i in keys:
+        reference = scratch / str(i)
+        writer_for(reference)(i)
+        versions[i] = tree_hash(reference)
+    shutil.rmtree(scratch)
+    return versions
+
+
 def tree_hash(path: Path) -> dict[str, str] | None:
     """Content hash of every file under ``path`` (or of ``path`` itself); None when absent."""
     if not path.exists():
@@ -229,12 +240,7 @@ def test_sigkill_while_replacing_a_bundle_leaves_the_old_or_the_new_bundle(tmp_p
         tensors[i] = (projector, labels, spec)
     out = tmp_path / "model"
     write = _bundle_writer(out, tensors)
-    versions = {}
-    for i in tensors:
-        reference = tmp_path / "reference" / str(i)
-        _bundle_writer(reference, tensors)(i)
-        versions[i] = tree_hash(reference)
-    shutil.rmtree(tmp_path / "reference")
+    versions = folder_versions(lambda target: _bundle_writer(target, tensors), tensors, tmp_path / "reference")
 
     def read():
         bundle = load_bundle("model")  # by name, as users do: the reader decides what "model" is
@@ -415,12 +421,7 @@ def test_sigkill_while_replacing_a_run_folder_leaves_the_old_or_the_new_run(tmp_
     payloads = {i: {"schema_version": 1, "run": {"seed": i, "dataset": f"set-{i}"}, "findings": [],
                     "padding": [i] * 60_000} for i in range(ITERATIONS + 2)}
     write = _run_writer(run_dir, payloads)
-    versions = {}
-    for i in payloads:
-        reference = tmp_path / "reference" / str(i)
-        _run_writer(reference, payloads)(i)
-        versions[i] = tree_hash(reference)
-    shutil.rmtree(tmp_path / "reference")
+    versions = folder_versions(lambda target: _run_writer(target, payloads), payloads, tmp_path / "reference")
 
     steps = every_step(write, lambda: read_run(run_dir), versions, target=run_dir)
     assert steps >= 5  # fsyncs and renames of results.json, report.html, timings.json, then the swap
