@@ -17,7 +17,7 @@ from tinyemo_audit.data.faces import (
     load_twins,
 )
 from tinyemo_audit.data.faces import cache as faces_cache
-from tinyemo_audit.data.faces.params import sample_parameters
+from tinyemo_audit.data.faces.params import DESIGN_BLOCK, sample_parameters
 from tinyemo_audit.errors import UsageError
 
 SMALL = FacesConfig(n_train=120, n_val=60, n_test=80, image_size=32, seed=5)
@@ -84,6 +84,10 @@ def test_attributes_are_balanced_and_independent_of_expression():
     for column in ("skin_tone", "gender", "age"):
         table = np.histogram2d(params["expression"], params[column], bins=(7, params[column].max() + 1))[0]
         assert chi2_contingency(table).pvalue > 0.001
+    # Whole blocks of the design hold every expression x tone x gender x age combination equally often.
+    blocks = sample_parameters(3 * DESIGN_BLOCK, seed=4, split="test")
+    counts = blocks.groupby(["expression", "skin_tone", "gender", "age"]).size()
+    assert len(counts) == DESIGN_BLOCK and set(counts) == {3}
     # Few faces are nearly neutral: most stay clearly readable.
     expressive = params["intensity"][params["expression"] != EXPRESSIONS.index("neutral")]
     assert (expressive < 0.25).mean() < 0.05 and expressive.min() >= 0.15

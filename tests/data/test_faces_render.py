@@ -74,33 +74,36 @@ def test_write_preview_writes_a_png(tmp_path):
 
 
 @pytest.mark.slow
-def test_render_speed_budget():
-    import time
+def test_an_expression_changes_the_same_pixels_by_the_same_amounts_on_every_skin_tone():
+    """Every feature is the skin plus a fixed offset, so an expression's pixel change is tone-free.
 
-    params = sample_parameters(500, seed=0, split="train")
-    start = time.perf_counter()
-    render_rows(params, 64)
-    per_face = (time.perf_counter() - start) / len(params)
-    assert per_face < 0.003
-
-
-def test_expression_signal_is_similar_on_every_skin_tone():
-    """How much an expression changes a face's pixels must not depend much on skin tone.
-
-    Marks drawn as a fraction of the skin's brightness left the darkest swatch with half the
-    signal of the lightest (max/min 1.6-2.2 per expression before the contrast band and the fill
-    light on the darkest skin; 1.23-1.41 after), which made sad faces on dark skin read as
-    neutral or angry in models trained on clean labels.
+    History: marks drawn as a fraction of the skin's brightness (v1) left the darkest swatch with
+    half the signal of the lightest; a 64-96-level luminance band (v2-v3) still gave 1.2-1.4x
+    between tones, and white eyes and teeth stood out more on dark skin. A clean-label stack then
+    recognised sad faces on dark skin 6 points less often than on light skin, a real disparity
+    that the validity harness counted as a false alarm. Now the change differs only by rounding.
     """
     rows = sample_parameters(12, seed=5, split="test").to_dict("records")
     neutral = EXPRESSIONS.index("neutral")
-    others = [k for k in range(len(EXPRESSIONS)) if k != neutral]
-    signal = np.zeros((len(others), 6))
     for p in rows:
-        for tone in range(6):
-            base = dict(p, skin_tone=tone, intensity=1.0)
-            plain = render_face(dict(base, expression=neutral), 64)
-            for i, k in enumerate(others):
-                signal[i, tone] += np.abs(render_face(dict(base, expression=k), 64) - plain).mean()
-    ratio = signal.max(axis=1) / signal.min(axis=1)
-    assert ratio.max() <= 1.5, dict(zip((EXPRESSIONS[k] for k in others), ratio.round(2)))
+        for k in (k for k in range(len(EXPRESSIONS)) if k != neutral):
+            changes = []
+            for tone in range(6):
+                base = dict(p, skin_tone=tone, intensity=1.0)
+                changes.append(render_face(dict(base, expression=k), 64) - render_face(dict(base, expression=neutral), 64))
+            changes = np.stack(changes)
+            assert np.abs(changes[0]).mean() > 0.3, EXPRESSIONS[k]  # the expression is visible at all
+            assert np.abs(changes - changes[0]).max() <= 2.0, (EXPRESSIONS[k], p)
+
+
+def test_skin_tones_keep_their_order_and_leave_room_for_every_feature():
+    from tinyemo_audit.data.faces.attributes import SKIN_RGB
+    from tinyemo_audit.data.faces.render import (
+        BRIGHT_CONTRAST, LIT_SKIN_HIGH, LIT_SKIN_LOW, MARK_CONTRAST, lit_skin,
+    )
+
+    luma = np.array([0.299, 0.587, 0.114])
+    lit = np.array([lit_skin(s) for s in SKIN_RGB])
+    assert np.all(np.diff(lit @ luma) < 0)  # level 1 lightest, as on the swatches
+    assert (lit @ luma).min() == pytest.approx(LIT_SKIN_LOW) and (lit @ luma).max() == pytest.approx(LIT_SKIN_HIGH)
+    assert lit.min() - MARK_CONTRAST >= 0 and lit.max() + BRIGHT_CONTRAST <= 255

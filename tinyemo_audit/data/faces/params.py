@@ -15,6 +15,9 @@ _SPLIT_CODE = {"train": 11, "val": 22, "test": 33}
 NEUTRAL = EXPRESSIONS.index("neutral")
 CATEGORICAL = ("expression", "skin_tone", "gender", "age", "hair_color", "hair_style", "glasses",
                "background", "clothing")
+# Columns drawn as a balanced design: every block of ``DESIGN_BLOCK`` consecutive rows holds each
+# combination of expression x skin tone x gender x age exactly once, in a seeded order.
+DESIGN = CATEGORICAL[:4]
 
 
 def _column_rng(seed: int, split: str, stream: int, column: int) -> np.random.Generator:
@@ -23,11 +26,31 @@ def _column_rng(seed: int, split: str, stream: int, column: int) -> np.random.Ge
     return np.random.default_rng(np.random.SeedSequence([seed, _SPLIT_CODE[split], stream, column]))
 
 
+def _design_sizes() -> tuple[int, ...]:
+    return (len(EXPRESSIONS), *(len(ATTRIBUTE_VALUES[name]) for name in DESIGN[1:]))
+
+
+DESIGN_BLOCK = int(np.prod(_design_sizes()))
+
+
+def _balanced_design(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The ``DESIGN`` columns of ``n`` rows: whole blocks of the full factorial, each shuffled.
+
+    Any expression's share of a skin tone, gender or age group is then exact over whole blocks
+    (a chance imbalance would make selection rates differ between groups with no model bias at
+    all), and the first k rows do not depend on ``n``.
+    """
+    blocks = -(-n // DESIGN_BLOCK)
+    cells = np.concatenate([rng.permutation(DESIGN_BLOCK) for _ in range(blocks)])[:n]
+    return dict(zip(DESIGN, np.unravel_index(cells, _design_sizes())))
+
+
 def sample_parameters(n: int, *, seed: int, split: str, stream: int = ITEM_STREAM) -> pd.DataFrame:
     """Draw ``n`` face parameter rows for ``split`` from the seed space ``(seed, split, stream)``.
 
-    Expression and every categorical attribute are drawn independently and uniformly, so
-    protected attributes are balanced and independent of expression.
+    Expression and the protected attributes come from a balanced design (``_balanced_design``):
+    each block of ``DESIGN_BLOCK`` rows holds every combination once. Nuisance attributes are drawn
+    independently and uniformly.
 
     Parameters
     ----------
@@ -52,8 +75,9 @@ def sample_parameters(n: int, *, seed: int, split: str, stream: int = ITEM_STREA
         k += 1
         return _column_rng(seed, split, stream, k)
 
-    n_values = {"expression": len(EXPRESSIONS), **{a: len(v) for a, v in ATTRIBUTE_VALUES.items()}}
-    for name in CATEGORICAL:
+    cols.update(_balanced_design(n, rng()))
+    n_values = {a: len(v) for a, v in ATTRIBUTE_VALUES.items()}
+    for name in CATEGORICAL[len(DESIGN):]:
         cols[name] = rng().integers(0, n_values[name], size=n)
     # Beta(2.6, 1.4) on [0.15, 1]: most faces clear, about 2 % at intensity below 0.25.
     intensity = 0.15 + 0.85 * rng().beta(2.6, 1.4, size=n)

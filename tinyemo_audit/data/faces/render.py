@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from .attributes import BACKGROUND_RGB, CLOTHING_RGB, EXPRESSIONS, GREY_HAIR, HAIR_RGB, SKIN_RGB, hex_rgb
 
 # Bump whenever a change here alters any pixel: it is part of every cache fingerprint.
-RENDERER_VERSION = 3
+RENDERER_VERSION = 4
 SUPERSAMPLE = 4
 
 # Expression controls at full intensity, one row per expression (EXPRESSIONS order). Columns map to
@@ -37,10 +37,11 @@ _TABLE = {
 }
 EXPRESSION_CONTROLS = np.array([_TABLE[e] for e in EXPRESSIONS], dtype=np.float64)
 
-_EYE_WHITE = (244, 243, 238)
+_EYE_WHITE = np.array((244.0, 243.0, 238.0))
+_GLINT = np.array((250.0, 250.0, 250.0))
 _IRIS = np.array([(72, 46, 30), (40, 28, 22), (70, 100, 140), (80, 110, 70)], dtype=np.float64)
 _MOUTH_INSIDE = np.array((70.0, 18.0, 24.0))
-_TEETH = (240, 236, 226)
+_TEETH = np.array((240.0, 236.0, 226.0))
 _GLASSES = (30, 30, 34)
 _GREY = hex_rgb(GREY_HAIR)
 
@@ -55,38 +56,65 @@ def _mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
 
 _LUMA = np.array((0.299, 0.587, 0.114))
-# Marks on skin (lines, creases, shading, brows, lips, the open mouth) used to be a fraction of the
-# skin's own brightness, which left almost nothing to see on the darkest swatches: a forehead
-# wrinkle was 77 grey levels on MST-1 but 12 on MST-10, so sad faces on dark skin read as neutral
-# or angry to any model trained on the corpus. Every mark now lies between ``strength *
-# MARK_FLOOR`` and ``strength * MARK_CAP`` levels below the skin in the final image.
-MARK_FLOOR = 64.0
-MARK_CAP = 96.0
-DARKEST_MARK = 3.0
-# Faces are lit for the camera the way a photographer adds fill light on dark skin: a skin darker
-# than this is recorded this bright, which leaves room below it for the floor above. Only MST-10
-# (luminance 37) is affected: it is recorded at 70, just below MST-8's 73, with its own hue.
-LIT_SKIN_LUMA = 70.0
+# Every feature of a face is the face's own skin colour plus a fixed RGB offset: the same offset on
+# every skin tone, so that an expression changes exactly the same pixel values on every swatch and a
+# stack trained on clean labels has nothing tone-dependent to learn. Dark features (lines, creases,
+# shading, brows, lips, iris, pupil, the open mouth) lie ``strength * MARK_CONTRAST`` grey levels of
+# luminance below the skin; bright ones (the whites of the eyes, teeth, the eye's glint)
+# ``BRIGHT_CONTRAST`` levels above it; a feature's colour only tints its offset.
+# History: v1 drew marks as a fraction of the skin's brightness (77 levels on MST-1, 12 on MST-10);
+# v2-v3 kept them in a 64-96-level band of luminance, which still gave light skin half again the
+# contrast of dark skin, while white eyes and teeth stood out far more on dark skin than on light.
+MARK_CONTRAST = 64.0
+BRIGHT_CONTRAST = 50.0
+# Faces are recorded with a flat tone curve, the way a photographer exposes a mixed group: skin
+# luminance is mapped linearly from the palette's range onto [LIT_SKIN_LOW, LIT_SKIN_HIGH], which
+# leaves room for the deepest mark below the darkest skin and for white eyes and teeth above the
+# lightest, with headroom for the lighting gain. The order and hue of the swatches are kept.
+LIT_SKIN_LOW = 85.0
+LIT_SKIN_HIGH = 175.0
 
 
 def _luma(rgb: np.ndarray) -> float:
     return float(rgb @ _LUMA)
 
 
+_PALETTE_LUMA = (min(_luma(s) for s in SKIN_RGB), max(_luma(s) for s in SKIN_RGB))
+
+
 def lit_skin(swatch: np.ndarray) -> np.ndarray:
-    """The skin colour a face of ``swatch`` is recorded with (fill light below ``LIT_SKIN_LUMA``)."""
-    return swatch * max(1.0, LIT_SKIN_LUMA / _luma(swatch))
+    """The skin colour a face of ``swatch`` is recorded with (the flat tone curve above)."""
+    low, high = _PALETTE_LUMA
+    lum = _luma(swatch)
+    target = LIT_SKIN_LOW + (lum - low) * (LIT_SKIN_HIGH - LIT_SKIN_LOW) / (high - low)
+    return swatch * (target / lum)
 
 
-def _mark(skin: np.ndarray, colour: np.ndarray, strength: float) -> np.ndarray:
-    """``colour`` drawn on ``skin``, moved into the band ``strength`` x [MARK_FLOOR, MARK_CAP] below it."""
-    lum, have = _luma(skin), _luma(colour)
-    want = min(max(lum - have, strength * MARK_FLOOR), strength * MARK_CAP)
-    target = max(lum - want, min(DARKEST_MARK, have))
-    if have < target < lum:
-        # Too strong: blend toward the skin, which keeps the mark's hue.
-        return _mix(colour, skin, (target - have) / (lum - have))
-    return colour * (target / max(have, 1e-6))
+def _tint(hue: np.ndarray | None, darker: bool) -> np.ndarray:
+    """Per-channel weights of luminance 1 that give an offset ``hue``'s colour: grey for ``None``.
+
+    A darker feature loses less of the channels its hue is rich in; a brighter one gains more.
+    """
+    if hue is None:
+        return np.ones(3)
+    w = np.asarray(hue, dtype=np.float64) / _luma(hue)
+    return 1.5 - 0.5 * w if darker else 0.5 + 0.5 * w
+
+
+def feature_offset(levels: float, hue: np.ndarray | None = None) -> np.ndarray:
+    """The RGB offset of a feature from the skin: ``levels`` grey levels of luminance (negative:
+    darker), tinted toward ``hue``. The same on every skin tone."""
+    return levels * _tint(hue, darker=levels < 0)
+
+
+def _mark(skin: np.ndarray, strength: float, hue: np.ndarray | None = None) -> np.ndarray:
+    """A dark feature drawn on ``skin``: ``strength * MARK_CONTRAST`` levels below it."""
+    return skin + feature_offset(-strength * MARK_CONTRAST, hue)
+
+
+def _bright(skin: np.ndarray, hue: np.ndarray) -> np.ndarray:
+    """A white feature, ``BRIGHT_CONTRAST`` levels above ``skin``."""
+    return skin + feature_offset(BRIGHT_CONTRAST, hue)
 
 
 def _ellipse(draw: ImageDraw.ImageDraw, x: float, y: float, rx: float, ry: float, **kw: Any) -> None:
@@ -96,10 +124,12 @@ def _ellipse(draw: ImageDraw.ImageDraw, x: float, y: float, rx: float, ry: float
 _XS = np.linspace(-1.0, 1.0, 17)
 
 
-def _draw_mouth(draw, mx, my, fw, c, inside_rgb, lip, ink, feminine, age):
+def _draw_mouth(draw, mx, my, fw, c, inside_rgb, teeth_rgb, lip, ink, feminine, age):
     """Lips, opening and teeth from the mouth controls (all lengths in canvas pixels)."""
-    mw = fw * (0.30 if age else 0.25) * (1.0 + 0.35 * c["stretch"]) * c["mouth_w"]
-    open_amt = fw * 0.40 * c["jaw"]
+    mw = fw * (0.30 if age else 0.28) * (1.0 + 0.35 * c["stretch"]) * c["mouth_w"]
+    # The chin stays put (a dropping chin would uncover background, whose contrast to the skin
+    # depends on the tone); a child's smaller mouth opens less so that it stays inside the face.
+    open_amt = fw * (0.36 if age == 0 else 0.40) * c["jaw"]
     corner_y = my - fw * 0.14 * c["corner"] + fw * 0.03 * c["jaw"]
     top_mid = my - 0.22 * open_amt - fw * 0.10 * c["upper_lip"]
     bottom_mid = my + open_amt
@@ -123,7 +153,7 @@ def _draw_mouth(draw, mx, my, fw, c, inside_rgb, lip, ink, feminine, age):
             teeth_h = np.minimum(top + fw * 0.09 * c["teeth"], (top + bottom) / 2)
             k = slice(3, 14)
             band = list(zip(xs[k], top[k] + 0.5)) + list(zip(xs[k][::-1], teeth_h[k][::-1]))
-            draw.polygon(band, fill=_TEETH)
+            draw.polygon(band, fill=teeth_rgb)
     else:
         mid = (top + bottom) / 2
         draw.line(list(zip(xs, mid)), fill=_rgb(ink), width=max(1, int(fw * 0.03)), joint="curve")
@@ -163,30 +193,27 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
 
     skin = lit_skin(SKIN_RGB[p["skin_tone"]])
 
-    def mark(colour: np.ndarray, strength: float) -> np.ndarray:
-        return _mark(skin, colour, strength)
+    def mark(strength: float, hue: np.ndarray | None = None) -> np.ndarray:
+        return _mark(skin, strength, hue)
 
     def crease(t: float) -> np.ndarray:
-        """A crease or fold line: ``t`` of the way from skin to ink, within the contrast band."""
-        return mark(_mix(skin, ink, t), t)
+        """A crease or fold line: ``t`` of the way from skin to ink."""
+        return mark(t)
 
-    shade = mark(skin * 0.80, 0.3)
-    ink = mark(skin * 0.35, 1.0)
+    shade = mark(0.3)
+    ink = mark(1.0)
     hair = HAIR_RGB[p["hair_color"]]
     if older:
         hair = _mix(hair, _GREY, 0.8)
-    brow_rgb = mark(_mix(hair, np.zeros(3), 0.25), 0.75)
-    lip_target = np.array((185, 70, 85)) if feminine else np.array((165, 90, 85))
-    # Lips lighter than dark skin would flip the sign of the mouth's outline; keep them darker.
-    lip = mark(_mix(skin, lip_target, 0.5 if feminine else 0.3), 0.35)
+    brow_rgb = mark(0.75, hair)
+    lip = mark(0.35, np.array((185.0, 70.0, 85.0)) if feminine else np.array((150.0, 100.0, 95.0)))
     cloth = CLOTHING_RGB[p["clothing"]]
 
-    scale = float(p["scale"]) * (0.9 if child else 1.0)
+    scale = float(p["scale"])
     fw = W * 0.27 * scale
     fh = fw * (1.12 if child else 1.28) * float(p["face_aspect"])
     cx = W * (0.5 + float(p["dx"]))
     cy = W * (0.47 + float(p["dy"])) + (fw * 0.08 if child else 0.0)
-    jaw_drop = fw * 0.16 * c["jaw"]
 
     # Body and hair behind the head.
     _ellipse(draw, cx, cy + fh * 1.95, fw * 1.75, fh * 0.95, fill=_rgb(cloth))
@@ -200,18 +227,18 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     ear_y = cy - fh * 0.02
     for s in (-1, 1):
         _ellipse(draw, cx + s * fw * 0.97, ear_y, fw * 0.13, fh * 0.17, fill=_rgb(shade))
-    draw.ellipse((cx - fw, cy - fh, cx + fw, cy + fh + jaw_drop), fill=_rgb(skin))
+    draw.ellipse((cx - fw, cy - fh, cx + fw, cy + fh), fill=_rgb(skin))
     if not feminine and not child:
         jaw = [
-            (cx - fw * 0.97, cy + fh * 0.05), (cx - fw * 0.86, cy + fh * 0.72 + jaw_drop * 0.6),
-            (cx - fw * 0.45, cy + fh * 0.97 + jaw_drop), (cx + fw * 0.45, cy + fh * 0.97 + jaw_drop),
-            (cx + fw * 0.86, cy + fh * 0.72 + jaw_drop * 0.6), (cx + fw * 0.97, cy + fh * 0.05),
+            (cx - fw * 0.97, cy + fh * 0.05), (cx - fw * 0.86, cy + fh * 0.72),
+            (cx - fw * 0.45, cy + fh * 0.97), (cx + fw * 0.45, cy + fh * 0.97),
+            (cx + fw * 0.86, cy + fh * 0.72), (cx + fw * 0.97, cy + fh * 0.05),
         ]
         draw.polygon(jaw, fill=_rgb(skin))
         if p["beard"]:
-            beard = _mix(hair, skin, 0.3)
+            beard = mark(0.8, hair)
             draw.chord(
-                (cx - fw * 0.97, cy - fh * 0.75, cx + fw * 0.97, cy + fh * 0.99 + jaw_drop),
+                (cx - fw * 0.97, cy - fh * 0.75, cx + fw * 0.97, cy + fh * 0.99),
                 start=25, end=155, fill=_rgb(beard),
             )
 
@@ -236,7 +263,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
             ]
             draw.line(pts, fill=_rgb(fold_rgb), width=line_w, joint="curve")
     if c["lower_lid"] > 0.2:
-        blush = _mix(skin, np.array((215, 110, 110)), 0.25 * c["lower_lid"])
+        blush = mark(0.2 * c["lower_lid"], np.array((215.0, 110.0, 110.0)))
         for s in (-1, 1):
             _ellipse(draw, cx + s * fw * 0.52, eye_y + fw * 0.42 - cheek_up, fw * 0.17, fw * 0.11, fill=_rgb(blush))
 
@@ -258,14 +285,16 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
 
     # Eyes.
     eh = ew * float(np.clip(0.58 + 0.38 * c["eye_open"], 0.16, 0.98))
-    iris_rgb = _rgb(_IRIS[int(p["iris"])])
+    iris_rgb = _rgb(mark(0.6, _IRIS[int(p["iris"])]))
+    pupil_rgb = _rgb(mark(1.0))
+    white_rgb, glint_rgb = _rgb(_bright(skin, _EYE_WHITE)), _rgb(_bright(skin, _GLINT))
     for s in (-1, 1):
         ex = cx + s * eye_dx
-        _ellipse(draw, ex, eye_y, ew, eh, fill=_EYE_WHITE, outline=_rgb(ink), width=max(1, line_w // 2))
+        _ellipse(draw, ex, eye_y, ew, eh, fill=white_rgb, outline=_rgb(ink), width=max(1, line_w // 2))
         ir = min(ew * 0.5, eh * 1.02)
         _ellipse(draw, ex, eye_y, ir, ir, fill=iris_rgb)
-        _ellipse(draw, ex, eye_y, ir * 0.45, ir * 0.45, fill=(12, 10, 10))
-        _ellipse(draw, ex + ir * 0.3, eye_y - ir * 0.3, ir * 0.18, ir * 0.18, fill=(250, 250, 250))
+        _ellipse(draw, ex, eye_y, ir * 0.45, ir * 0.45, fill=pupil_rgb)
+        _ellipse(draw, ex + ir * 0.3, eye_y - ir * 0.3, ir * 0.18, ir * 0.18, fill=glint_rgb)
         if c["lower_lid"] > 0.02:
             lift = eh * (2.05 - 1.2 * min(c["lower_lid"], 1.0))
             _ellipse(draw, ex, eye_y + lift, ew * 1.25, eh * 1.05, fill=_rgb(skin))
@@ -279,18 +308,18 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
             lid_in, lid_out = (inner, top + drop_in), (outer, top + drop_out)
             hi = top - eh * 1.2
             draw.polygon([lid_in, lid_out, (outer + s * ew * 0.3, hi), (inner - s * ew * 0.3, hi)], fill=_rgb(skin))
-            draw.line([lid_in, lid_out], fill=_rgb(ink * 0.6), width=line_w * (2 if feminine else 1) + 1)
+            draw.line([lid_in, lid_out], fill=_rgb(ink), width=line_w * (2 if feminine else 1) + 1)
         else:
-            draw.arc((ex - ew, eye_y - eh, ex + ew, eye_y + eh), start=180, end=360, fill=_rgb(ink * 0.6),
+            draw.arc((ex - ew, eye_y - eh, ex + ew, eye_y + eh), start=180, end=360, fill=_rgb(ink),
                      width=line_w * (2 if feminine else 1) + 1)
         if older:
             for k in (-1, 0, 1):
                 draw.line([(outer + s * ew * 0.15, eye_y + k * ew * 0.2),
-                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(mark(shade * 0.85, 0.35)), width=line_w)
+                           (outer + s * ew * 0.5, eye_y + k * ew * 0.35)], fill=_rgb(mark(0.35)), width=line_w)
 
     # Brows: inner/outer ends and arch driven by AU1, AU2 and AU4.
     brow_y = eye_y - fw * 0.27 - (eh - ew * 0.58) * 0.6
-    brow_w = fw * (0.05 if feminine or child else 0.08) * float(p["brow_thick"])
+    brow_w = fw * (0.06 if feminine else 0.075) * float(p["brow_thick"])
     for s in (-1, 1):
         x_in = cx + s * fw * (0.15 - 0.05 * c["brow_lower"] + 0.03 * c["brow_inner"] * 0)
         x_out = cx + s * fw * 0.63
@@ -314,9 +343,9 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         for k in range(3):
             yy = brow_y - fw * (0.25 + 0.1 * k)
             draw.arc((cx - fw * 0.45, yy - fw * 0.06, cx + fw * 0.45, yy + fw * 0.06), start=200, end=340,
-                     fill=_rgb(mark(shade * 0.9, 0.3)), width=line_w)
+                     fill=_rgb(mark(0.3)), width=line_w)
 
-    _draw_mouth(draw, cx, mouth_y, fw, c, _rgb(mark(_MOUTH_INSIDE, 1.0)), lip, ink, feminine, age)
+    _draw_mouth(draw, cx, mouth_y, fw, c, _rgb(mark(1.0, _MOUTH_INSIDE)), _rgb(_bright(skin, _TEETH)), lip, ink, feminine, age)
 
     # Hair in front: a cap down to the hairline, curls as bumps along its edge.
     hairline = cy - fh * (0.58 if not older or feminine else 0.72) * float(p["hairline"])
