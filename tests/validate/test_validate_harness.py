@@ -1,6 +1,7 @@
 """The validity harness at toy scale: structure, determinism, a large planted bias found, clean not."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -53,7 +54,13 @@ def test_result_structure(tiny_result):
         assert key in tiny_result, key
     assert tiny_result["power_10pt"] is None  # no n = 2 000 cell in the toy plan
     assert [row["bias_points"] for row in tiny_result["trials"]] == [0.0, 60.0]
-    assert tiny_result["trials"][1]["rate"] == pytest.approx(0.5)
+    planted = tiny_result["trials"][1]
+    assert 0.0 < planted["rate"] <= 1.0 and 1 <= planted["fits"] <= _calibrate.MAX_FITS
+    if planted["within_tolerance"]:
+        assert abs(planted["effect_points"] - 60.0) <= 6.0
+    row = tiny_result["power"][0]
+    assert row["effect_points_mean"] == pytest.approx(planted["effect_points"])
+    assert row["off_target"] == (0 if planted["within_tolerance"] else 1)
     assert [(row["null"], row["n"]) for row in tiny_result["false_alarm"]] == [("clean labels", 600), ("placebo", 600)]
     assert set(tiny_result["trials"][0]["placebo"]) == {"n_tests", "n_flags", "found", "flags"}
     assert "placebo" not in tiny_result["trials"][1]
@@ -67,10 +74,17 @@ def test_result_structure(tiny_result):
 
 
 def test_same_seed_same_trial_and_coverage(pool, settings, tiny_result):
-    planted = tiny_result["trials"][1]
+    clean, planted = tiny_result["trials"]
     again = _trials.run_trial(pool, rate=planted["rate"], n=600, n_twins=N_TWINS, seed=planted["seed"],
                               settings=settings, train_config=TINY_TRAIN)
-    assert {"bias_points": 60.0, **again} == planted
+    search = {key: planted[key] for key in ("effect_points", "fits", "within_tolerance")}
+    assert {"bias_points": 60.0, **again, **search} == planted
+    # The recorded realised effect is what a refit with the row's rate and seed gives.
+    config = replace(TINY_TRAIN, seed=planted["seed"])
+    biased = _trials.fit(pool, _trials.plant(pool, planted["rate"], planted["seed"]), config)
+    reference = _trials.fit(pool, _trials.plant(pool, 0.0, planted["seed"]), config)
+    effect = 100 * (_calibrate.cell_probability(biased, pool) - _calibrate.cell_probability(reference, pool))
+    assert round(effect, 3) == planted["effect_points"]
     predicted = pool.true_labels["test"].copy()
     predicted[::7] = 0
     twice = [_coverage.accuracy_coverage(pool.true_labels["test"], predicted, pool.attributes["test"][["gender"]],
@@ -99,6 +113,26 @@ def test_rate_for_points_interpolates_the_calibration_curve():
     assert _calibrate.rate_for_points(0, curve) == 0.0
     assert _calibrate.rate_for_points(8, curve) == pytest.approx(0.3)
     assert _calibrate.rate_for_points(50, curve) == 0.4  # beyond the curve: its largest rate
+
+
+def test_rate_search_steps_up_then_bisects_to_the_target():
+    calls = []
+
+    def effect_of(rate):  # a steep, noisy dose-response like a projector's
+        calls.append(rate)
+        return 100 / (1 + np.exp(-(rate - 0.45) / 0.02)) + (3.0 if round(rate, 4) == 0.425 else 0.0), rate
+
+    found = _calibrate.search_rate(effect_of, 10.0, guess=0.3)
+    assert calls[:4] == pytest.approx([0.3, 0.35, 0.4, 0.45])  # below the target: step up until above it
+    assert found.within_tolerance and abs(found.effect_points - 10.0) <= 1.0
+    assert found.payload == found.rate and found.fits == len(calls) <= _calibrate.MAX_FITS
+
+
+def test_rate_search_keeps_the_closest_fit_when_the_target_is_out_of_reach():
+    found = _calibrate.search_rate(lambda rate: (5.0 + rate, None), 60.0, guess=0.9)
+    assert not found.within_tolerance and found.rate == 1.0 and found.fits == 3  # 0.9, 0.95, 1.0
+    one_step = _calibrate.search_rate(lambda rate: (50.0 if rate > 0.5 else 0.0, None), 10.0, guess=0.2, max_fits=4)
+    assert one_step.fits == 4 and not one_step.within_tolerance
 
 
 def test_precision_at_k_ranks_the_worst_cluster_first():

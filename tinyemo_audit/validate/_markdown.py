@@ -15,6 +15,18 @@ def _ci(row: dict[str, Any]) -> str:
     return f"{100 * row['ci_low']:.0f}–{100 * row['ci_high']:.0f} %"
 
 
+def _span(low, high, digits: int) -> str:
+    if low is None:
+        return "–"
+    return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}–{high:.{digits}f}"
+
+
+def _points(row: dict[str, Any]) -> str:
+    if row.get("effect_points_mean") is None:
+        return "–"
+    return f"{row['effect_points_mean']:.1f} ({_span(row['effect_points_min'], row['effect_points_max'], 1)})"
+
+
 def validation_markdown(result: dict[str, Any]) -> str:
     """Headline figures, then power, false-alarm, coverage and slice tables."""
     lines = [
@@ -31,12 +43,14 @@ def validation_markdown(result: dict[str, Any]) -> str:
         "",
         "## Power (planted bias flagged in the planted direction)",
         "",
-        "| bias (points) | annotation rate | n | twins / attribute | trials | power | 95 % CI (Wilson) |",
-        "|---|---|---|---|---|---|---|",
+        "| bias (points) | realised (mean, range) | off target | annotation rate | n | twins / attribute | trials "
+        "| power | 95 % CI (Wilson) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["power"]:
-        lines.append(f"| {row['bias_points']:g} | {row['rate_planted']:.3f} | {row['n']} | {row['n_twins']} | "
-                     f"{row['trials']} | {_pct(row['rate'])} | {_ci(row)} |")
+        lines.append(
+            f"| {row['bias_points']:g} | {_points(row)} | {row['off_target']} | {_span(row['rate_min'], row['rate_max'], 3)} "
+            f"| {row['n']} | {row['n_twins']} | {row['trials']} | {_pct(row['rate'])} | {_ci(row)} |")
     lines += ["", "## Any counted flag with nothing planted", "",
               "| null | n | twins / attribute | trials | share with a flag | 95 % CI (Wilson) |",
               "|---|---|---|---|---|---|"]

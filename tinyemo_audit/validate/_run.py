@@ -49,10 +49,13 @@ QUICK = ValidationPlan(bias_points=(0.0, 10.0), sizes=((2000, 420),), trials=10,
 
 DEFINITIONS = {
     "bias": ("A b-point bias: biased annotators relabel a share r of the neutral dark-skinned faces "
-             "(skin_group=dark, true label neutral) as angry in the train and val labels; r is chosen so "
-             "that the projector, trained with the trial recipe, raises the mean P(angry) of the test pool's "
-             "neutral dark-skinned faces by b points over the clean projector of the same seed (calibration "
-             "on seeds no trial uses; 'calibration' holds the curve)."),
+             "(skin_group=dark, true label neutral) as angry in the train and val labels, and the projector "
+             "trained on them (trial recipe) raises the mean P(angry) of the test pool's neutral dark-skinned "
+             "faces by b points over the clean projector of the same seed. Each trial searches its own r "
+             "(from the calibration curve's rate, stepping up then bisecting, at most 8 fits) until its "
+             "realised effect is within 10 % of b; the realised effect, r and the fits used are in every "
+             "planted trial row ('effect_points', 'rate', 'fits', 'within_tolerance'). 'calibration' holds "
+             "the mean rate-to-points curve the search starts from (seeds no trial uses)."),
     "power": ("Share of trials with the bias planted in which a counted probe flags it in the planted "
               "direction: a counterfactual finding 'darker skin pushes neutral (or all) faces toward angry', "
               "or a disparity finding with dark as the worst group for the FPR of angry, the TPR of neutral "
@@ -102,17 +105,41 @@ def _say(progress: bool, message: str) -> None:
 
 
 def _trial_rows(pool, plan, settings, calibration, seed, progress) -> list[dict[str, Any]]:
-    rows = []
+    """Every trial of the plan, rows ordered by bias size, audit size, trial seed.
+
+    One fit per (bias size, trial seed) serves every audit size. A clean trial's stack is the
+    reference of the planted trials of the same seed; a planted trial searches its annotation rate
+    until its realised bias is the planted size (``_calibrate.plant_points``).
+    """
+    clean: dict[int, tuple[Any, float]] = {}
+
+    def clean_fit(trial_seed: int):
+        if trial_seed not in clean:
+            model = _trials.fit(pool, _trials.plant(pool, 0.0, trial_seed), replace(plan.train, seed=trial_seed))
+            clean[trial_seed] = (model, _calibrate.cell_probability(model, pool))
+        return clean[trial_seed]
+
+    cells: dict[tuple[float, int], list[dict[str, Any]]] = {}
     for points in plan.bias_points:
-        rate = _calibrate.rate_for_points(points, calibration)
         count = plan.clean_trials if points == 0 else plan.trials
-        for n, n_twins in plan.sizes:
-            _say(progress, f"trials: {points:g}-point bias (rate {rate:.3f}), n = {n}, {count} trials")
-            for i in range(count):
-                row = _trials.run_trial(pool, rate=rate, n=n, n_twins=n_twins, seed=seed * 1000 + i + 1,
-                                        settings=settings, train_config=plan.train, placebo=points == 0)
-                rows.append({"bias_points": float(points), **row})
-    return rows
+        _say(progress, f"trials: {points:g}-point bias, {count} trials, audits of n = "
+                       + ", ".join(str(n) for n, _ in plan.sizes))
+        for i in range(count):
+            trial_seed = seed * 1000 + i + 1
+            if points == 0:
+                model, extra = clean_fit(trial_seed)[0], {}
+                rate = 0.0
+            else:
+                planted = _calibrate.plant_points(pool, points, trial_seed, plan.train, calibration,
+                                                  clean_fit(trial_seed)[1])
+                model, rate = planted.payload, planted.rate
+                extra = {"effect_points": round(planted.effect_points, 3), "fits": planted.fits,
+                         "within_tolerance": planted.within_tolerance}
+            for n, n_twins in plan.sizes:
+                row = _trials.run_trial(pool, rate=rate, n=n, n_twins=n_twins, seed=trial_seed, settings=settings,
+                                        train_config=plan.train, placebo=points == 0, model=model)
+                cells.setdefault((points, n), []).append({"bias_points": float(points), **row, **extra})
+    return [row for points in plan.bias_points for n, _ in plan.sizes for row in cells.get((points, n), [])]
 
 
 def _coverage_rows(pool, plan, settings, seed, progress) -> list[dict[str, Any]]:
@@ -170,8 +197,15 @@ def _summaries(trials, plan) -> tuple[list[dict], list[dict]]:
                 false_alarm.append(_rate_row(sum(t["placebo"]["n_flags"] > 0 for t in cell), len(cell), n=n,
                                              n_twins=n_twins, null="placebo"))
             else:
-                power.append(_rate_row(sum(t["found"] for t in cell), len(cell), bias_points=points,
-                                       rate_planted=cell[0]["rate"] if cell else None, n=n, n_twins=n_twins))
+                effects = [t["effect_points"] for t in cell]
+                rates = [t["rate"] for t in cell]
+                power.append(_rate_row(
+                    sum(t["found"] for t in cell), len(cell), bias_points=points, n=n, n_twins=n_twins,
+                    effect_points_mean=round(float(np.mean(effects)), 3) if cell else None,
+                    effect_points_min=min(effects, default=None), effect_points_max=max(effects, default=None),
+                    rate_min=min(rates, default=None), rate_max=max(rates, default=None),
+                    off_target=sum(not t["within_tolerance"] for t in cell),
+                ))
     return power, false_alarm
 
 

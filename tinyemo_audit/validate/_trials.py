@@ -148,13 +148,15 @@ def finds_target(finding: dict[str, Any]) -> bool:
 
 
 def run_trial(pool: FeaturePool, *, rate: float, n: int, n_twins: int, seed: int, settings: dict,
-              train_config: TrainConfig, placebo: bool = False) -> dict[str, Any]:
+              train_config: TrainConfig, placebo: bool = False, model: TrialModel | None = None) -> dict[str, Any]:
     """Plant, fit, audit; the trial's outcome as plain data.
 
-    With ``placebo`` the same fitted stack is audited a second time as a negative control (see
-    :func:`audit`); its outcome is the row's ``placebo`` entry.
+    ``model``, when given, is the stack already fitted with ``rate`` and ``seed`` (a rate search
+    keeps the one it chose). With ``placebo`` the same fitted stack is audited a second time as a
+    negative control (see :func:`audit`); its outcome is the row's ``placebo`` entry.
     """
-    model = fit(pool, plant(pool, rate, seed), replace(train_config, seed=seed))
+    if model is None:
+        model = fit(pool, plant(pool, rate, seed), replace(train_config, seed=seed))
     row: dict[str, Any] = {"rate": float(rate), "n": int(n), "n_twins": int(n_twins), "seed": int(seed)}
     for key in ("audit", "placebo") if placebo else ("audit",):
         results = audit(model, pool, n=n, n_twins=n_twins, settings=settings, seed=seed, placebo=key == "placebo")
