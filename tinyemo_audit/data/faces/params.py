@@ -15,6 +15,7 @@ _SPLIT_CODE = {"train": 11, "val": 22, "test": 33}
 NEUTRAL = EXPRESSIONS.index("neutral")
 CATEGORICAL = ("expression", "skin_tone", "gender", "age", "hair_color", "hair_style", "glasses",
                "background", "clothing")
+# A change to what this module samples changes pixels: bump render.RENDERER_VERSION with it.
 # Columns drawn as a balanced design: every block of ``DESIGN_BLOCK`` consecutive rows holds each
 # combination of expression x skin tone x gender x age exactly once, in a seeded order.
 DESIGN = CATEGORICAL[:4]
