@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import builtins
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -275,3 +277,22 @@ def test_two_concurrent_writers_both_finish_with_one_complete_version(tmp_path, 
     assert _listing(tmp_path) == ["target"]
     if kind == "folder":
         assert _listing(target) == [f"part{k}.bin" for k in range(files)]
+
+
+@pytest.mark.parametrize("proc_status", [True, False], ids=["proc-status", "fallback"])
+def test_umask_is_read_without_being_changed(monkeypatch, tmp_path, proc_status):
+    if not proc_status:
+        def no_proc(path, *args, **kwargs):
+            if str(path).startswith("/proc"):
+                raise OSError("no /proc here")
+            return builtins.open(path, *args, **kwargs)
+
+        monkeypatch.setattr(_io, "open", no_proc, raising=False)
+    old = os.umask(0o027)
+    try:
+        assert _io._umask() == 0o027
+        assert os.umask(0o027) == 0o027  # still set: reading it left it alone
+        _io.atomic_write_text(tmp_path / "a.txt", "x")
+        assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
