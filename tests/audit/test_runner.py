@@ -155,3 +155,15 @@ def test_label_free_run_on_csv_manifest(tmp_path):
     assert results["run"]["labelled"] is False and results["run"]["n"] == 80
     assert sorted(results["run"]["protected_attributes"]) == ["age", "gender"]
     assert "no labels" in " ".join(s["reason"] for s in results["run"]["skipped"])
+
+
+def test_loading_stage_is_announced_only_after_it_succeeds(capsys):
+    from tinyemo_audit.audit.runner import _Stages
+
+    stages = _Stages(3, progress=True)
+    stages("loading data", after=True)
+    assert capsys.readouterr().err == ""  # bad input here would leave the error line alone
+    stages("classifying")
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("[1/3] loading data (") and err[0].endswith(" s)") and err[1] == "[2/3] classifying"
+    assert set(stages.close()) == {"loading data", "classifying"}

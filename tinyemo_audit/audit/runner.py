@@ -77,23 +77,34 @@ def default_run_dir(dataset: str, model: str) -> Path:
 
 
 class _Stages:
-    """One stderr line per stage (tqdm bars come from the stages themselves), with timings."""
+    """One stderr line per stage (tqdm bars come from the stages themselves), with timings.
+
+    A stage that reads the user's input is announced only once it has succeeded (``after=True``),
+    so that bad input ends the run with the error line alone.
+    """
 
     def __init__(self, total: int, progress: bool):
         self.total, self.progress, self.done = total, progress, 0
         self.timings: dict[str, float] = {}
-        self._name, self._start = None, 0.0
+        self._name, self._start, self._after = None, 0.0, False
 
-    def __call__(self, name: str) -> None:
+    def __call__(self, name: str, *, after: bool = False) -> None:
         self._finish()
         self.done += 1
-        self._name, self._start = name, time.perf_counter()
+        self._name, self._start, self._after = name, time.perf_counter(), after
+        if not after:
+            self._say(name)
+
+    def _say(self, text: str) -> None:
         if self.progress:
-            print(f"[{self.done}/{self.total}] {name}", file=sys.stderr, flush=True)
+            print(f"[{self.done}/{self.total}] {text}", file=sys.stderr, flush=True)
 
     def _finish(self) -> None:
         if self._name is not None:
-            self.timings[self._name] = round(time.perf_counter() - self._start, 3)
+            seconds = time.perf_counter() - self._start
+            self.timings[self._name] = round(seconds, 3)
+            if self._after:
+                self._say(f"{self._name} ({seconds:.1f} s)")
             self._name = None
 
     def close(self) -> dict[str, float]:
@@ -228,7 +239,7 @@ def run_audit(
         gate_spec = load_gates(gates)  # fail on a bad gate file before any work
     bundle = load_bundle(model)  # a bad model name fails before any progress output
     stages = _Stages(8, progress)
-    stages("loading data")
+    stages("loading data", after=True)
     data = load_dataset(dataset, "test")
     if n is not None and n < len(data):
         keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
