@@ -219,7 +219,7 @@ def test_cache_round_trip_and_memory_map(tmp_path):
     assert len(list(folder.parent.iterdir())) == 1 and np.array_equal(biased.images, fresh.images)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "manifest", "labels", "missing"])
+@pytest.mark.parametrize("damage", ["truncate", "manifest", "labels", "missing", "sampler"])
 def test_invalid_cache_is_rebuilt(damage):
     reference = load_faces("test", SMALL, cache=False).images
     load_faces("test", SMALL)
@@ -230,11 +230,16 @@ def test_invalid_cache_is_rebuilt(damage):
         (folder / "manifest.json").write_text("{not json")
     elif damage == "labels":
         np.save(folder / "true_labels.npy", np.zeros(80, dtype=np.int64))
+    elif damage == "sampler":  # an entry from an older sampler, same spec and renderer
+        manifest = json.loads((folder / "manifest.json").read_text())
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "sampler": manifest["sampler"] - 1}))
     else:
         (folder / "images.npy").unlink()
     rebuilt = load_faces("test", SMALL)
     assert np.array_equal(rebuilt.images, reference)
     assert np.load(folder / "images.npy", mmap_mode="r").shape == reference.shape
+    manifest = json.loads((folder / "manifest.json").read_text())  # rewritten, not served as it was
+    assert {key: manifest[key] for key in faces_cache.VERSIONS} == faces_cache.VERSIONS
 
 
 def test_twins_are_cached():

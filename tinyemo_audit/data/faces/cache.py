@@ -12,15 +12,18 @@ import pandas as pd
 
 from ..._io import atomic_directory, atomic_write_json
 from ...paths import cache_dir
-from .params import attribute_table
+from .params import SAMPLER_VERSION, attribute_table
 from .render import RENDERER_VERSION, render_rows
+
+# What, besides the spec, decides the rows and pixels of an entry.
+VERSIONS = {"renderer": RENDERER_VERSION, "sampler": SAMPLER_VERSION}
 
 IMAGES, LABELS, ATTRIBUTES, MANIFEST = "images.npy", "true_labels.npy", "attributes.csv", "manifest.json"
 
 
 def fingerprint(spec: dict[str, Any]) -> str:
-    """Short stable hash of what determines the pixels (spec plus renderer version)."""
-    payload = json.dumps({**spec, "renderer": RENDERER_VERSION}, sort_keys=True)
+    """Short stable hash of what determines the pixels (spec plus renderer and sampler versions)."""
+    payload = json.dumps({**spec, **VERSIONS}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -39,7 +42,7 @@ def _valid(path: Path, spec: dict[str, Any], labels: np.ndarray, shape: tuple[in
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict) or manifest.get("spec") != spec \
-                or manifest.get("renderer") != RENDERER_VERSION:
+                or any(manifest.get(key) != value for key, value in VERSIONS.items()):
             return None
         images = np.load(path / IMAGES, mmap_mode="r", allow_pickle=False)
         stored = np.load(path / LABELS, allow_pickle=False)
@@ -66,7 +69,7 @@ def _load_or_render(spec: dict[str, Any], params: pd.DataFrame, size: int, desc:
         np.save(tmp / LABELS, labels, allow_pickle=False)
         attribute_table(params).to_csv(tmp / ATTRIBUTES, index=False)
         # The manifest goes last: a folder without it is never taken as valid.
-        manifest = {"spec": spec, "renderer": RENDERER_VERSION, "n": len(params), "shape": list(shape),
+        manifest = {"spec": spec, **VERSIONS, "n": len(params), "shape": list(shape),
                     "images_blake2b": pixels_digest(rendered)}
         atomic_write_json(tmp / MANIFEST, manifest)
     images = _valid(path, spec, labels, shape)

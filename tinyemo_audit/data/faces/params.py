@@ -15,7 +15,9 @@ _SPLIT_CODE = {"train": 11, "val": 22, "test": 33}
 NEUTRAL = EXPRESSIONS.index("neutral")
 CATEGORICAL = ("expression", "skin_tone", "gender", "age", "hair_color", "hair_style", "glasses",
                "background", "clothing")
-# A change to what this module samples changes pixels: bump render.RENDERER_VERSION with it.
+# Bump whenever a change here alters any sampled row: it is part of every faces cache fingerprint,
+# beside render.RENDERER_VERSION. v1 drew every categorical column independently; v2 the balanced design.
+SAMPLER_VERSION = 2
 # Columns drawn as a balanced design: every block of ``DESIGN_BLOCK`` consecutive rows holds each
 # combination of expression x skin tone x gender x age exactly once, in a seeded order.
 DESIGN = CATEGORICAL[:4]

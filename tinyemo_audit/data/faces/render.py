@@ -10,8 +10,7 @@ from PIL import Image, ImageDraw
 
 from .attributes import BACKGROUND_RGB, CLOTHING_RGB, EXPRESSIONS, GREY_HAIR, HAIR_RGB, SKIN_RGB, hex_rgb
 
-# Bump whenever a change here, or in how params.py samples rows, alters any pixel: it is part of
-# every cache fingerprint (v4 also changed the sampling: the balanced design).
+# Bump whenever a change here alters any pixel: it is part of every faces cache fingerprint.
 RENDERER_VERSION = 4
 SUPERSAMPLE = 4
 
