@@ -11,7 +11,7 @@ import numpy as np
 from ..model.classifier import classify, project
 from ..model.config import TrainConfig
 from ._pool import FeaturePool
-from ._trials import TARGET, fit, plant
+from ._trials import TARGET, fit_planted
 
 # Seeds used only to calibrate, never by a trial (trials use seeds below 10 000).
 CALIBRATION_SEEDS = (10_001, 10_002)
@@ -43,7 +43,7 @@ def calibrate(pool: FeaturePool, train_config: TrainConfig, *, rates=CALIBRATION
     effects = np.zeros((len(seeds), len(rates)))
     for i, seed in enumerate(seeds):
         for j, rate in enumerate(rates):
-            model = fit(pool, plant(pool, rate, seed), replace(train_config, seed=seed))
+            model = fit_planted(pool, rate, seed, train_config)
             effects[i, j] = cell_probability(model, pool)
         effects[i] -= effects[i, 0]
     return {"rates": [float(r) for r in rates], "seeds": [int(s) for s in seeds],
@@ -88,7 +88,6 @@ def search_rate(effect_of: Callable[[float], tuple[float, Any]], points: float, 
         close = bool(abs(effect - points) <= tolerance * points)
         if best is None or abs(effect - points) < abs(best.effect_points - points):
             best = Planted(rate, float(effect), fits, close, payload)
-        best.fits = fits
         if close or (effect < points and rate >= 1.0):
             break
         if effect < points:
@@ -96,7 +95,7 @@ def search_rate(effect_of: Callable[[float], tuple[float, Any]], points: float, 
         else:
             high = rate
         rate = (low + high) / 2 if high is not None else min(1.0, rate + RATE_STEP)
-    return best
+    return replace(best, fits=fits)  # every fit spent counts, not only those up to the closest
 
 
 def plant_points(pool: FeaturePool, points: float, seed: int, train_config: TrainConfig,
@@ -105,10 +104,8 @@ def plant_points(pool: FeaturePool, points: float, seed: int, train_config: Trai
 
     ``clean_probability`` is :func:`cell_probability` of the clean projector of the same seed.
     """
-    config = replace(train_config, seed=seed)
-
     def effect_of(rate: float):
-        model = fit(pool, plant(pool, rate, seed), config)
+        model = fit_planted(pool, rate, seed, train_config)
         return 100 * (cell_probability(model, pool) - clean_probability), model
 
     return search_rate(effect_of, points, rate_for_points(points, calibration))

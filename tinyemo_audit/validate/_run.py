@@ -115,7 +115,7 @@ def _trial_rows(pool, plan, settings, calibration, seed, progress) -> list[dict[
 
     def clean_fit(trial_seed: int):
         if trial_seed not in clean:
-            model = _trials.fit(pool, _trials.plant(pool, 0.0, trial_seed), replace(plan.train, seed=trial_seed))
+            model = _trials.fit_planted(pool, 0.0, trial_seed, plan.train)
             clean[trial_seed] = (model, _calibrate.cell_probability(model, pool))
         return clean[trial_seed]
 

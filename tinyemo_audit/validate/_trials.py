@@ -63,6 +63,11 @@ def fit(pool: FeaturePool, labels: dict[str, np.ndarray], train_config: TrainCon
     )
 
 
+def fit_planted(pool: FeaturePool, rate: float, seed: int, train_config: TrainConfig) -> TrialModel:
+    """The trial stack of ``seed``: labels planted at ``rate`` and the projector fitted, both with ``seed``."""
+    return fit(pool, plant(pool, rate, seed), replace(train_config, seed=seed))
+
+
 def twin_predictions(model: TrialModel, pool: FeaturePool, attribute: str, n_twins: int):
     """The audit's TwinPredictions for the first ``n_twins`` identities, from cached twin features."""
     twins = pool.twins[attribute]
@@ -156,7 +161,7 @@ def run_trial(pool: FeaturePool, *, rate: float, n: int, n_twins: int, seed: int
     negative control (see :func:`audit`); its outcome is the row's ``placebo`` entry.
     """
     if model is None:
-        model = fit(pool, plant(pool, rate, seed), replace(train_config, seed=seed))
+        model = fit_planted(pool, rate, seed, train_config)
     row: dict[str, Any] = {"rate": float(rate), "n": int(n), "n_twins": int(n_twins), "seed": int(seed)}
     for key in ("audit", "placebo") if placebo else ("audit",):
         results = audit(model, pool, n=n, n_twins=n_twins, settings=settings, seed=seed, placebo=key == "placebo")
