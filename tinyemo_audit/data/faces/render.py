@@ -196,10 +196,6 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     def mark(strength: float, hue: np.ndarray | None = None) -> np.ndarray:
         return _mark(skin, strength, hue)
 
-    def crease(t: float) -> np.ndarray:
-        """A crease or fold line: ``t`` of the way from skin to ink."""
-        return mark(t)
-
     shade = mark(0.3)
     ink = mark(1.0)
     hair = HAIR_RGB[p["hair_color"]]
@@ -254,7 +250,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     fold = max(c["lower_lid"], 0.7 * c["nose_wrinkle"], 0.45 if older else 0.0)
     mw_est = fw * 0.30 * (1.0 + 0.35 * c["stretch"])
     if fold > 0.05:
-        fold_rgb = crease(0.25 + 0.45 * min(fold, 1.0))
+        fold_rgb = mark(0.25 + 0.45 * min(fold, 1.0))
         for s in (-1, 1):
             pts = [
                 (cx + s * fw * 0.20, nose_y - fw * 0.02 - cheek_up * 0.3),
@@ -277,7 +273,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
     draw.arc((cx - fw * 0.16, nose_y - nose_up - fw * 0.12, cx + fw * 0.16, nose_y - nose_up + fw * 0.05),
              start=20, end=160, fill=_rgb(shade), width=line_w)
     if c["nose_wrinkle"] > 0.1:
-        wr = _rgb(crease(0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
+        wr = _rgb(mark(0.4 + 0.5 * min(1.0, c["nose_wrinkle"])))
         for k in range(3):
             yy = eye_y + fw * (0.10 + 0.08 * k)
             draw.arc((cx - fw * 0.13, yy - fw * 0.04, cx + fw * 0.13, yy + fw * 0.04), start=200, end=340,
@@ -299,7 +295,7 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
             lift = eh * (2.05 - 1.2 * min(c["lower_lid"], 1.0))
             _ellipse(draw, ex, eye_y + lift, ew * 1.25, eh * 1.05, fill=_rgb(skin))
             draw.arc((ex - ew * 1.1, eye_y + lift - eh * 1.05, ex + ew * 1.1, eye_y + lift + eh * 1.05),
-                     start=200, end=340, fill=_rgb(crease(0.6)), width=line_w)
+                     start=200, end=340, fill=_rgb(mark(0.6)), width=line_w)
         inner, outer = ex - s * ew, ex + s * ew
         drop_in = eh * 1.1 * c["lid_angry"]
         drop_out = eh * 0.9 * c["lid_sad"]
@@ -330,11 +326,11 @@ def render_face(p: dict[str, Any], size: int) -> np.ndarray:
         draw.line([(x_in, y_in), mid, (x_out, y_out)], fill=_rgb(brow_rgb), width=int(brow_w) + 1, joint="curve")
         if c["brow_lower"] > 0.3 and c["brow_inner"] < 0.3:
             draw.line([(cx - fw * 0.06, brow_y + fw * 0.02), (cx - fw * 0.04, brow_y + fw * 0.14)],
-                      fill=_rgb(crease(0.5)), width=line_w)
+                      fill=_rgb(mark(0.5)), width=line_w)
             draw.line([(cx + fw * 0.06, brow_y + fw * 0.02), (cx + fw * 0.04, brow_y + fw * 0.14)],
-                      fill=_rgb(crease(0.5)), width=line_w)
+                      fill=_rgb(mark(0.5)), width=line_w)
     if c["brow_inner"] > 0.3:
-        wr = _rgb(crease(0.2 + 0.3 * c["brow_inner"]))
+        wr = _rgb(mark(0.2 + 0.3 * c["brow_inner"]))
         for k in range(2):
             yy = brow_y - fw * (0.32 + 0.09 * k)
             draw.arc((cx - fw * 0.3, yy - fw * 0.05, cx + fw * 0.3, yy + fw * 0.05), start=200, end=340,
