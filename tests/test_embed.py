@@ -18,9 +18,7 @@ import pytest
 
 import tinyemo_audit
 
-from tinyemo_audit.data.dataset import Dataset
 from tinyemo_audit.data.registry import DATASETS, load_dataset
-from tinyemo_audit.encoders.base import Encoder
 from tinyemo_audit.encoders.feature_store import (
     DELAY_ENV,
     MANIFEST_FILE,

@@ -2,7 +2,6 @@
 
 import copy
 
-import numpy as np
 import pytest
 
 from tinyemo_audit.audit._findings import apply_fdr, rank_findings

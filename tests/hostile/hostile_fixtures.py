@@ -9,8 +9,6 @@ import os
 import pickle
 import shlex
 import shutil
-import struct
-import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from tinyemo_audit.data.feature_folder import read_feature_folder
 from tinyemo_audit.errors import InputError, UsageError
