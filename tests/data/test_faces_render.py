@@ -96,7 +96,7 @@ def test_an_expression_changes_the_same_pixels_by_the_same_amounts_on_every_skin
             assert np.abs(changes - changes[0]).max() <= 2.0, (EXPRESSIONS[k], p)
 
 
-def test_skin_tones_keep_their_order_and_leave_room_for_every_feature():
+def test_skin_tones_keep_their_order_and_leave_room_for_grey_marks_and_whites():
     from tinyemo_audit.data.faces.attributes import SKIN_RGB
     from tinyemo_audit.data.faces.render import (
         BRIGHT_CONTRAST, LIT_SKIN_HIGH, LIT_SKIN_LOW, MARK_CONTRAST, lit_skin,
