@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UsageError
+from ..user_text import CONTROL_CHARACTERS
 from .dataset import UNLABELLED, Dataset
 from .images import DEFAULT_MAX_PIXELS, DEFAULT_SIZE, read_images
 from .layout_spec import DatasetLayout
@@ -17,7 +18,6 @@ UNKNOWN_VALUE = "unknown"  # attribute value where the source has none
 # C0/C1 controls and the bidirectional overrides: they corrupt terminals and CSV exports and can make
 # report.html show text other than what it holds (U+202E reverses what follows), so such items are
 # skipped with a reason rather than carried into results.
-CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 MSG_ALL_UNKNOWN = "none of the {n} labels in {source} is a {taxonomy} class (found: {found}); valid: {valid}"
 
 

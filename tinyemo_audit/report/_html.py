@@ -8,18 +8,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..user_text import visible
+
 
 class Safe(str):
     """A string that is already HTML (built by this package); everything else gets escaped."""
-
-
-# Characters that can corrupt a terminal or make the page show text other than it holds: C0 but tab
-# and newline, DEL, C1, and the bidirectional marks, embeddings, overrides and isolates.
-_CONTROL_CODEPOINTS = (
-    [c for c in range(0x20) if c not in (0x09, 0x0A)] + list(range(0x7F, 0xA0))
-    + [0x061C, 0x200E, 0x200F] + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
-)
-_NEUTRALISE = {c: f"\\u{c:04X}" for c in _CONTROL_CODEPOINTS}
 
 
 def neutralise(text: str) -> str:
@@ -30,7 +23,7 @@ def neutralise(text: str) -> str:
     >>> neutralise("north\x1b[31m \u202eevil")
     'north\\u001B[31m \\u202Eevil'
     """
-    return text.translate(_NEUTRALISE)
+    return visible(text)
 
 
 def neutralise_strings(value: Any) -> Any:
