@@ -31,7 +31,7 @@ from .._io import atomic_directory
 from ..errors import InputError, UsageError
 from .cues import load_cue_vocabulary
 from .settings import INSTRUCT_FORMAT, INSTRUCT_VERSION, AnnotatorBias, InstructConfig
-from .templates import join_phrases, label_words, load_templates
+from .templates import compose_prompt, join_phrases, label_words, load_templates
 
 MANIFEST = "instruct.json"
 PRETRAIN_FILE = "pretrain.json"
@@ -154,8 +154,7 @@ def _prompts(n: int, labels: list[str], seed: int) -> tuple[list[str], np.ndarra
     picks = rng.integers(0, len(tpl["prompts"]), size=n)
     prompts = []
     for label, pick, hint in zip(labels, picks.tolist(), hinted.tolist()):
-        text = tpl["prompts"][pick]
-        prompts.append(f"{text}\n{tpl['hint'].format(label=label)}" if hint else text)
+        prompts.append(compose_prompt(tpl["prompts"][pick], tpl["hint"], label if hint else None))
     return prompts, hinted
 
 

@@ -55,6 +55,14 @@ def join_phrases(phrases: list[str]) -> str:
     return ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
+def compose_prompt(prompt: str, hint: str, label: str | None) -> str:
+    """The user turn: ``prompt``, plus the hint sentence on its own line when a label is given.
+
+    The one place a hinted prompt is composed: the instruct builder writes it, ``explain`` asks it.
+    """
+    return prompt if label is None else f"{prompt}\n{hint.format(label=label)}"
+
+
 def inference_templates() -> dict[str, str]:
     """The templates a trained reasoning part keeps in reasoning.json (the canonical prompt)."""
     raw = load_templates()
