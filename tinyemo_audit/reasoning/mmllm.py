@@ -136,7 +136,7 @@ class ReasoningModel:
     def _features(self, features) -> torch.Tensor:
         import torch
 
-        x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+        x = torch.from_numpy(np.array(features, dtype=np.float32))  # a copy: cached features are read-only
         if x.ndim != 2 or x.shape[1] != self.connector.d_in:
             raise InputError(f"the reasoning connector expects features of dimension {self.connector.d_in}, "
                              f"got shape {tuple(x.shape)}")

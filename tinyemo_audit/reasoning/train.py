@@ -44,7 +44,7 @@ def _fit(model, examples, features: np.ndarray, params: list, *, steps: int, lr:
     losses: list[float] = []
     began = time.perf_counter()
     bar = tqdm(_batches(len(examples), config.batch_size, steps, rng), desc=f"train-reasoning {name}",
-               unit="step", file=sys.stderr, disable=not progress)
+               unit="step", file=sys.stderr, disable=not progress, miniters=1)
     for index in bar:
         chosen = [examples[i] for i in index.tolist()]
         loss = model.loss(features[[e.image for e in chosen]], [e.prompt for e in chosen],
@@ -119,9 +119,9 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
         raise InputError(f"the instruct data's labels {unknown} are not among bundle {bundle.name}'s classes "
                          f"({', '.join(bundle.classes)}); build instruct data from the dataset the bundle classifies")
     torch.set_num_threads(config.threads)
+    base = load_base(config.llm, trust_remote_code=config.trust_remote_code)  # a missing base fails before work
     images = load_instruct_images(instruct, encoder_image_size(bundle.encoder))
     features = image_features(bundle, images, progress=progress)
-    base = load_base(config.llm, trust_remote_code=config.trust_remote_code)
     torch.manual_seed(config.seed)
     connector = build_connector(features.shape[1], base.hidden_size, config.visual_tokens)
     templates = inference_templates()
