@@ -289,6 +289,29 @@ _ENCODER_KEYS = ("spec", "dim", "weights_sha256")
 TEMPLATE_KEYS = ("system", "plain_chat", "prompt", "hint", "answer")
 
 
+# The only fields each template may fill: a template from a file never reaches attributes or items
+# of the values it is formatted with ("{label.__class__}" is refused).
+TEMPLATE_FIELDS = {"system": (), "plain_chat": ("system", "prompt"), "prompt": (), "hint": ("label",),
+                   "answer": ("reasoning", "label")}
+
+
+def check_template_fields(template: str, allowed: tuple[str, ...], where: str) -> str:
+    """``template`` if every ``{field}`` in it is a plain name in ``allowed``; else a one-line InputError."""
+    import string
+
+    try:
+        fields_used = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template)
+                       if name is not None]
+    except ValueError as err:
+        raise InputError(f"{where} is not a valid template ({err})") from None
+    for name, spec, conv in fields_used:
+        if name not in allowed or spec or conv:
+            shown = name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+            raise InputError(f"{where}: field {{{shown}}} is not allowed; allowed fields: "
+                             f"{', '.join('{' + a + '}' for a in allowed) or 'none (write braces as {{ }})'}")
+    return template
+
+
 def check_reasoning_spec(spec: Any, where: str) -> dict[str, Any]:
     """Check a parsed reasoning.json; returns it. Every problem is a one-line InputError."""
     if not isinstance(spec, dict) or spec.get("format") != REASONING_FORMAT:
@@ -324,6 +347,7 @@ def check_reasoning_spec(spec: Any, where: str) -> dict[str, Any]:
     templates = check_keys(spec["templates"], TEMPLATE_KEYS, f"{where}: templates")
     for key in TEMPLATE_KEYS:
         _string(templates.get(key), f"{where}: templates", key)
+        check_template_fields(templates[key], TEMPLATE_FIELDS[key], f"{where}: templates.{key}")
     if "<image>" not in templates["prompt"]:
         raise InputError(f"{where}: templates.prompt must contain the <image> placeholder")
     if "{label}" not in templates["hint"] or "{label}" not in templates["answer"]:

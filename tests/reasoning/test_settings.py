@@ -1,0 +1,109 @@
+"""Tests for tinyemo_audit.reasoning.settings: configs and reasoning.json are checked in one place, one line each."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinyemo_audit.errors import InputError, UsageError
+from tinyemo_audit.reasoning.settings import (
+    GenerationSettings,
+    ReasoningTrainConfig,
+    check_mode,
+    check_reasoning_spec,
+    check_template_fields,
+)
+from tinyemo_audit.reasoning.templates import inference_templates
+
+VALID = {
+    "format": "tinyemo-audit-reasoning", "version": 1,
+    "base": {"spec": "smollm2-135m", "sha256": "ab" * 32, "source": "x.gguf", "hidden_size": 576, "vocab_size": 49152,
+             "trust_remote_code": False},
+    "encoder": {"spec": "faces-mini", "dim": 384, "weights_sha256": "cd" * 32},
+    "connector": {"file": "connector.safetensors", "d_in": 384, "d_llm": 576, "visual_tokens": 4, "sha256": "ef"},
+    "adapter": {"file": "adapter.safetensors", "r": 8, "alpha": 16, "dropout": 0.05, "targets": ["q_proj"],
+                "sha256": "01"},
+    "templates": inference_templates(),
+    "generation": GenerationSettings().to_dict(),
+    "classes": ["angry", "happy"],
+    "training": {},
+}
+
+
+def test_a_valid_spec_passes():
+    assert check_reasoning_spec(copy.deepcopy(VALID), "r.json")["classes"] == ["angry", "happy"]
+
+
+@pytest.mark.parametrize("path, value, fragment", [
+    (("version",), 2, "version"),
+    (("base", "sha256"), 5, "sha256"),
+    (("base", "hidden_size"), True, "hidden_size"),
+    (("connector", "visual_tokens"), 0, "visual_tokens"),
+    (("connector", "file"), "../../x.safetensors", "inside the reasoning folder"),
+    (("adapter", "file"), "adapter.bin", "inside the reasoning folder"),
+    (("adapter", "targets"), [], "targets"),
+    (("templates", "prompt"), "no placeholder", "<image>"),
+    (("templates", "hint"), "{label.__class__}", "not allowed"),
+    (("templates", "answer"), "{reasoning} {label} {secret}", "not allowed"),
+    (("generation", "max_new_tokens"), -1, "max_new_tokens"),
+    (("generation", "beams"), 4, "unknown key"),
+    (("classes",), [], "classes"),
+    (("extra",), 1, "unknown key"),
+])
+def test_each_bad_field_is_named(path, value, fragment):
+    spec = copy.deepcopy(VALID)
+    node = spec
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(InputError, match=fragment) as err:
+        check_reasoning_spec(spec, "r.json")
+    assert "\n" not in str(err.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.one_of(st.none(), st.integers(), st.text(max_size=5), st.booleans()),
+                       max_size=4))
+def test_arbitrary_sections_fail_with_one_line_errors_never_crash(junk):
+    for section in ("base", "connector", "adapter", "generation", "templates", "encoder"):
+        spec = copy.deepcopy(VALID)
+        spec[section] = junk
+        try:
+            check_reasoning_spec(spec, "r.json")
+        except InputError as err:
+            assert "\n" not in str(err)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=30))
+def test_templates_only_fill_their_plain_fields(template):
+    try:
+        check_template_fields(template, ("label",), "t")
+    except InputError:
+        return
+    template.format(label="happy")  # an accepted template always formats, reaching nothing else
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ({"batch_size": 0}, "batch_size"),
+    ({"stage2_lr": -1}, "stage2_lr"),
+    ({"lora_targets": "q_proj"}, "lora_targets"),
+    ({"trust_remote_code": "yes"}, "trust_remote_code"),
+    ({"visual_token": 4}, "unknown key"),
+    ({"llm": ""}, "llm"),
+])
+def test_training_config_checks(tmp_path, raw, fragment):
+    path = tmp_path / "t.yaml"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(InputError, match=fragment):
+        ReasoningTrainConfig.from_sources(path)
+
+
+def test_mode_names():
+    assert check_mode("free") == "free"
+    with pytest.raises(UsageError, match="valid choices: free, conditional"):
+        check_mode("creative")
