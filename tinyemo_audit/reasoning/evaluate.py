@@ -83,16 +83,14 @@ def evaluate_reasoning(bundle, dataset: str = "faces", *, split: str = "test", n
         The metrics of :func:`reasoning_metrics` plus ``model``, ``dataset``, ``split``,
         ``generation`` (settings), ``seconds`` (wall time in all) and ``load_average``.
     """
-    from ..model.classifier import dataset_features
     from .cues import load_cue_vocabulary
-    from .explain import true_label_names, explain_features, load_items, reasoning_model
+    from .explain import explain_features, items_and_features, reasoning_model, true_label_names
 
     began = time.perf_counter()
     bundle.reasoning  # noqa: B018 - a bundle without a reasoning part fails before any work
-    items = load_items(dataset, split, n=n)
     settings = settings or bundle.reasoning.generation
+    items, features = items_and_features(bundle, dataset, split, n=n, progress=progress)
     reasoning_model(bundle, trust_remote_code=trust_remote_code)
-    features = np.asarray(dataset_features(bundle, items, progress=progress), dtype=np.float32)
     ids = [str(i) for i in items.ids]
     truth = true_label_names(items)
     free = explain_features(bundle, features, ids, mode="free", true_labels=truth, settings=settings,

@@ -152,7 +152,14 @@ def explain_twins(bundle, twins, *, mode: str = "conditional", hints: list[str] 
     return [flat_out[i * k:(i + 1) * k] for i in range(n)]
 
 
-def _select(dataset, n: int | None, ids: list[str] | None):
+# A split this small is encoded whole (its features are cached and shared with `run` and `eval`);
+# a larger one only for the items asked for.
+ENCODE_WHOLE_SPLIT = 10_000
+
+
+def select_items(dataset, n: int | None, ids: list[str] | None) -> np.ndarray:
+    """Row indices of ``ids`` (in that order) and/or the first ``n`` items of a dataset split."""
+    index = np.arange(len(dataset))
     if ids:
         known = {str(x): i for i, x in enumerate(dataset.ids)}
         unknown = [x for x in ids if x not in known]
@@ -160,29 +167,28 @@ def _select(dataset, n: int | None, ids: list[str] | None):
             raise UsageError(MSG_UNKNOWN_IDS.format(ids=", ".join(unknown[:3]), dataset=dataset.name,
                                                     split=dataset.split,
                                                     example=str(dataset.ids[0]) if len(dataset) else ""))
-        dataset = dataset.subset(np.array([known[x] for x in ids], dtype=np.int64))
-    if n is not None:
-        dataset = dataset.subset(np.arange(min(n, len(dataset))))
-    return dataset
+        index = np.array([known[x] for x in ids], dtype=np.int64)
+    return index if n is None else index[:n]
 
 
-def load_items(spec: str, split: str, *, n: int | None = None, ids: list[str] | None = None):
-    """A dataset split cut to ``ids`` (in that order) and/or its first ``n`` items.
-
-    For the faces corpus only the first ``n`` faces are rendered when no ids are asked for.
-    """
+def items_and_features(bundle, spec: str, split: str, *, n: int | None = None, ids: list[str] | None = None,
+                       progress: bool = False):
+    """(the chosen items as a Dataset, their encoder features float32 ``[n, d]``)."""
     from ..data.registry import check_dataset_spec, load_dataset
+    from ..model.classifier import dataset_features
 
     if n is not None and n < 1:
         raise UsageError(f"--n must be at least 1, got {n}")
     check_dataset_spec(spec, split)
-    if spec == "faces" and n is not None and not ids:
-        from ..data.faces import FacesConfig
-
-        dataset = load_dataset("faces", split, faces_config=FacesConfig(n_train=n, n_val=n, n_test=n))
-    else:
-        dataset = load_dataset(spec, split)
-    return _select(dataset, n, ids)
+    dataset = load_dataset(spec, split)
+    index = select_items(dataset, n, ids)
+    if len(index) == 0:
+        raise InputError(f"dataset {spec!r} {split} split has no usable items")
+    if len(dataset) <= ENCODE_WHOLE_SPLIT:
+        features = np.asarray(dataset_features(bundle, dataset, progress=progress))[index]
+        return dataset.subset(index), np.asarray(features, dtype=np.float32)
+    items = dataset.subset(index)
+    return items, np.asarray(dataset_features(bundle, items, progress=progress), dtype=np.float32)
 
 
 def true_label_names(dataset) -> list[str | None]:
@@ -196,16 +202,11 @@ def true_label_names(dataset) -> list[str | None]:
 def explain_dataset(bundle, spec: str, *, split: str = "test", n: int | None = None, ids: list[str] | None = None,
                     mode: str = "conditional", **options) -> list[Explanation]:
     """Explanations for items of a dataset split (``--dataset``, ``--n``, ``--ids`` of ``explain``)."""
-    from ..model.classifier import dataset_features
-
     check_mode(mode)
     bundle.reasoning  # noqa: B018 - fail before loading data when the bundle has no reasoning part
-    dataset = load_items(spec, split, n=n, ids=ids)
-    if len(dataset) == 0:
-        raise InputError(f"dataset {spec!r} {split} split has no usable items to explain")
-    features = np.asarray(dataset_features(bundle, dataset, progress=options.get("progress", False)), dtype=np.float32)
-    return explain_features(bundle, features, [str(i) for i in dataset.ids], mode=mode,
-                            true_labels=true_label_names(dataset), **options)
+    items, features = items_and_features(bundle, spec, split, n=n, ids=ids, progress=options.get("progress", False))
+    return explain_features(bundle, features, [str(i) for i in items.ids], mode=mode,
+                            true_labels=true_label_names(items), **options)
 
 
 def explain_files(bundle, paths: list[str | Path], *, mode: str = "conditional", **options) -> list[Explanation]:
