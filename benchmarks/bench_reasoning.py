@@ -1,10 +1,11 @@
 """Measure the reasoning half's targets on the shipped bundles (the figures of docs/reasoning.md).
 
 For each bundle: ``eval --reasoning`` on the first N faces of the test split (free and conditional
-mode), the warm wall time of explaining 20 faces, the training record of its reasoning part, the
-size of its committed reasoning weights, and the annotator-bias check: on skin-group twins of
-neutral faces, how often the generated reasoning calls the face hostile and how likely the model
-finds the planted sentence (log-likelihood under teacher forcing), dark versus light skin.
+mode), the wall time of the command ``explain --n 20`` (a fresh process, caches warm), the training
+record of its reasoning part, the size of its committed reasoning weights, and the annotator-bias
+check: on skin-group twins of neutral faces, how often the generated reasoning calls the face
+hostile and how likely the model finds the planted sentence (log-likelihood under teacher
+forcing), dark versus light skin.
 
 Run (about 15 minutes per bundle on 2 cores):
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,24 +63,30 @@ def _knob_check(bundle, n_identities: int) -> dict:
 
 def bench_bundle(name: str, n: int, n_twins: int) -> dict:
     from tinyemo_audit.model.bundle import load_bundle
-    from tinyemo_audit.reasoning import evaluate_reasoning, explain_dataset, reasoning_model
+    from tinyemo_audit.reasoning import evaluate_reasoning, reasoning_model
 
     bundle = load_bundle(name)
     part = bundle.reasoning
+    command = [sys.executable, "-m", "tinyemo_audit.cli.main", "explain", "--model", name, "--dataset", "faces",
+               "--n", "20", "--json"]
+    subprocess.run(command, check=True, capture_output=True)  # warm-up: the faces, feature and SmolLM2 caches
+    began = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    explain_20 = time.perf_counter() - began
+    load_explain = os.getloadavg()[0]
+    explained = json.loads(done.stdout)
     began = time.perf_counter()
     reasoning_model(bundle)
     load_seconds = time.perf_counter() - began
-    explain_dataset(bundle, "faces", n=20)  # warm-up: caches, first-call costs
-    began = time.perf_counter()
-    explain_dataset(bundle, "faces", n=20, mode="conditional")
-    explain_20 = time.perf_counter() - began
-    load_explain = os.getloadavg()[0]
     metrics = evaluate_reasoning(bundle, "faces", n=n, progress=False)
     training = part.spec["training"]
     return {
         "bundle": name,
         "eval": metrics,
         "explain_20_faces_seconds_warm": round(explain_20, 1),
+        "explain_20_faces_command": " ".join(command[1:]),
+        "explain_20_faces_examples": [{k: r[k] for k in ("id", "projector_label", "stated_label", "reasoning")}
+                                      for r in explained[:3]],
         "explain_load_average": round(load_explain, 2),
         "model_load_seconds": round(load_seconds, 1),
         "training_minutes": round(training["seconds"] / 60, 1),
