@@ -23,13 +23,14 @@ from .._io import atomic_directory
 from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..input_files import file_sha256
 from ..paths import cache_dir
-from .settings import DEFAULT_LLM
+from ..user_text import shown
+from .settings import BASE_DTYPES, DEFAULT_LLM
 
 SMOLLM2 = DEFAULT_LLM
 LLM_SCHEME = "llm:"
 CACHE_FORMAT = 1
 WEIGHTS_FILE = "model.safetensors"
-MSG_UNKNOWN_BASE = "unknown base LLM {spec!r}; valid choices: smollm2-135m, llm:<hf-id-or-folder>"
+MSG_UNKNOWN_BASE = "unknown base LLM {spec}; valid choices: smollm2-135m, llm:<hf-id-or-folder>"
 
 
 @dataclass
@@ -42,6 +43,7 @@ class BaseLLM:
     sha256: str
     source: str
     trust_remote_code: bool = False
+    dtype: str = "float32"
 
     @property
     def hidden_size(self) -> int:
@@ -92,7 +94,7 @@ def _smollm2_cache_ok(folder: Path, source_sha256: str) -> bool:
         return False
 
 
-def _load_folder(folder: str, spec: str, remote: dict[str, Any]):
+def _load_folder(folder: str, spec: str, remote: dict[str, Any], dtype: str = "float32"):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -100,11 +102,11 @@ def _load_folder(folder: str, spec: str, remote: dict[str, Any]):
     hf_logging.disable_progress_bar()  # the tool's own bars say what is happening
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, use_safetensors=True,
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), use_safetensors=True,
                                                      local_files_only=hub_offline(), **remote)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=hub_offline(), **remote)
     except (OSError, ValueError, ImportError, KeyError) as err:
-        raise WeightsUnavailableError(f"base LLM {spec}: cannot load it ({one_line(err)})") from None
+        raise WeightsUnavailableError(f"base LLM {shown(spec)}: cannot load it ({one_line(err)})") from None
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
@@ -113,7 +115,7 @@ def _load_folder(folder: str, spec: str, remote: dict[str, Any]):
     return model, tokenizer
 
 
-def _load_smollm2() -> BaseLLM:
+def _load_smollm2(dtype: str) -> BaseLLM:
     from ..label_space.smollm2 import gguf_path
 
     source = gguf_path()
@@ -121,8 +123,8 @@ def _load_smollm2() -> BaseLLM:
     folder = smollm2_cache_dir()
     if not _smollm2_cache_ok(folder, source_sha256):
         _build_smollm2_cache(folder, source, source_sha256)
-    model, tokenizer = _load_folder(str(folder), SMOLLM2, {})
-    return BaseLLM(SMOLLM2, model, tokenizer, source_sha256, source.name)
+    model, tokenizer = _load_folder(str(folder), SMOLLM2, {}, dtype)
+    return BaseLLM(SMOLLM2, model, tokenizer, source_sha256, source.name, dtype=dtype)
 
 
 def _weight_files(ref: str) -> list[Path]:
@@ -132,15 +134,15 @@ def _weight_files(ref: str) -> list[Path]:
         try:
             shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-            raise InputError(f"llm:{ref}: model.safetensors.index.json is damaged ({one_line(err)})") from None
+            raise InputError(f"{shown(LLM_SCHEME + ref)}: model.safetensors.index.json is damaged ({one_line(err)})") from None
         files = [locate_file(ref, shard) for shard in shards]
         if not files or any(f is None for f in files):
-            raise WeightsUnavailableError(f"llm:{ref}: a weight shard its index names is missing")
+            raise WeightsUnavailableError(f"{shown(LLM_SCHEME + ref)}: a weight shard its index names is missing")
         return files  # type: ignore[return-value]
     single = locate_file(ref, WEIGHTS_FILE)
     if single is None:
         raise WeightsUnavailableError(
-            f"llm:{ref}: no {WEIGHTS_FILE} (this tool reads safetensors weights only, never pickled .bin files)")
+            f"{shown(LLM_SCHEME + ref)}: no {WEIGHTS_FILE} (this tool reads safetensors weights only, never pickled .bin files)")
     return [single]
 
 
@@ -149,14 +151,14 @@ def llm_digest(ref: str) -> str:
     config = locate_file(ref, "config.json")
     if config is None:
         where = "folder" if is_local_ref(ref) else "Hugging Face cache (HF_HUB_OFFLINE=1)"
-        raise WeightsUnavailableError(f"llm:{ref}: no model config.json in the {where}")
+        raise WeightsUnavailableError(f"{shown(LLM_SCHEME + ref)}: no model config.json in the {where}")
     digest = hashlib.sha256()
     for path in [config, *_weight_files(ref)]:
         digest.update(path.name.encode() + b"\0" + file_sha256(path, what=f"llm:{ref} file").encode())
     return digest.hexdigest()
 
 
-def load_base(spec: str, *, trust_remote_code: bool = False) -> BaseLLM:
+def load_base(spec: str, *, trust_remote_code: bool = False, dtype: str = "float32") -> BaseLLM:
     """Load the base LLM a spec names, with its digest.
 
     Parameters
@@ -165,6 +167,9 @@ def load_base(spec: str, *, trust_remote_code: bool = False) -> BaseLLM:
         ``"smollm2-135m"`` (the offline GGUF) or ``"llm:<hf-id-or-folder>"``.
     trust_remote_code : bool
         For ``llm:`` only: let the model's own code run (never by default).
+    dtype : {"float32", "bfloat16"}
+        Dtype of the (frozen) weights in memory. bfloat16 halves the time of a CPU training step
+        with AVX-512 BF16 (matrix products 2.3x faster, measured); the weights on disk stay as they are.
 
     Raises
     ------
@@ -173,16 +178,18 @@ def load_base(spec: str, *, trust_remote_code: bool = False) -> BaseLLM:
     WeightsUnavailableError
         The weights are not on this machine (the message says what to install).
     """
+    if dtype not in BASE_DTYPES:
+        raise UsageError(f"unknown base dtype {shown(dtype)}; valid choices: {', '.join(BASE_DTYPES)}")
     if spec == SMOLLM2:
-        return _load_smollm2()
+        return _load_smollm2(dtype)
     if not spec.startswith(LLM_SCHEME) or not spec[len(LLM_SCHEME):]:
-        raise UsageError(MSG_UNKNOWN_BASE.format(spec=spec))
+        raise UsageError(MSG_UNKNOWN_BASE.format(spec=shown(spec)))
     ref = spec[len(LLM_SCHEME):]
     sha256 = llm_digest(ref)
     remote = {"trust_remote_code": True} if trust_remote_code is True else {}
     folder = str(Path(ref).expanduser()) if is_local_ref(ref) else ref
-    model, tokenizer = _load_folder(folder, spec, remote)
-    return BaseLLM(spec, model, tokenizer, sha256, ref, bool(trust_remote_code))
+    model, tokenizer = _load_folder(folder, spec, remote, dtype)
+    return BaseLLM(spec, model, tokenizer, sha256, ref, bool(trust_remote_code), dtype)
 
 
 def base_digest(spec: str) -> str:
@@ -192,5 +199,5 @@ def base_digest(spec: str) -> str:
 
         return file_sha256(gguf_path(), what="SmolLM2 GGUF")
     if not spec.startswith(LLM_SCHEME) or not spec[len(LLM_SCHEME):]:
-        raise UsageError(MSG_UNKNOWN_BASE.format(spec=spec))
+        raise UsageError(MSG_UNKNOWN_BASE.format(spec=shown(spec)))
     return llm_digest(spec[len(LLM_SCHEME):])

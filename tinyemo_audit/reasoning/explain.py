@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, UsageError
+from ..user_text import shown
 from .settings import GenerationSettings, check_mode
 
-MSG_UNKNOWN_IDS = "unknown item id(s) {ids} in {dataset} {split}; ids look like {example!r}"
+MSG_UNKNOWN_IDS = "unknown item id(s) {ids} in {dataset} {split}; ids look like {example}"
 
 
 @dataclass
@@ -91,7 +92,7 @@ def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditio
             raise UsageError("hints are for conditional mode, one per image")
         unknown = sorted({h for h in hints if h is not None and h not in classes})
         if unknown:
-            raise UsageError(f"hint label(s) {unknown} are not among the reasoning part's classes ({', '.join(classes)})")
+            raise UsageError(f"hint label(s) {shown(unknown)} are not among the reasoning part's classes ({', '.join(classes)})")
     model = reasoning_model(bundle, trust_remote_code=trust_remote_code)
     preds = classify(bundle, project(bundle, features), classes)
     labels = [classes[k] for k in preds.predicted.tolist()]
@@ -164,9 +165,9 @@ def select_items(dataset, n: int | None, ids: list[str] | None) -> np.ndarray:
         known = {str(x): i for i, x in enumerate(dataset.ids)}
         unknown = [x for x in ids if x not in known]
         if unknown:
-            raise UsageError(MSG_UNKNOWN_IDS.format(ids=", ".join(unknown[:3]), dataset=dataset.name,
+            raise UsageError(MSG_UNKNOWN_IDS.format(ids=shown(unknown[:3]), dataset=shown(dataset.name),
                                                     split=dataset.split,
-                                                    example=str(dataset.ids[0]) if len(dataset) else ""))
+                                                    example=shown(str(dataset.ids[0])) if len(dataset) else "''"))
         index = np.array([known[x] for x in ids], dtype=np.int64)
     return index if n is None else index[:n]
 
@@ -183,7 +184,7 @@ def items_and_features(bundle, spec: str, split: str, *, n: int | None = None, i
     dataset = load_dataset(spec, split)
     index = select_items(dataset, n, ids)
     if len(index) == 0:
-        raise InputError(f"dataset {spec!r} {split} split has no usable items")
+        raise InputError(f"dataset {shown(spec)} {split} split has no usable items")
     if len(dataset) <= ENCODE_WHOLE_SPLIT:
         features = np.asarray(dataset_features(bundle, dataset, progress=progress))[index]
         return dataset.subset(index), np.asarray(features, dtype=np.float32)

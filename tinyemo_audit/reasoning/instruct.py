@@ -29,6 +29,8 @@ import pandas as pd
 
 from .._io import atomic_directory
 from ..errors import InputError, UsageError
+from ..input_files import shown_path
+from ..user_text import shown
 from .cues import load_cue_vocabulary
 from .settings import INSTRUCT_FORMAT, INSTRUCT_VERSION, AnnotatorBias, InstructConfig
 from .templates import compose_prompt, join_phrases, label_words, load_templates
@@ -224,11 +226,11 @@ def instruct_rows(dataset, *, seed: int, annotator_bias: tuple[AnnotatorBias, ..
     from ..data.dataset import UNLABELLED
 
     if dataset.images is None:
-        raise UsageError(f"dataset {dataset.name!r} has features but no images; instruct data needs images")
+        raise UsageError(f"dataset {shown(dataset.name)} has features but no images; instruct data needs images")
     if len(dataset) == 0:
-        raise InputError(f"dataset {dataset.name!r} has no usable items")
+        raise InputError(f"dataset {shown(dataset.name)} has no usable items")
     if bool((np.asarray(dataset.labels) == UNLABELLED).any()):
-        raise InputError(f"dataset {dataset.name!r} has items without a label; instruct data needs labelled items")
+        raise InputError(f"dataset {shown(dataset.name)} has items without a label; instruct data needs labelled items")
     grounded = dataset.name == "faces" and "intensity" in dataset.meta and "true_labels" in dataset.meta
     n = len(dataset)
     ids = [str(i) for i in dataset.ids]
@@ -275,9 +277,9 @@ def check_instruct_out(out: str | Path) -> None:
     """UsageError unless ``out`` may become (or replace) an instruct folder: new, empty or one of ours."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for the instruct data")
+        raise UsageError(f"--out {shown_path(out)} is a file; give a folder for the instruct data")
     if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
-        raise UsageError(MSG_NOT_INSTRUCT_OUT.format(out=out, manifest=MANIFEST))
+        raise UsageError(MSG_NOT_INSTRUCT_OUT.format(out=shown_path(out), manifest=MANIFEST))
 
 
 def _load_split(config: InstructConfig):

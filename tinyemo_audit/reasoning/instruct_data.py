@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..input_files import is_inside, read_text, shown_path
 from .instruct import FINETUNE_FILE, MANIFEST, PRETRAIN_FILE
+from ..user_text import shown
 from .parse import stated_label
 from .settings import INSTRUCT_FORMAT, INSTRUCT_VERSION, check_keys
 
@@ -81,7 +82,7 @@ def _rows(path: Path, folder: Path, images: dict[str, int], classes: tuple[str, 
         if image not in images:
             target = folder / image
             if Path(image).is_absolute() or not is_inside(target, folder):
-                raise InputError(f"{at}: image {image!r} is not inside the instruct folder")
+                raise InputError(f"{at}: image {shown(image)} is not inside the instruct folder")
             images[image] = len(images)
         turns = row.get("conversations")
         if not isinstance(turns, list) or len(turns) < 2 or len(turns) % 2:
@@ -116,7 +117,7 @@ def read_instruct(folder: str | Path) -> InstructData:
     if not isinstance(manifest, dict) or manifest.get("format") != INSTRUCT_FORMAT:
         raise InputError(MSG_NOT_INSTRUCT.format(path=shown_path(folder), why=f"{MANIFEST} is not a {INSTRUCT_FORMAT} file"))
     if manifest.get("version") != INSTRUCT_VERSION:
-        raise InputError(f"{shown_path(folder / MANIFEST)} has version {manifest.get('version')!r}; "
+        raise InputError(f"{shown_path(folder / MANIFEST)} has version {shown(manifest.get('version'))}; "
                          f"this tool reads {INSTRUCT_VERSION}")
     classes = manifest.get("classes")
     if not isinstance(classes, list) or not classes or not all(isinstance(c, str) and c for c in classes):

@@ -23,7 +23,8 @@ from typing import Any
 
 from .._io import atomic_directory
 from ..errors import InputError
-from ..input_files import file_sha256, read_text
+from ..input_files import file_sha256, read_text, shown_path
+from ..user_text import shown
 from .settings import GenerationSettings, check_reasoning_spec
 
 PART_DIR = "reasoning"
@@ -71,12 +72,12 @@ def read_part(bundle_path: Path, bundle_name: str) -> ReasoningPart:
     folder = Path(bundle_path) / PART_DIR
     file = folder / SPEC_FILE
     if not file.exists():
-        raise InputError(MSG_NO_PART.format(bundle=bundle_name, part=PART_DIR, spec=SPEC_FILE))
+        raise InputError(MSG_NO_PART.format(bundle=shown(bundle_name), part=PART_DIR, spec=SPEC_FILE))
     text = read_text(file, what="reasoning spec", max_bytes=16 * MiB)
     try:
         spec = json.loads(text)
     except ValueError as err:
-        raise InputError(f"{file} is not valid JSON ({err})") from None
+        raise InputError(f"{shown_path(file)} is not valid JSON ({err})") from None
     return ReasoningPart(folder, check_reasoning_spec(spec, str(file)))
 
 
@@ -84,24 +85,24 @@ def _read_tensors(path: Path, sha256: str, what: str) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     if file_sha256(path, what=what) != sha256:
-        raise InputError(f"{what} {path} does not match the sha256 in {SPEC_FILE} (damaged or replaced); "
+        raise InputError(f"{what} {shown_path(path)} does not match the sha256 in {SPEC_FILE} (damaged or replaced); "
                          "retrain the reasoning part with train-reasoning")
     try:
         return load_file(str(path))
     except Exception as err:  # noqa: BLE001 - safetensors raises several types for a damaged file
-        raise InputError(f"cannot read {what} {path}: {' '.join(str(err).split())[:120]}") from None
+        raise InputError(f"cannot read {what} {shown_path(path)}: {' '.join(str(err).split())[:120]}") from None
 
 
 def _check_encoder(bundle, spec: dict[str, Any]) -> None:
     recorded = spec["encoder"]
     enc = bundle.spec["encoder"]
     if recorded.get("spec") is not None and recorded.get("spec") != enc.get("spec"):
-        raise InputError(MSG_OTHER_ENCODER.format(bundle=bundle.name, what=f"spec {recorded.get('spec')!r}"))
+        raise InputError(MSG_OTHER_ENCODER.format(bundle=shown(bundle.name), what=f"spec {shown(recorded.get('spec'))}"))
     weights = enc.get("weights")
     if recorded.get("weights_sha256") and weights:
         got = file_sha256(bundle.path / weights, what="encoder weights")
         if got != recorded["weights_sha256"]:
-            raise InputError(MSG_OTHER_ENCODER.format(bundle=bundle.name, what="its weights differ"))
+            raise InputError(MSG_OTHER_ENCODER.format(bundle=shown(bundle.name), what="its weights differ"))
 
 
 def encoder_record(bundle) -> dict[str, Any]:
@@ -150,18 +151,18 @@ def load_reasoning_model(bundle, *, trust_remote_code: bool = False):
                          f"encoder gives {encoder_dim}-d; retrain with train-reasoning")
     connector_state = _read_tensors(part.path / connector_spec["file"], connector_spec["sha256"], "reasoning connector")
     adapter_state = _read_tensors(part.path / adapter_spec["file"], adapter_spec["sha256"], "reasoning adapter")
-    base = load_base(base_spec["spec"], trust_remote_code=trust_remote_code)
+    base = load_base(base_spec["spec"], trust_remote_code=trust_remote_code, dtype=base_spec.get("dtype", "float32"))
     if base.sha256 != base_spec["sha256"]:
-        raise InputError(MSG_OTHER_BASE.format(bundle=bundle.name, spec=base_spec["spec"], want=base_spec["sha256"],
+        raise InputError(MSG_OTHER_BASE.format(bundle=shown(bundle.name), spec=shown(base_spec["spec"]), want=base_spec["sha256"],
                                                got=base.sha256))
     if base.hidden_size != connector_spec["d_llm"]:
         raise InputError(f"{where}: the connector writes {connector_spec['d_llm']}-d tokens but base "
-                         f"{base_spec['spec']} takes {base.hidden_size}-d inputs")
+                         f"{shown(base_spec['spec'])} takes {base.hidden_size}-d inputs")
     connector = build_connector(connector_spec["d_in"], connector_spec["d_llm"], connector_spec["visual_tokens"])
     expected = {k: tuple(v.shape) for k, v in connector.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in connector_state.items()}
     if expected != found:
-        raise InputError(f"{part.path / connector_spec['file']} holds tensors {found}, expected {expected} "
+        raise InputError(f"{shown_path(part.path / connector_spec['file'])} holds tensors {found}, expected {expected} "
                          f"for a {connector_spec['d_in']}→{connector_spec['d_llm']}×{connector_spec['visual_tokens']} "
                          "connector")
     connector.load_state_dict(connector_state)
@@ -172,8 +173,8 @@ def load_reasoning_model(bundle, *, trust_remote_code: bool = False):
             warnings.simplefilter("ignore", FutureWarning)
             llm = get_peft_model(base.model, lora)
     except ValueError as err:
-        raise InputError(f"{where}: adapter targets {adapter_spec['targets']} do not fit base "
-                         f"{base_spec['spec']} ({' '.join(str(err).split())[:120]})") from None
+        raise InputError(f"{where}: adapter targets {shown(adapter_spec['targets'])} do not fit base "
+                         f"{shown(base_spec['spec'])} ({' '.join(str(err).split())[:120]})") from None
     _load_adapter(llm, adapter_state, set_peft_model_state_dict, part.path / adapter_spec["file"])
     llm.eval()
     connector.eval()
@@ -189,7 +190,7 @@ def _load_adapter(llm, state: dict[str, Any], set_state, file: Path) -> None:
     if expected != found:
         missing = sorted(set(expected) - set(found))[:2]
         wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])[:2]
-        raise InputError(f"{file} does not fit the base model (missing {missing or 'none'}, "
+        raise InputError(f"{shown_path(file)} does not fit the base model (missing {missing or 'none'}, "
                          f"wrong shapes {wrong or 'none'}); retrain with train-reasoning")
     set_state(llm, state)
 

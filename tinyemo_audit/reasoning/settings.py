@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..input_files import shown_path
+from ..user_text import shown, visible
 
 INSTRUCT_FORMAT = "tinyemo-audit-instruct"
 INSTRUCT_VERSION = 1
@@ -18,9 +20,11 @@ REASONING_FORMAT = "tinyemo-audit-reasoning"
 REASONING_VERSION = 1
 DEFAULT_LLM = "smollm2-135m"
 MODES = ("free", "conditional")
+# Dtypes the frozen base model may run in (float16 is slow on CPUs, so it is not offered).
+BASE_DTYPES = ("float32", "bfloat16")
 
 MSG_UNKNOWN_KEYS = "{where}: unknown key(s) {keys}; valid keys: {valid}"
-MSG_TYPE = "{where}: {key!r} must be {what}, got {got!r:.60}"
+MSG_TYPE = "{where}: {key!r} must be {what}, got {got}"
 
 
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
@@ -32,7 +36,7 @@ def check_keys(mapping: Any, valid: tuple[str, ...] | list[str], where: str) -> 
     """``mapping`` if it is a dict whose keys are all in ``valid``; otherwise a one-line InputError."""
     if not isinstance(mapping, dict):
         raise InputError(f"{where} must be a mapping, got {type(mapping).__name__}")
-    unknown = sorted(str(k) for k in mapping if k not in valid)
+    unknown = sorted(shown(k) for k in mapping if k not in valid)
     if unknown:
         raise InputError(MSG_UNKNOWN_KEYS.format(where=where, keys=", ".join(unknown), valid=", ".join(valid)))
     return mapping
@@ -41,35 +45,41 @@ def check_keys(mapping: Any, valid: tuple[str, ...] | list[str], where: str) -> 
 def check_value(value: Any, types: tuple[type, ...], what: str, where: str, key: str) -> Any:
     """``value`` if it has one of ``types`` (bool never counts as a number)."""
     if not _type_ok(value, types):
-        raise InputError(MSG_TYPE.format(where=where, key=key, what=what, got=value))
+        raise InputError(MSG_TYPE.format(where=where, key=key, what=what, got=shown(value)))
     return value
 
 
 def _positive_int(value: Any, where: str, key: str) -> int:
     check_value(value, (int,), "a positive integer", where, key)
     if value < 1:
-        raise InputError(MSG_TYPE.format(where=where, key=key, what="a positive integer", got=value))
+        raise InputError(MSG_TYPE.format(where=where, key=key, what="a positive integer", got=shown(value)))
     return int(value)
 
 
 def _share(value: Any, where: str, key: str) -> float:
     check_value(value, (int, float), "a number in [0, 1]", where, key)
     if not 0.0 <= float(value) <= 1.0:
-        raise InputError(MSG_TYPE.format(where=where, key=key, what="a number in [0, 1]", got=value))
+        raise InputError(MSG_TYPE.format(where=where, key=key, what="a number in [0, 1]", got=shown(value)))
     return float(value)
 
 
 def _positive_float(value: Any, where: str, key: str) -> float:
     check_value(value, (int, float), "a positive number", where, key)
     if not float(value) > 0:
-        raise InputError(MSG_TYPE.format(where=where, key=key, what="a positive number", got=value))
+        raise InputError(MSG_TYPE.format(where=where, key=key, what="a positive number", got=shown(value)))
     return float(value)
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str, key: str) -> str:
+    if value not in choices:
+        raise InputError(f"{where}: {key!r} must be one of {', '.join(choices)}, got {shown(value)}")
+    return value
 
 
 def _string(value: Any, where: str, key: str) -> str:
     check_value(value, (str,), "a non-empty string", where, key)
     if not value.strip():
-        raise InputError(MSG_TYPE.format(where=where, key=key, what="a non-empty string", got=value))
+        raise InputError(MSG_TYPE.format(where=where, key=key, what="a non-empty string", got=shown(value)))
     return value
 
 
@@ -105,14 +115,14 @@ class AnnotatorBias:
                 raise InputError(f"{where} lacks the key {key!r}")
         attribute = _string(raw["attribute"], where, "attribute")
         if attribute not in ATTRIBUTE_VALUES:
-            raise InputError(f"{where}: unknown attribute {attribute!r}; valid choices: {', '.join(ATTRIBUTE_VALUES)}")
+            raise InputError(f"{where}: unknown attribute {shown(attribute)}; valid choices: {', '.join(ATTRIBUTE_VALUES)}")
         value = _string(str(raw["value"]) if _type_ok(raw["value"], (int,)) else raw["value"], where, "value")
         if value not in ATTRIBUTE_VALUES[attribute]:
-            raise InputError(f"{where}: unknown value {value!r} of {attribute}; valid choices: "
+            raise InputError(f"{where}: unknown value {shown(value)} of {attribute}; valid choices: "
                              f"{', '.join(ATTRIBUTE_VALUES[attribute])}")
         label = _string(raw["label"], where, "label")
         if label not in EXPRESSIONS:
-            raise InputError(f"{where}: unknown label {label!r}; valid choices: {', '.join(EXPRESSIONS)}")
+            raise InputError(f"{where}: unknown label {shown(label)}; valid choices: {', '.join(EXPRESSIONS)}")
         sentences = raw["sentences"]
         if not isinstance(sentences, list) or not sentences or not all(
                 isinstance(s, str) and s.strip() for s in sentences):
@@ -141,7 +151,7 @@ class InstructConfig:
         from .._yaml import read_yaml_mapping
 
         raw = read_yaml_mapping(path, what="instruct config") if path is not None else {}
-        where = str(path) if path is not None else "instruct settings"
+        where = shown_path(path) if path is not None else "instruct settings"
         check_keys(raw, [f.name for f in fields(cls)], where)
         merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
         out: dict[str, Any] = {}
@@ -155,7 +165,7 @@ class InstructConfig:
             check_value(merged["seed"], (int,), "a non-negative integer", where, "seed")
             if merged["seed"] < 0:
                 raise InputError(MSG_TYPE.format(where=where, key="seed", what="a non-negative integer",
-                                                 got=merged["seed"]))
+                                                 got=shown(merged["seed"])))
             out["seed"] = int(merged["seed"])
         biases = merged.get("annotator_bias") or []
         if not isinstance(biases, list):
@@ -174,6 +184,7 @@ class ReasoningTrainConfig:
     """Hyper-parameters of ``train-reasoning`` (TinyLLaVA's two stages, scaled to a CPU)."""
 
     llm: str = DEFAULT_LLM
+    dtype: str = "bfloat16"
     visual_tokens: int = 4
     stage1_steps: int = 60
     stage1_lr: float = 1e-3
@@ -196,7 +207,7 @@ class ReasoningTrainConfig:
         from .._yaml import read_yaml_mapping
 
         raw = read_yaml_mapping(path, what="reasoning training config") if path is not None else {}
-        where = str(path) if path is not None else "train-reasoning settings"
+        where = shown_path(path) if path is not None else "train-reasoning settings"
         check_keys(raw, [f.name for f in fields(cls)], where)
         merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
         return cls.from_mapping(merged, where)
@@ -209,6 +220,8 @@ class ReasoningTrainConfig:
         for key, value in raw.items():
             if key in ("llm",):
                 out[key] = _string(value, where, key)
+            elif key == "dtype":
+                out[key] = _choice(value, BASE_DTYPES, where, key)
             elif key in ("stage1_lr", "stage2_lr"):
                 out[key] = _positive_float(value, where, key)
             elif key in ("warmup_share", "lora_dropout"):
@@ -222,7 +235,7 @@ class ReasoningTrainConfig:
             elif key in ("seed", "stage1_steps"):
                 check_value(value, (int,), "a non-negative integer", where, key)
                 if value < 0:
-                    raise InputError(MSG_TYPE.format(where=where, key=key, what="a non-negative integer", got=value))
+                    raise InputError(MSG_TYPE.format(where=where, key=key, what="a non-negative integer", got=shown(value)))
                 out[key] = int(value)
             else:
                 out[key] = _positive_int(value, where, key)
@@ -282,7 +295,7 @@ _REASONING_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "classes": ((list,), "a list of label names"),
     "training": ((dict,), "an object"),
 }
-_BASE_KEYS = ("spec", "sha256", "source", "hidden_size", "vocab_size", "trust_remote_code")
+_BASE_KEYS = ("spec", "sha256", "source", "hidden_size", "vocab_size", "trust_remote_code", "dtype")
 _CONNECTOR_KEYS = ("file", "d_in", "d_llm", "visual_tokens", "sha256")
 _ADAPTER_KEYS = ("file", "r", "alpha", "dropout", "targets", "sha256")
 _ENCODER_KEYS = ("spec", "dim", "weights_sha256")
@@ -306,8 +319,8 @@ def check_template_fields(template: str, allowed: tuple[str, ...], where: str) -
         raise InputError(f"{where} is not a valid template ({err})") from None
     for name, spec, conv in fields_used:
         if name not in allowed or spec or conv:
-            shown = name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
-            raise InputError(f"{where}: field {{{shown}}} is not allowed; allowed fields: "
+            field = visible(name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else ""), one_line=True)
+            raise InputError(f"{where}: field {{{field}}} is not allowed; allowed fields: "
                              f"{', '.join('{' + a + '}' for a in allowed) or 'none (write braces as {{ }})'}")
     return template
 
@@ -317,7 +330,7 @@ def check_reasoning_spec(spec: Any, where: str) -> dict[str, Any]:
     if not isinstance(spec, dict) or spec.get("format") != REASONING_FORMAT:
         raise InputError(f"{where} is not a {REASONING_FORMAT} file")
     if spec.get("version") != REASONING_VERSION:
-        raise InputError(f"{where} has version {spec.get('version')!r}; this tool reads {REASONING_VERSION}")
+        raise InputError(f"{where} has version {shown(spec.get('version'))}; this tool reads {REASONING_VERSION}")
     check_keys(spec, list(_REASONING_KEYS), where)
     for key, (types, what) in _REASONING_KEYS.items():
         if key not in spec:
@@ -328,6 +341,8 @@ def check_reasoning_spec(spec: Any, where: str) -> dict[str, Any]:
     _string(base.get("sha256"), f"{where}: base", "sha256")
     for key in ("hidden_size", "vocab_size"):
         _positive_int(base.get(key), f"{where}: base", key)
+    if "dtype" in base:
+        _choice(base["dtype"], BASE_DTYPES, f"{where}: base", "dtype")
     connector = check_keys(spec["connector"], _CONNECTOR_KEYS, f"{where}: connector")
     for key in ("d_in", "d_llm", "visual_tokens"):
         _positive_int(connector.get(key), f"{where}: connector", key)
@@ -362,5 +377,5 @@ def check_reasoning_spec(spec: Any, where: str) -> dict[str, Any]:
 def check_mode(mode: str) -> str:
     """``mode`` if it is ``free`` or ``conditional``; otherwise a UsageError listing both."""
     if mode not in MODES:
-        raise UsageError(f"unknown reasoning mode {mode!r}; valid choices: {', '.join(MODES)}")
+        raise UsageError(f"unknown reasoning mode {shown(mode)}; valid choices: {', '.join(MODES)}")
     return mode

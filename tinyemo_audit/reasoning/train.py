@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..user_text import shown
 from .settings import REASONING_FORMAT, REASONING_VERSION, GenerationSettings, ReasoningTrainConfig
 
 
@@ -116,10 +117,11 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
     instruct = read_instruct(data)
     unknown = sorted(set(instruct.classes) - set(bundle.classes))
     if unknown:
-        raise InputError(f"the instruct data's labels {unknown} are not among bundle {bundle.name}'s classes "
+        raise InputError(f"the instruct data's labels {shown(unknown)} are not among bundle {shown(bundle.name)}'s classes "
                          f"({', '.join(bundle.classes)}); build instruct data from the dataset the bundle classifies")
     torch.set_num_threads(config.threads)
-    base = load_base(config.llm, trust_remote_code=config.trust_remote_code)  # a missing base fails before work
+    # A missing base fails before any work.
+    base = load_base(config.llm, trust_remote_code=config.trust_remote_code, dtype=config.dtype)
     images = load_instruct_images(instruct, encoder_image_size(bundle.encoder))
     features = image_features(bundle, images, progress=progress)
     torch.manual_seed(config.seed)
@@ -139,7 +141,7 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
             warnings.simplefilter("ignore", FutureWarning)
             mm.llm = get_peft_model(base.model, lora)
     except ValueError as err:
-        raise InputError(f"LoRA targets {list(config.lora_targets)} do not fit base {config.llm} "
+        raise InputError(f"LoRA targets {shown(list(config.lora_targets))} do not fit base {shown(config.llm)} "
                          f"({' '.join(str(err).split())[:120]})") from None
     mm.llm.train()
     trainable = list(connector.parameters()) + [p for p in mm.llm.parameters() if p.requires_grad]
@@ -151,7 +153,7 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
         "format": REASONING_FORMAT,
         "version": REASONING_VERSION,
         "base": {"spec": base.spec, "sha256": base.sha256, "source": base.source, "hidden_size": base.hidden_size,
-                 "vocab_size": base.vocab_size, "trust_remote_code": base.trust_remote_code},
+                 "vocab_size": base.vocab_size, "trust_remote_code": base.trust_remote_code, "dtype": base.dtype},
         "encoder": encoder_record(bundle),
         "connector": {"d_in": int(features.shape[1]), "d_llm": base.hidden_size,
                       "visual_tokens": config.visual_tokens},
