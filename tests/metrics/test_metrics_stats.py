@@ -111,7 +111,7 @@ def test_homogeneity_chi2_agrees_with_permutations_where_both_resolve(seed):
     rate = rng.uniform(0.2, 0.5)
     successes = rng.binomial(trials, rate + rng.normal(0, 0.03, size=len(trials)).clip(-0.1, 0.1))
     asymptotic = homogeneity_test(successes, trials)
-    assert asymptotic["test"] == "chi2"
+    assert asymptotic["test"] == "chi-square"
     assert asymptotic["statistic"] == pytest.approx(_pearson(successes, trials))
     draws = np.random.default_rng(seed).multivariate_hypergeometric(trials, int(successes.sum()), size=20_000)
     share = successes.sum() / trials.sum()
@@ -133,7 +133,7 @@ def test_homogeneity_false_alarm_rate_under_the_null(rate):
 @pytest.mark.parametrize("successes, trials", [([0, 4], [20, 20]), ([1, 6], [40, 35]), ([3, 0], [12, 30])])
 def test_homogeneity_exact_equals_fisher_for_two_groups(successes, trials):
     result = homogeneity_test(successes, trials)
-    assert result["test"] == "exact"
+    assert result["test"] == "exact conditional"
     table = [[successes[0], trials[0] - successes[0]], [successes[1], trials[1] - successes[1]]]
     assert result["p_value"] == pytest.approx(fisher_exact(table)[1], rel=1e-9)
 
@@ -142,7 +142,7 @@ def test_homogeneity_exact_agrees_with_permutations_for_three_groups():
     successes, trials = [0, 2, 7], [150, 160, 140]
     exact = homogeneity_test(successes, trials)
     permuted = homogeneity_test(successes, trials, n_perm=40_000, seed=3, max_tables=0)
-    assert exact["test"] == "exact" and permuted["test"] == "permutation"
+    assert exact["test"] == "exact conditional" and permuted["test"] == "permutation"
     assert exact["p_value"] < 0.05
     assert permuted["p_value"] == pytest.approx(exact["p_value"], rel=0.1, abs=5e-4)
 

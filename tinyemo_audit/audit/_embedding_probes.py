@@ -9,6 +9,8 @@ from scipy.stats import hypergeom
 
 from ..metrics import max_skew, ndkl, weat
 
+SKEW_TEST = "hypergeometric, exact (Bonferroni over the attribute's groups)"
+
 
 def association(
     embeddings: np.ndarray, attributes, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict,
@@ -45,6 +47,7 @@ def association(
                 "attribute": attr, "x_group": value, "y_group": ref, "a_set": a_name, "b_set": b_name,
                 "a_labels": a_labels, "b_labels": b_labels, "effect_size": float(res["effect_size"]),
                 "statistic": float(res["statistic"]), "p_value": float(res["p_value"]), "n_x": n, "n_y": n,
+                "test": res["test"],
             })
     return rows
 
@@ -75,6 +78,7 @@ def retrieval_skew(similarities: np.ndarray, attributes, classes: tuple[str, ...
                 "ndkl": float(ndkl(scores, groups, k, desired="prevalence")),
                 "p_value": min(1.0, p * len(values)),  # Bonferroni over the groups that could be the max
                 "top_k_shares": {str(v): float(t / k) for v, t in zip(values, top_counts)},
+                "test": SKEW_TEST,
             }
         out["by_label"][label] = per_attr
     return out

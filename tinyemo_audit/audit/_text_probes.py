@@ -52,7 +52,7 @@ def text_probe(
                         "value": value, "reference": ref, "emotion": emotion, "label": label,
                         "mean_shift": float(res["mean_shift"][c]), "ci_low": float(res["ci_low"][c]),
                         "ci_high": float(res["ci_high"][c]), "p_value": float(res["p_value"][c]),
-                        "n": int(res["n"]),
+                        "n": int(res["n"]), "test": res["test"],
                     })
         out["by_attribute"][attr] = {"terms": {k: list(v[:size]) for k, v in groups.items()}, "shifts": rows}
     return out

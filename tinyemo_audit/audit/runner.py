@@ -22,11 +22,15 @@ from ..model.bundle import load_bundle
 from ..model.classifier import predict
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
+from ._causes import group_causes
 from ._examples import attach_examples
+from ._rules import rules
 from ._text_probes import text_probe
+from ._verdict import verdict
 from .settings import load_settings
 
-RESULTS_SCHEMA_VERSION = "1.0"
+RESULTS_SCHEMA_VERSION = "1.1"
+CLUSTER_TEST = "binomial, exact (one-sided, against the overall error rate)"
 # Faces attributes audited by default: skin_tone's six levels are summarised by skin_group.
 FACES_AUDIT_ATTRIBUTES = ("skin_group", "gender", "age")
 NO_LABELS = "the dataset has no labels"
@@ -192,21 +196,9 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
         if errors is not None and item.get("error_rate") is not None and 0 < overall_error < 1:
             k = int(round(item["error_rate"] * item["size"]))
             item["p_value"] = float(binomtest(k, item["size"], overall_error, alternative="greater").pvalue)
+            item["test"] = CLUSTER_TEST
         items.append(item)
     return {"method": data["method"], "params": data["params"], "points": points, "items": items}
-
-
-def _verdict(findings: list[dict], gate_status: str | None) -> dict[str, Any]:
-    if gate_status == "failed":
-        status = "gate-failed"
-    else:
-        status = "biased" if findings else "no-flag"
-    if findings:
-        headline = (f"{len(findings)} potential bias{'es' if len(findings) != 1 else ''} found. "
-                    f"Most severe: {findings[0]['title']}.")
-    else:
-        headline = "No bias was flagged: no test passed both the significance (q) and the effect-size bar."
-    return {"status": status, "headline": headline, "n_findings": len(findings)}
 
 
 def run_audit(
@@ -304,9 +296,11 @@ def run_audit(
     stages("findings")
     _findings.apply_fdr(results, settings["q_max"])
     findings = _findings.rank_findings(results, settings)
+    causes = group_causes(findings, results, classes=list(classes), dataset=dataset)
     attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
                     clusters=results["clusters"])
-    results["findings"] = findings
+    results["findings"] = [_findings.public(f) for f in findings]
+    results["causes"] = causes
     results["findings_count"] = len(findings)
     results["run"] = {
         "tool_version": __version__, "dataset": dataset, "split": data.split, "model": bundle.name,
@@ -316,6 +310,7 @@ def run_audit(
         "n_boot": settings["n_boot"], "n_perm": settings["n_perm"],
         "q_max": settings["q_max"], "min_group_size": settings["min_group_size"],
         "min_effect": settings["min_effect"], "labelled": labelled, "skipped": skipped,
+        "rules": rules(settings),
     }
     results["methods"] = {"bias_framework": BIAS_FRAMEWORK}
 
@@ -330,7 +325,7 @@ def run_audit(
         results["gates"] = gates_to_json(outcomes)
     else:
         results["gates"] = None
-    results["verdict"] = _verdict(findings, gate_status)
+    results["verdict"] = verdict(results, causes, gate_status)
     ordered = _ordered(results)
     run_dir = Path(out) if out else default_run_dir(dataset, model)
     with atomic_directory(run_dir) as tmp:
@@ -349,7 +344,7 @@ def run_audit(
     return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered)
 
 
-KEY_ORDER = ("schema_version", "run", "verdict", "findings", "findings_count", "gates", "performance",
+KEY_ORDER = ("schema_version", "run", "verdict", "findings", "causes", "findings_count", "gates", "performance",
              "disparities", "counterfactual", "text_probes", "association", "skew", "dataset_bias",
              "clusters", "methods")
 

@@ -144,8 +144,8 @@ def permutation_p_value(observed, permuted: np.ndarray, *, alternative: str = "g
 MIN_EXPECTED_COUNT = 5.0
 # Most success tables the exact conditional test enumerates before it falls back to permutations.
 MAX_EXACT_TABLES = 200_000
-TEST_CHI2 = "chi2"
-TEST_EXACT = "exact"
+TEST_CHI2 = "chi-square"
+TEST_EXACT = "exact conditional"
 TEST_PERMUTATION = "permutation"
 
 
@@ -185,9 +185,9 @@ def homogeneity_test(successes, trials, *, n_perm: int = 1000, seed: int = 0,
     rows with fixed group sizes and total successes: successes per group are multivariate
     hypergeometric), taken in the cheapest form that is accurate:
 
-    * ``"chi2"`` — every expected count is at least 5 (Cochran's rule): the chi-square
+    * ``"chi-square"`` — every expected count is at least 5 (Cochran's rule): the chi-square
       distribution with G − 1 degrees of freedom;
-    * ``"exact"`` — otherwise, when at most ``max_tables`` tables share the margins: every one of
+    * ``"exact conditional"`` — otherwise, when at most ``max_tables`` tables share the margins: every one of
       them is enumerated and p is the hypergeometric probability of X² at least the observed one
       (the Freeman–Halton test with the X² ordering);
     * ``"permutation"`` — otherwise ``n_perm`` seeded draws of the permutation null,
@@ -211,10 +211,10 @@ def homogeneity_test(successes, trials, *, n_perm: int = 1000, seed: int = 0,
     --------
     >>> result = homogeneity_test([30, 60], [100, 100])
     >>> result["test"], f"{result['p_value']:.2e}"
-    ('chi2', '2.01e-05')
+    ('chi-square', '2.01e-05')
     >>> small = homogeneity_test([0, 4], [20, 20])
     >>> small["test"], round(small["p_value"], 4)  # equals Fisher's exact test for a 2×2 table
-    ('exact', 0.106)
+    ('exact conditional', 0.106)
     """
     k = np.asarray(successes, dtype=np.int64).ravel()
     m = np.asarray(trials, dtype=np.int64).ravel()
