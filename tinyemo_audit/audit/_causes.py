@@ -258,6 +258,8 @@ def _next_steps(cause: _Cause, gate: dict[str, Any] | None, dataset: str) -> lis
     if lead["kind"] == "cluster":
         wrong = lead["evidence"].get("n_misclassified")
         cell = (lead["evidence"].get("errors") or [None])[0]
+        if cell is not None and cell["n"] < CLUSTER_MATCH_SHARE * (wrong or 0):
+            cell = None  # no dominant confusion to chase
         steps = [f"Review the {wrong} misclassified faces of this region (examples under {lead['id']}): where the "
                  "label is right, add similar correctly labelled faces to the training data; where it is wrong, "
                  "fix the label."]

@@ -38,7 +38,7 @@ def value_phrase(attr: str, value: str) -> str:
     return VALUE_PHRASES.get((attr, value), f"{attribute_name(attr).capitalize()} = {value}")
 
 
-def tested_records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def probe_records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every record of the audit that carries a p_value, with its probe kind (in a fixed order)."""
     for attr_entry in (results.get("disparities") or {}).values():
         if "accuracy_difference" in attr_entry:
@@ -63,7 +63,7 @@ def tested_records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
 
 def _tested(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every record of the audit that carries a p_value (in a fixed order)."""
-    return (record for _, record in tested_records(results))
+    return (record for _, record in probe_records(results))
 
 
 def apply_fdr(results: dict[str, Any], q: float) -> int:
@@ -307,7 +307,11 @@ def _cluster_findings(results, settings) -> Iterator[dict[str, Any]]:
         wrong, cells = _cluster_errors(results, item["id"])
         attrs = ", ".join(item.get("over_represented") or []) or "no single attribute"
         top = cells[0] if cells else None
-        most = f"; most often {top['true']} → {top['predicted']} ({top['n']} of {wrong})" if top else ""
+        most = ""
+        if top is not None and 2 * top["n"] >= wrong:
+            most = f"; most often {top['true']} → {top['predicted']} ({top['n']} of {wrong})"
+        elif top is not None:
+            most = f"; no single confusion holds half of them (largest: {top['true']} → {top['predicted']}, {top['n']})"
         overall = item["error_rate"] / ratio if ratio else None
         yield {
             "kind": "cluster",
@@ -344,7 +348,7 @@ def _explain_the_rest(results: dict[str, Any], settings: dict[str, Any], finding
         for record in rest:
             covered[id(record)] = finding
     q_max = settings["q_max"]
-    for kind, record in tested_records(results):
+    for kind, record in probe_records(results):
         record.pop("not_flagged", None)
         if "finding_id" in record or record.get("q_value") is None or not record["q_value"] < q_max:
             continue

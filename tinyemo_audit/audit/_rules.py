@@ -68,7 +68,8 @@ FLAG_RULE = (
     "(one correction over every p-value of the audit) is below q_max; it rests on at least "
     "min_group_size units (twin pairs, prompt pairs, images of a group, items in a rate's "
     "denominator); its effect reaches the probe's min_effect bar; and it points somewhere — a "
-    "counterfactual or text shift moves toward a label other than the faces' own expression."
+    "counterfactual or text shift moves toward a label other than the faces' own expression, and an "
+    "error cluster over-represents a protected group."
 )
 SEVERITY = (
     "severity = w × r / (1 + r), where r = effect ÷ the probe's min_effect bar (so r ≥ 1 and "
@@ -157,6 +158,9 @@ def _direction_reason(kind: str, record: dict[str, Any]) -> str | None:
         if record["mean_shift"] <= 0:
             return (f"the change moves faces away from \"{record['label']}\"; findings report the label "
                     "they move toward")
+    if kind == "cluster" and not record.get("over_represented"):
+        return ("the cluster over-represents no protected group (no value at 1.5× its share or more): a hard "
+                "region of the embedding space, not a group effect")
     if kind == "text_probe":
         if record["emotion"] != "*" and record["label"] == record["emotion"]:
             return "a shift toward the emotion the prompt already names; findings report other labels"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _rules
-from ._findings import tested_records
+from ._findings import probe_records
 
 GATE_FAILED, UNTESTED, BIASED, METRIC_SPACE_ONLY, NO_FLAG = (
     "gate-failed", "untested", "biased", "metric-space-only", "no-flag")
@@ -88,7 +88,7 @@ def verdict(results: dict[str, Any], causes: list[dict[str, Any]], gate_status: 
     """``results.verdict`` (docs/results-schema.md) from the run block, findings, causes and gate status."""
     run = results.get("run") or {}
     findings = results.get("findings") or []
-    n_tests = sum(1 for _, r in tested_records(results) if r.get("q_value") is not None)
+    n_tests = sum(1 for _, r in probe_records(results) if r.get("q_value") is not None)
     untested = _untested(run)
     decision = [c for c in causes if c["category"] == _rules.DECISION]
     space = [c for c in causes if c["category"] == _rules.METRIC_SPACE]
