@@ -248,7 +248,7 @@ def run_audit(
     classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
 
-    stages("group metrics with Wilson CIs, bootstrapped disparities and permutation tests")
+    stages("group metrics with Wilson CIs, bootstrapped disparities and tests of equal rates")
     if labelled:
         results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
         results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed,
