@@ -106,15 +106,12 @@ def _cluster_share(finding: dict[str, Any], cause: _Cause) -> float:
 
 
 def _over_represents(finding: dict[str, Any], cause: _Cause) -> bool:
-    over = finding["groups"]
-    if cause.attribute is None:
-        return not over
-    return f"{cause.attribute}={cause.group}" in over
+    return cause.attribute is not None and f"{cause.attribute}={cause.group}" in finding["groups"]
 
 
 def _cluster_cause(finding: dict[str, Any]) -> _Cause:
-    over = finding["groups"]
-    attribute, group = over[0].split("=", 1) if over else (None, None)
+    """A cause of its own for a cluster (a cluster finding always over-represents a group: see _rules)."""
+    attribute, group = finding["groups"][0].split("=", 1)
     cells = finding["evidence"].get("errors") or []
     wrong = finding["evidence"].get("n_misclassified") or 0
     top = cells[0] if cells else None
@@ -342,8 +339,9 @@ def group_causes(findings: list[dict[str, Any]], results: dict[str, Any], *, cla
         causes.append({
             "id": cause_id, "rank": rank, "category": cause.category, "title": _title(cause),
             "summary": _summary(cause), "attribute": cause.attribute,
-            "groups": lead["groups"] if cause.category == _rules.DECISION or len(cause.findings) == 1
-            else [cause.group],
+            # The groups compared (reference first), or the one group a cluster or a metric-space cause is about.
+            "groups": lead["groups"] if lead["kind"] in ("counterfactual", "disparity")
+            or (len(cause.findings) == 1 and lead["kind"] != "cluster") else [cause.group],
             "direction": _direction(cause), "severity": cause.severity,
             "q_value": min(f["evidence"]["q_value"] for f in cause.findings),
             "finding_ids": [f["id"] for f in cause.findings], "probes": probes,
