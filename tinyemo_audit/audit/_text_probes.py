@@ -7,6 +7,10 @@ from typing import Any
 import numpy as np
 
 from ..metrics import paired_shift
+from ._finite import finite_or_none, undefined_note
+
+# When the two prompts of every pair land on the same point, the shift is 0 and has no spread.
+NOTE_NO_SHIFT = "the paired prompts' similarities do not differ"
 
 
 def _prompts(templates, terms, emotion):
@@ -48,11 +52,12 @@ def text_probe(
                 res = paired_shift(sims[: len(texts_a)], sims[len(texts_a):], n_perm=settings["n_perm_paired"],
                                    n_boot=settings["n_boot"], seed=seed)
                 for c, label in enumerate(classes):
-                    rows.append({
-                        "value": value, "reference": ref, "emotion": emotion, "label": label,
-                        "mean_shift": float(res["mean_shift"][c]), "ci_low": float(res["ci_low"][c]),
-                        "ci_high": float(res["ci_high"][c]), "p_value": float(res["p_value"][c]),
-                        "n": int(res["n"]),
-                    })
+                    numbers = {key: finite_or_none(res[key][c]) for key in ("mean_shift", "ci_low", "ci_high", "p_value")}
+                    row = {"value": value, "reference": ref, "emotion": emotion, "label": label, **numbers,
+                           "n": int(res["n"])}
+                    note = undefined_note(numbers, NOTE_NO_SHIFT)
+                    if note:
+                        row["note"] = note
+                    rows.append(row)
         out["by_attribute"][attr] = {"terms": {k: list(v[:size]) for k, v in groups.items()}, "shifts": rows}
     return out
