@@ -63,8 +63,8 @@ def _header(handle, path: Path, what: str) -> tuple[tuple[int, ...], bool, np.dt
         else:
             raise ValueError(f".npy format version {version} is not supported")
     except (ValueError, OSError, EOFError) as err:
-        raise InputError(f"{what} {shown_path(path)} is not a readable .npy array ({' '.join(str(err).split())})") \
-            from None
+        raise InputError(f"cannot read {what} {shown_path(path)}: not a .npy array "
+                         f"({' '.join(str(err).split())[:200]})") from None
     if dtype.hasobject:
         raise InputError(f"{what} {shown_path(path)} holds Python objects, not numbers; it is not loaded")
     return tuple(shape), fortran, dtype

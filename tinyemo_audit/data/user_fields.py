@@ -88,3 +88,41 @@ def control_columns(columns: Iterable[Any]) -> tuple[list[Any], list[dict[str, s
 def clean_labels(labels: Iterable[str]) -> tuple[str, ...]:
     """``labels`` without those that hold a control character (such a label names no class)."""
     return tuple(label for label in labels if not has_control(str(label)))
+
+
+def clean_dataset(data):
+    """``data`` (a :class:`~tinyemo_audit.data.dataset.Dataset`) with the rule above applied.
+
+    For readers that get a whole split at once (an ``embed`` cache): attribute columns named with
+    a control character are dropped (``meta["skipped_attributes"]``), classes named with one are
+    removed (their items skipped), and items whose id or attribute value holds one are skipped
+    (``meta["skipped"]``).
+    """
+    from dataclasses import replace
+
+    from .dataset import UNLABELLED
+
+    problems: list[str] = list(data.meta.get("problems", ()))
+    skipped: list[dict] = list(data.meta.get("skipped", ()))
+    kept_columns, dropped = control_columns(data.attributes.columns)
+    problems.extend(f"attribute column left out: {record['reason']}" for record in dropped)
+    classes = clean_labels(data.classes)
+    new_index = np.full(len(data.classes) + 1, UNLABELLED, dtype=np.int64)  # last slot: UNLABELLED stays
+    new_index[[data.classes.index(c) for c in classes]] = np.arange(len(classes))
+    bad_class = np.asarray([has_control(c) for c in data.classes] + [False], dtype=bool)[data.labels]
+    table = pd.DataFrame({"id": data.ids.astype(str),
+                          **{str(c): data.attributes[c].astype(str).to_numpy() for c in kept_columns}})
+    table["path"] = None
+    bad = np.zeros(len(data), dtype=bool)
+    if bad_class.any():
+        problems.append(f"{int(bad_class.sum())} item(s) skipped: {MSG_FIELD.format(field='label')}")
+        skip_rows(skipped, table, bad_class, MSG_FIELD.format(field="label"))
+        bad |= bad_class
+    bad[~bad] = control_rows(table[~bad].reset_index(drop=True), skipped, problems)
+    if not dropped and not bad.any() and classes == data.classes:
+        return data
+    kept = data.subset(np.flatnonzero(~bad))
+    return replace(kept, classes=classes, labels=new_index[kept.labels],
+                   attributes=kept.attributes[list(kept_columns)],
+                   meta={**kept.meta, "skipped": tuple(skipped), "problems": tuple(problems),
+                         "skipped_attributes": tuple(dropped)})
