@@ -7,6 +7,7 @@ report.html and, with gates, junit.xml and summary.md. It is written whole or no
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -391,5 +392,7 @@ def _distinct_rows(embeddings: np.ndarray) -> int:
 
 
 def _model_card(bundle) -> str:
+    from ..input_files import MiB, read_text
+
     path = bundle.path / "MODEL_CARD.md"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return read_text(path, what="model card", max_bytes=4 * MiB) if os.path.lexists(path) else ""
