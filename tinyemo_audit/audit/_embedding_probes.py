@@ -8,30 +8,34 @@ import numpy as np
 from scipy.stats import hypergeom
 
 from ..metrics import max_skew, ndkl, weat
-from ._finite import finite_or_none, undefined_note
-from ._requirements import NEEDS
+from ._requirements import NEEDS, LeftOut
+from ._results_guard import finite_or_none, undefined_note
 
 # Identical embeddings have no spread: WEAT's effect size divides by it.
 NOTE_NO_SPREAD = "the compared images' embeddings do not vary (identical or duplicate features)"
+WHY_SMALL = "a group and its reference group need at least {need} items each"
+WHY_NO_SPREAD = f"the effect size is undefined: {NOTE_NO_SPREAD}"
+WHY_NO_SKEW = "MaxSkew and NDKL are undefined for this top-k"
 
 
 def association(
     embeddings: np.ndarray, attributes, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict,
-    reference_groups: dict, seed: int, *, max_per_group: int = 300,
-) -> tuple[list[dict[str, Any]], list[str]]:
+    reference_groups: dict, seed: int, *, max_per_group: int = 300, left_out: LeftOut | None = None,
+) -> list[dict[str, Any]]:
     """iEAT: image groups (X = a group, Y = the reference group) vs two label sets (A, B).
 
-    Returns the tested rows, and the comparisons left out because a side has fewer items than
-    the probe needs (``NEEDS["association"].min_group_rows``), as ``"attr: value vs reference"``.
+    A comparison the data cannot support (a side with fewer items than
+    ``NEEDS["association"].min_group_rows``, or no spread to measure an effect size against) is
+    left out and recorded in ``left_out``.
     """
+    left_out = left_out if left_out is not None else LeftOut(NEEDS["association"], [])
     min_rows = NEEDS["association"].min_group_rows
     sets = settings["association_sets"]
     (a_name, a_labels), (b_name, b_labels) = list(sets.items())[:2]
     a_labels = [x for x in a_labels if x in classes]
     b_labels = [x for x in b_labels if x in classes]
-    too_small: list[str] = []
     if not a_labels or not b_labels:
-        return [], too_small
+        return []
     A = label_emb[[classes.index(x) for x in a_labels]]
     B = label_emb[[classes.index(x) for x in b_labels]]
     rng = np.random.default_rng(seed)
@@ -48,12 +52,15 @@ def association(
             x_idx = np.flatnonzero(groups == value)
             n = min(len(x_idx), len(y_idx), max_per_group)  # equal sizes, as WEAT's partitions need
             if n < min_rows:
-                too_small.append(f"{attr}: {value} ({len(x_idx)}) vs {ref} ({len(y_idx)})")
+                left_out.add(WHY_SMALL.format(need=min_rows), f"{attr}: {value} ({len(x_idx)}) vs {ref} ({len(y_idx)})")
                 continue
             xs = np.sort(rng.choice(x_idx, n, replace=False))
             ys = np.sort(rng.choice(y_idx, n, replace=False))
             res = weat(embeddings[xs], embeddings[ys], A, B, n_perm=settings["n_perm_paired"], seed=seed)
             numbers = {key: finite_or_none(res[key]) for key in ("effect_size", "statistic", "p_value")}
+            if numbers["effect_size"] is None:
+                left_out.add(WHY_NO_SPREAD, f"{attr}: {value} vs {ref}")
+                continue
             row = {
                 "attribute": attr, "x_group": value, "y_group": ref, "a_set": a_name, "b_set": b_name,
                 "a_labels": a_labels, "b_labels": b_labels, **numbers, "n_x": n, "n_y": n,
@@ -62,20 +69,14 @@ def association(
             if note:
                 row["note"] = note
             rows.append(row)
-    return rows, too_small
+    return rows
 
 
-def small_group_skip(too_small: list[str]) -> dict[str, Any]:
-    """The ``run.skipped`` entry for iEAT comparisons left out because a group was too small."""
-    shown = ", ".join(too_small[:10]) + (f" and {len(too_small) - 10} more" if len(too_small) > 10 else "")
-    need = NEEDS["association"].min_group_rows
-    return {"probe": "association (iEAT) for small groups",
-            "reason": f"a group and its reference group need at least {need} items each; left out: {shown}",
-            "metrics": ["association"]}
-
-
-def retrieval_skew(similarities: np.ndarray, attributes, classes: tuple[str, ...], k: int) -> dict[str, Any]:
+def retrieval_skew(similarities: np.ndarray, attributes, classes: tuple[str, ...], k: int, *,
+                   left_out: LeftOut | None = None) -> dict[str, Any]:
     """MaxSkew@k and NDKL per label and attribute (desired = prevalence in the audited set).
+
+    A (label, attribute) whose MaxSkew or NDKL is undefined is left out and recorded in ``left_out``.
 
     The p-value of the most over-represented group is exact: under no association its count in
     the top k is hypergeometric (N items, n_a of the group, k drawn).
@@ -99,6 +100,10 @@ def retrieval_skew(similarities: np.ndarray, attributes, classes: tuple[str, ...
                 "ndkl": finite_or_none(ndkl(scores, groups, k, desired="prevalence")),
                 "p_value": finite_or_none(min(1.0, p * len(values))),  # Bonferroni over the possible maxima
             }
+            if numbers["max_skew"] is None or numbers["ndkl"] is None:
+                if left_out is not None:
+                    left_out.add(WHY_NO_SKEW, f"{label}: {attr}")
+                continue
             per_attr[attr] = {
                 "max_skew": numbers["max_skew"],
                 "group": str(values[best]),

@@ -224,6 +224,10 @@ class ProbePlan:
             self.skipped.append(skip_entry(probe, reason))
         return False
 
+    def left_out(self, probe: str) -> LeftOut:
+        """A collector for the comparisons ``probe`` runs but cannot make (listed in ``skipped``)."""
+        return LeftOut(NEEDS[probe], self.skipped)
+
     def learn(self, **facts: Any) -> None:
         """Add what becomes known later (e.g. ``distinct_embeddings`` after classification)."""
         from dataclasses import replace
@@ -237,3 +241,41 @@ def label_sets_present(settings: dict, classes: Sequence[str]) -> tuple[tuple[st
     present = tuple(name for name, labels in sets if any(label in classes for label in labels))
     described = "; ".join(f"{name}: {', '.join(map(str, labels))}" for name, labels in sets)
     return (present if len(present) == 2 else ()), described
+
+
+MAX_NAMED = 10  # comparisons named in one reason; the rest are counted
+
+
+@dataclass
+class LeftOut:
+    """Comparisons a running probe could not make, one ``run.skipped`` entry per reason.
+
+    A probe that runs may still meet a comparison the data cannot support (a group of one item, a
+    statistic that is undefined because the embeddings do not vary). Such a comparison is left out
+    of the probe's results, never written with a NaN or a null main statistic, and named here.
+
+    Examples
+    --------
+    >>> skipped = []
+    >>> out = LeftOut(NEEDS["association"], skipped)
+    >>> out.add("a group has fewer than 2 items", "gender: x (1) vs y (9)")
+    >>> skipped[0]["probe"], skipped[0]["reason"]
+    ('association (iEAT effect sizes between groups and label sets): some comparisons', \
+'a group has fewer than 2 items; left out: gender: x (1) vs y (9)')
+    """
+
+    needs: ProbeNeeds
+    skipped: list[dict[str, Any]]
+    _named: dict[str, list[str]] = field(default_factory=dict)
+    _entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, reason: str, what: str) -> None:
+        """Record that comparison ``what`` was left out because of ``reason``."""
+        named = self._named.setdefault(reason, [])
+        named.append(what)
+        if reason not in self._entries:
+            self._entries[reason] = {"probe": f"{self.needs.probe}: some comparisons", "reason": "",
+                                     "metrics": list(self.needs.metrics)}
+            self.skipped.append(self._entries[reason])
+        shown = ", ".join(named[:MAX_NAMED]) + (f" and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else "")
+        self._entries[reason]["reason"] = f"{reason}; left out: {shown}"

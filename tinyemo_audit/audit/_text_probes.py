@@ -7,10 +7,12 @@ from typing import Any
 import numpy as np
 
 from ..metrics import paired_shift
-from ._finite import finite_or_none, undefined_note
+from ._requirements import LeftOut
+from ._results_guard import finite_or_none, undefined_note
 
 # When the two prompts of every pair land on the same point, the shift is 0 and has no spread.
 NOTE_NO_SHIFT = "the paired prompts' similarities do not differ"
+WHY_UNDEFINED = "the shift or its confidence interval is undefined"
 
 
 def _prompts(templates, terms, emotion):
@@ -19,7 +21,8 @@ def _prompts(templates, terms, emotion):
 
 
 def text_probe(
-    space, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict, reference_groups: dict, seed: int
+    space, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict, reference_groups: dict, seed: int,
+    *, left_out: LeftOut | None = None,
 ) -> dict[str, Any]:
     """Shift of every label's similarity when only the group term in a prompt changes.
 
@@ -53,6 +56,10 @@ def text_probe(
                                    n_boot=settings["n_boot"], seed=seed)
                 for c, label in enumerate(classes):
                     numbers = {key: finite_or_none(res[key][c]) for key in ("mean_shift", "ci_low", "ci_high", "p_value")}
+                    if None in (numbers["mean_shift"], numbers["ci_low"], numbers["ci_high"]):
+                        if left_out is not None:
+                            left_out.add(WHY_UNDEFINED, f"{attr}: {value} vs {ref}, {emotion} → {label}")
+                        continue
                     row = {"value": value, "reference": ref, "emotion": emotion, "label": label, **numbers,
                            "n": int(res["n"])}
                     note = undefined_note(numbers, NOTE_NO_SHIFT)

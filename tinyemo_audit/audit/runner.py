@@ -24,7 +24,7 @@ from ..model.classifier import predict
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._examples import attach_examples
-from ._finite import check_finite
+from ._results_guard import guard_results
 from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
 from ._text_probes import text_probe
 from .settings import load_settings
@@ -304,16 +304,15 @@ def run_audit(
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space()
     label_emb = bundle.embed_classes(classes).numpy().astype(np.float32)
-    results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed)
+    results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed,
+                                         left_out=plan.left_out("text_probes"))
                               if plan.runs("text_probes") else None)
-    results["association"] = []
-    if plan.runs("association"):
-        results["association"], too_small = _embedding_probes.association(
-            preds.embeddings, attributes, label_emb, classes, settings, references, seed
-        )
-        if too_small:
-            skipped.append(_embedding_probes.small_group_skip(too_small))
-    results["skew"] = (_embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"])
+    results["association"] = (_embedding_probes.association(preds.embeddings, attributes, label_emb, classes,
+                                                            settings, references, seed,
+                                                            left_out=plan.left_out("association"))
+                              if plan.runs("association") else [])
+    results["skew"] = (_embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"],
+                                                        left_out=plan.left_out("skew"))
                        if plan.runs("skew") else None)
     results["dataset_bias"] = _embedding_probes.dataset_bias(
         true if labelled and plan.runs("stereotype") else None,
@@ -355,8 +354,8 @@ def run_audit(
     else:
         results["gates"] = None
     results["verdict"] = _verdict(findings, gate_status)
-    ordered = _ordered(results)
-    check_finite(ordered)  # a NaN here is a probe's bug: exit 3 with its JSON path, never a half-written run
+    # A NaN here is a probe's bug (exit 3 naming its JSON path, nothing written); user text is made visible.
+    ordered = guard_results(_ordered(results))
     run_dir = Path(out) if out else default_run_dir(dataset, model)
     with atomic_directory(run_dir) as tmp:
         atomic_write_json(tmp / "results.json", ordered)

@@ -1,4 +1,4 @@
-"""Finite numbers only in results.json: undefined statistics become null with a note, and one last guard.
+"""What results.json may hold: finite numbers only, and user text with its control characters made visible.
 
 A statistic that the data cannot define (a Cramér's V with one label, an effect size over items
 that all sit on one point, a p-value of a test with nothing to permute) is ``null`` in
@@ -7,6 +7,10 @@ a gate could misread. Probes use :func:`finite_or_none` and :func:`undefined_not
 :func:`check_finite` runs once over the whole result before it is written, and a non-finite
 number reaching it is a bug in a probe, reported with the JSON path of the value.
 
+Every string in the result (keys too: attribute and group names are keys) passes through
+:func:`~tinyemo_audit.user_text.visible` once, in :func:`visible_strings`: whatever a loader or a
+gate file let through, results.json (and every output rendered from it) holds no raw control or
+bidi character.
 Examples
 --------
 >>> finite_or_none(float("nan")) is None, finite_or_none(0.25)
@@ -74,3 +78,38 @@ def check_finite(results: Any, root: str = "$") -> None:
             stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value.tolist()))))
         elif isinstance(value, (float, np.floating)) and not math.isfinite(float(value)):
             raise NonFiniteResultError(MSG_NON_FINITE.format(value=float(value), path=path))
+
+
+def visible_strings(value: Any) -> Any:
+    """``value`` with every string in it (mapping keys included) passed through :func:`~tinyemo_audit.user_text.visible`.
+
+    Tabs and newlines stay (model cards are markdown); numbers, booleans and None are kept as they
+    are. Iterative, so any depth is fine.
+    """
+    from ..user_text import visible
+
+    def convert(item: Any) -> tuple[Any, list]:
+        if isinstance(item, str):
+            return visible(item), []
+        if isinstance(item, Mapping):
+            keys = [(visible(k) if isinstance(k, str) else k, v) for k, v in item.items()]
+            out: dict = dict.fromkeys(k for k, _ in keys)  # insertion order kept: keys first, values below
+            return out, [(out, k, v) for k, v in keys]
+        if isinstance(item, (list, tuple)):
+            out_list: list = [None] * len(item)
+            return out_list, [(out_list, i, v) for i, v in enumerate(item)]
+        return item, []
+
+    root, pending = convert(value)
+    while pending:
+        container, key, item = pending.pop()
+        converted, children = convert(item)
+        container[key] = converted
+        pending.extend(children)
+    return root
+
+
+def guard_results(results: dict[str, Any]) -> dict[str, Any]:
+    """The result as it may be written: strings made visible, and a :class:`NonFiniteResultError` on NaN/Infinity."""
+    check_finite(results)
+    return visible_strings(results)

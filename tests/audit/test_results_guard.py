@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyemo_audit.audit import _finite
-from tinyemo_audit.audit._finite import NonFiniteResultError, check_finite, finite_or_none, undefined_note
+from tinyemo_audit.audit import _results_guard
+from tinyemo_audit.audit._results_guard import NonFiniteResultError, check_finite, finite_or_none, undefined_note
 from tinyemo_audit.errors import TinyEmoAuditError
 
 
 def test_doctests():
-    assert doctest.testmod(_finite).failed == 0
+    assert doctest.testmod(_results_guard).failed == 0
 
 
 @pytest.mark.parametrize("value, expected", [(None, None), (float("nan"), None), (float("inf"), None),
@@ -73,3 +73,34 @@ def test_deep_nesting_does_not_hit_the_recursion_limit():
     for _ in range(5000):
         doc = [doc]
     check_finite(doc)
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
+TEXT_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+@settings(max_examples=100, deadline=None)
+@given(doc=TEXT_JSON)
+def test_visible_strings_leaves_no_control_character_and_keeps_shape(doc):
+    from tinyemo_audit.user_text import CONTROL_CODEPOINTS, visible
+
+    out = _results_guard.visible_strings(doc)
+    assert not any(ord(c) in CONTROL_CODEPOINTS for s in _strings(out) for c in s)
+    assert list(_strings(out)) == [visible(s) for s in _strings(doc)]  # same order, same shape
+    assert _results_guard.visible_strings(out) == out  # once visible, stays as it is
