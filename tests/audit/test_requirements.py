@@ -82,3 +82,10 @@ def test_a_probe_runs_exactly_when_every_need_is_met(facts, probe):
 @pytest.mark.parametrize("n, word", [(1, "was"), (3, "were")])
 def test_reason_grammar(n, word):
     assert f"{n} {word} audited" in unmet("discovery", AuditFacts(n=n, n_classes=2))
+
+
+def test_docs_table_is_the_code_table():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "hostile-inputs.md").read_text(encoding="utf-8")
+    assert _requirements.needs_table() in docs

@@ -1,28 +1,16 @@
 """What each probe needs from the audited data, in one table, and the check the runner makes before each probe.
 
 A probe that the data cannot support is not run: it is listed in ``run.skipped`` with the need
-that was not met, and the results.json keys it would have filled are named. The table below is
-the single place where those needs live (docs/hostile-inputs.md, class 5, shows it as a table):
+that was not met, and the results.json keys it would have filled are named. :data:`NEEDS` is the
+single place where those needs live; docs/hostile-inputs.md (class 5) shows it as the table
+:func:`needs_table` writes (a test keeps the two equal).
 
-============================  =====  ======  ============  =======  ==========  ===========  ==========
-probe                         rows   labels  labels found  classes  attributes  group rows   embeddings
-============================  =====  ======  ============  =======  ==========  ===========  ==========
-group_metrics                 2      -       -             -        yes         1            -
-counterfactual (twins)        -      -       -             -        -           -            -
-text_probes                   -      -       -             2        -           -            -
-association (iEAT)            4      -       -             -        yes         2            -
-skew                          2      -       -             -        yes         1            -
-representation                1      -       -             -        yes         1            -
-stereotype                    2      yes     2             -        yes         1            -
-discovery                     20     -       -             -        -           -            2 distinct
-cluster_composition           20     -       -             -        yes         -            2 distinct
-============================  =====  ======  ============  =======  ==========  ===========  ==========
-
-Counterfactual twins also need a dataset that can render them (only ``faces``), and the iEAT
+Counterfactual twins need a dataset that renders them (only ``faces``), and the iEAT
 associations need both label sets of ``association_sets`` among the candidate labels. Bootstrap
 CIs and permutation p-values need two rows (one row has nothing to resample or permute); the
-row minimums above include that. A protected attribute is one with at least
-:data:`MIN_GROUPS` groups in the audited items (see ``runner._audit_attributes``).
+row minimums include that. A protected attribute is one with at least :data:`MIN_GROUPS` groups
+in the audited items (see ``runner._audit_attributes``). A probe that runs may still meet single
+comparisons it cannot make; it leaves them out and names them through :class:`LeftOut`.
 
 Examples
 --------
@@ -279,3 +267,23 @@ class LeftOut:
             self.skipped.append(self._entries[reason])
         shown = ", ".join(named[:MAX_NAMED]) + (f" and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else "")
         self._entries[reason]["reason"] = f"{reason}; left out: {shown}"
+
+
+def needs_table() -> str:
+    """:data:`NEEDS` as a markdown table (the one in docs/hostile-inputs.md)."""
+    def flag(value: bool) -> str:
+        return "yes" if value else "–"
+
+    def count(value: int, floor: int = 1) -> str:
+        return str(value) if value > floor else "–"
+
+    lines = ["| probe | `run.skipped` name | items | labels | labels present | candidate labels | protected "
+             "attribute | items per compared group | distinct embeddings | other |",
+             "|---|---|---:|---|---:|---:|---|---:|---:|---|"]
+    for key, n in NEEDS.items():
+        other = "; ".join(x for x, on in (("exact twins (faces)", n.twins),
+                                          ("both association label sets", n.label_sets)) if on) or "–"
+        lines.append(f"| `{key}` | {n.probe} | {count(n.min_rows)} | {flag(n.labels)} | "
+                     f"{count(n.min_labels_present, 0)} | {count(n.min_classes)} | {flag(n.attributes)} | "
+                     f"{count(n.min_group_rows)} | {count(n.min_distinct_embeddings, 0)} | {other} |")
+    return "\n".join(lines)
