@@ -119,15 +119,15 @@ def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any
     """The attributes the group probes compare, and a ``run.skipped`` entry for each one left out."""
     from ..data.layout_loader import UNKNOWN_VALUE
 
-    if dataset == "faces":
-        return list(FACES_AUDIT_ATTRIBUTES), []
+    # faces: skin_tone's six levels are summarised by skin_group; every other dataset offers all its columns
+    names = FACES_AUDIT_ATTRIBUTES if dataset == "faces" else data.attributes.columns
     kept, skipped = [], []
     # Columns the loader left out (a control character in the column name) are named here too.
     for record in (data.meta or {}).get("skipped_attributes", ()):
         skipped.append({"probe": f"group comparisons by attribute {record['attribute']}",
                         "reason": f"{record['reason']}; the column is left out of every group probe",
                         "metrics": []})
-    for name in data.attributes.columns:
+    for name in names:
         values = data.attributes[name]
         groups = sorted(values.dropna().astype(str).unique())
         if len(groups) >= MIN_GROUPS:
