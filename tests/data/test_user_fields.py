@@ -39,7 +39,7 @@ def test_control_columns_keeps_exactly_the_clean_names(names):
 def test_clean_dataset_leaves_no_control_character_in_any_name(classes, columns, data):
     n = data.draw(st.integers(1, 12))
     labels = np.asarray(data.draw(st.lists(st.integers(-1, len(classes) - 1), min_size=n, max_size=n)))
-    ids = data.draw(st.lists(NAME, min_size=n, max_size=n))
+    ids = data.draw(st.lists(NAME, min_size=n, max_size=n, unique=True))  # ids name items one to one
     attributes = pd.DataFrame({c: data.draw(st.lists(NAME, min_size=n, max_size=n)) for c in columns},
                               index=pd.RangeIndex(n))
     raw = Dataset(name="features:x", split="test", classes=tuple(classes), labels=labels,
