@@ -353,6 +353,10 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
         raise InputError(f"feature cache {split_dir} has classes {', '.join(stored)}, not {', '.join(classes)}")
     ids, labels = manifest.get("ids") or [], manifest.get("labels") or []
     attributes = manifest.get("attributes") or {}
+    if not (isinstance(ids, list) and isinstance(labels, list) and isinstance(attributes, dict)
+            and all(isinstance(v, list) for v in attributes.values())):
+        raise InputError(f"{shown_path(split_dir / MANIFEST_FILE)}: ids and labels must be lists, attributes a "
+                         "mapping of lists")
     if len(ids) != n or len(labels) != n or any(len(v) != n for v in attributes.values()):
         raise InputError(f"{split_dir / MANIFEST_FILE} lists a different number of items than its n = {n}")
     try:
