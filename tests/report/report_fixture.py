@@ -196,7 +196,7 @@ def make_results(*, seed: int = 0) -> dict:
          "attribute": "gender", "groups": ["feminine", "masculine"], "direction": "sad → fear",
          "evidence": {"statistic": "TPR difference", "value": 0.091, "ci_low": 0.05, "ci_high": 0.13,
                       "q_value": 0.003, "n": 3500},
-         "examples": [{"id": "id-3", "caption": "feminine, sad → fear", "image": _png(3), "label": "feminine",
+         "examples": [{"id": "id-3", "caption": HOSTILE_CAPTION, "image": _png(3), "label": "feminine",
                        "true_label": "sad", "predicted_label": "fear"}],
          "review": {"status": "confirmed", "note": "matches the model card"}},
         {"id": "F3", "rank": 3, "kind": "cluster", "category": "decision", "cause_id": "C1",

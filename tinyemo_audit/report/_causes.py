@@ -16,7 +16,7 @@ from ._evidence import examples
 from ._format import _num, count, evidence_value, points, qval
 from ._html import Safe, esc, join, tag
 from ._sections import Context, as_dict, not_run, over_represented, section
-from ._text import CATEGORIES, KIND_CATEGORY, KIND_WORDS, REVIEW_LEAD
+from ._text import CATEGORIES, CATEGORY_CHIPS, KIND_CATEGORY, KIND_WORDS, REVIEW_LEAD
 
 
 @dataclass
@@ -81,8 +81,7 @@ def outcome_text(card: Card) -> str | None:
 
 def _chips(card: Card) -> Safe:
     d = card.data
-    name, _ = CATEGORIES[card.category]
-    chips = [tag("span", name[:-1] if name.endswith("s") else name, class_=f"chip cat-{card.category}")]
+    chips = [tag("span", CATEGORY_CHIPS[card.category], class_=f"chip cat-{card.category}")]
     if card.kind == "finding" and d.get("kind"):
         chips.append(tag("span", KIND_WORDS.get(str(d.get("kind")), d.get("kind")), class_="chip"))
     if d.get("attribute"):

@@ -82,7 +82,7 @@ def percent_axis(low: float, high: float, *, floor: float = 0.0, ceiling: float 
 def figure(data: list[dict], layout: Mapping[str, Any], *, height: int | None) -> dict:
     """A figure dict with the report's look; axes get gridlines and automatic margins; no fixed width."""
     base: dict[str, Any] = {"paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff", "colorway": PALETTE,
-                            "margin": {"l": 56, "r": 14, "t": 16, "b": 56}, "font": {"family": FONT, "size": 12},
+                            "margin": {"l": 56, "r": 14, "t": 30, "b": 56}, "font": {"family": FONT, "size": 12},
                             "hoverlabel": {"align": "left"}, "autosize": True}
     if height is not None:
         base["height"] = height

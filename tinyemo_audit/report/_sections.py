@@ -63,7 +63,8 @@ class Context:
     def grid(self, charts: list[Chart | None]) -> Safe:
         """Several small charts side by side that wrap to one column on a phone."""
         html = [self.chart(c) for c in charts if c is not None]
-        return Safe(f'<div class="chart-grid">{join(html)}</div>') if html else Safe("")
+        single = " single" if len(html) == 1 else ""
+        return Safe(f'<div class="chart-grid{single}">{join(html)}</div>') if html else Safe("")
 
     @property
     def skipped_entries(self) -> list[Mapping[str, Any]]:
@@ -177,19 +178,18 @@ def group_metrics(ctx: Context) -> Safe | None:
             continue
         parts.append(tag("h3", attr))
         ref = reference.get(attr)
+        charts = [figures.group_accuracy(attr, groups, overall=overall, reference=ref,
+                                         min_group_size=ctx.rules.min_group_size)] if labelled else []
+        charts += [figures.class_rates(attr, groups, ctx.classes, m, reference=ref,
+                                       min_group_size=ctx.rules.min_group_size)
+                   for m in (("tpr", "fpr") if labelled else ("selection_rate",))]
+        parts.append(ctx.grid(charts))
         if labelled:
-            parts.append(ctx.grid([figures.group_accuracy(attr, groups, overall=overall, reference=ref,
-                                                          min_group_size=ctx.rules.min_group_size)]))
             parts.append(_group_table(groups, ctx, ref))
-            metrics = ("tpr", "fpr")
-        else:
-            metrics = ("selection_rate",)
         d_rows = _disparity_rows(as_dict(disparities.get(attr)), ctx)
         if d_rows:
             parts.append(table(["disparity", "groups", "value [95 % CI]", "q-value"], d_rows, numeric=(2, 3),
                                caption=caption))
-        parts.append(ctx.grid([figures.class_rates(attr, groups, ctx.classes, m, reference=ref,
-                                                   min_group_size=ctx.rules.min_group_size) for m in metrics]))
     if labelled:
         lead = ("Accuracy per group with 95 % confidence whiskers on an axis zoomed to the data (the dashed line is "
                 "accuracy over all images), then true- and false-positive rates per emotion. Open circles and "

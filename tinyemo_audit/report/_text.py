@@ -26,6 +26,7 @@ CATEGORIES = {
                      "Where embeddings sit, without changing a prediction: retrieval skew, associations, "
                      "label-word geometry (text probes)."),
 }
+CATEGORY_CHIPS = {"decision": "decision bias", "metric_space": "metric-space property"}
 # Schema 1.0 findings carry no category: their kind implies it (the same split the 1.1 audit writes).
 KIND_CATEGORY = {"counterfactual": "decision", "disparity": "decision", "cluster": "decision",
                  "text_probe": "metric_space", "association": "metric_space", "skew": "metric_space"}

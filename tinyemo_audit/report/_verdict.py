@@ -41,6 +41,7 @@ def _cause_line(card: Card) -> Safe:
                 f'{tag("span", sure, class_="sure")}</li>')
 
 
+
 def _verdict_box(ctx: Context, status: str, verdict: Mapping[str, Any], all_cards: list[Card]) -> Safe:
     known = status if status in STATUS_WORDS else "unknown"
     headline = verdict.get("headline") or STATUS_WORDS.get(status, "No verdict in these results")
