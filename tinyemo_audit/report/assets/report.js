@@ -170,6 +170,7 @@
 
   function loadFile(file) {
     if (!file) { return; }
+    message('', false);
     if (file.size > MAX_FILE) { message('Not loaded: the file is larger than 5 MB.', true); return; }
     var reader = new FileReader();
     reader.onload = function () {
