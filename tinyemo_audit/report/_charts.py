@@ -73,10 +73,11 @@ def percent_axis(low: float, high: float, *, floor: float = 0.0, ceiling: float 
     """A percent axis zoomed to ``[low, high]`` with ticks whose decimals fit the span (no "1%, 1%, 1%")."""
     span = max(high - low, 1e-4)
     pad = max(0.12 * span, 0.002)
-    lo, hi = max(floor, low - pad), min(ceiling + pad / 2, high + pad)
+    lo, hi = max(floor, low - pad), min(ceiling + min(pad / 2, 0.005), high + pad)
     step = (hi - lo) * 100 / 5  # about five ticks, in percent
     decimals = 0 if step >= 1 else 1 if step >= 0.1 else 2
-    return {"range": [lo, hi], "tickformat": f".{decimals}%", "nticks": 7}
+    # "~" trims trailing zeros: 96 %, 96.5 %, 97 % rather than 96.0 %, 96.5 %, 97.0 %
+    return {"range": [lo, hi], "tickformat": f".{decimals}~%" if decimals else ".0%", "nticks": 7}
 
 
 def figure(data: list[dict], layout: Mapping[str, Any], *, height: int | None) -> dict:
