@@ -129,7 +129,7 @@ def make_results(*, seed: int = 0) -> dict:
                     p = 1e-5 if planted else float(rng.uniform(0.01, 1))
                     row = {"value": v, "reference": ref, "true_class": t, "label": lab, "mean_shift": m,
                            "ci_low": m - 0.008, "ci_high": m + 0.008, "p_value": p, "q_value": min(1, p * 20),
-                           "prob_shift": m * 3, "n": 60, "flaggable": True}
+                           "prob_shift": m * (3 if planted else 1.5), "n": 60, "flaggable": True}
                     if attr == "skin_group" and v == HOSTILE_VALUE and t == "*" and lab == "sad":
                         # significant, but moves the probability by almost nothing: not a finding, and says why
                         row.update(mean_shift=0.0004, prob_shift=0.0004, p_value=1e-4, q_value=0.002,
