@@ -14,7 +14,7 @@ from ._format import DASH, count, pct, qval
 from ._html import Safe, esc, join, tag
 from ._rules import rules_list
 from ._sections import Context, as_dict, section
-from ._text import CATEGORIES, STATUS_NOTES, STATUS_WORDS
+from ._text import CATEGORIES, CATEGORY_CHIPS, STATUS_NOTES, STATUS_WORDS
 
 TOP_CAUSES = 3  # per category, in the verdict
 
@@ -33,7 +33,8 @@ def _counts(verdict: Mapping[str, Any], all_cards: list[Card]) -> dict[str, int]
 def _cause_line(card: Card) -> Safe:
     q = strongest_q(card)
     n = len(card.findings)
-    sure = (f"seen by {_plural(n, 'probe', 'probes')}" if card.kind == "cause" else "one finding") + (
+    sure = f"{CATEGORY_CHIPS[card.category]} · " + (
+        f"seen by {_plural(n, 'probe', 'probes')}" if card.kind == "cause" else "one finding") + (
         f"; strongest q = {qval(q)}" if q is not None else "")
     outcome = outcome_text(card)
     return Safe(f'<li><a href="#{esc(card.kind)}-{esc(card.id)}">{esc(card.data.get("title"))}</a>'
