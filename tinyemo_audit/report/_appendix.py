@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _figures as figures
-from ._format import DASH, _num, count, dec, pct, qval, shift
+from ._format import DASH, as_number, count, dec, pct, qval, shift
 from ._html import Safe, details, esc, join, table, tag
 from ._markdown import render_markdown
 from ._sections import MAX_TABLE_ROWS, Context, as_dict, not_run, section
@@ -14,7 +14,7 @@ from ._text import FRAMEWORK_STATEMENT, GLOSSARY
 
 
 def _magnitude(value: Any) -> float:
-    v = _num(value)
+    v = as_number(value)
     return -1.0 if v is None else abs(v)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._evidence import examples
-from ._format import _num, count, evidence_value, points, qval
+from ._format import as_number, count, evidence_value, points, qval
 from ._html import Safe, esc, join, tag
 from ._sections import Context, as_dict, not_run, over_represented, section
 from ._text import CATEGORIES, CATEGORY_CHIPS, KIND_CATEGORY, KIND_WORDS, REVIEW_LEAD
@@ -31,7 +31,7 @@ class Card:
 
     @property
     def rank(self) -> float:
-        r = _num(self.data.get("rank"))
+        r = as_number(self.data.get("rank"))
         return r if r is not None else 1e9
 
 
@@ -64,7 +64,7 @@ def cards(results: Mapping[str, Any]) -> list[Card]:
 
 def strongest_q(card: Card) -> float | None:
     """The smallest q-value among a card's findings (how sure: shown, not computed)."""
-    qs = [_num(as_dict(f.get("evidence")).get("q_value")) for f in card.findings]
+    qs = [as_number(as_dict(f.get("evidence")).get("q_value")) for f in card.findings]
     qs = [q for q in qs if q is not None]
     return min(qs) if qs else None
 
@@ -93,7 +93,7 @@ def _chips(card: Card) -> Safe:
         chips.append(tag("span", f"groups: {', '.join(groups)}", class_="chip"))
     if d.get("direction"):
         chips.append(tag("span", d.get("direction"), class_="chip"))
-    sev = _num(d.get("severity"))
+    sev = as_number(d.get("severity"))
     if sev is not None:
         chips.append(Safe(f'<a class="chip sev" href="#rules" title="how severity is defined">severity '
                           f"{esc(f'{sev:.2f}')}</a>"))
@@ -114,7 +114,7 @@ def _evidence_line(f: Mapping[str, Any], ctx: Context) -> Safe:
                           f"<b>{esc(points(ev.get('prob_shift')))}</b>"))
     if ev.get("n_misclassified") is not None:
         items.append(Safe(f"misclassified <b>{esc(count(ev.get('n_misclassified')))} of {esc(count(ev.get('n')))}</b>"))
-    q = _num(ev.get("q_value"))
+    q = as_number(ev.get("q_value"))
     mark = (' <span class="sig-mark" aria-hidden="true">★</span><span class="sr-only"> significant</span>'
             if q is not None and q < ctx.rules.q_max else "")
     items.append(Safe(f"q-value <b>{esc(qval(ev.get('q_value')))}</b>{mark}"))
@@ -160,7 +160,7 @@ def _review(card: Card) -> Safe:
 
 def _card(card: Card, ctx: Context) -> Safe:
     d = card.data
-    sev = _num(d.get("severity"))
+    sev = as_number(d.get("severity"))
     sev_class = " sev-high" if sev is not None and sev >= 0.66 else ""
     outcome = outcome_text(card)
     outcome_html = (Safe(f'<div class="outcome-box"><span class="k">What it changes</span><br>{esc(outcome)}</div>')

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._format import as_number
 from ._html import Safe, details, esc, script_safe
 
 PALETTE = ["#2f5bd3", "#e07b39", "#2a9d8f", "#c0392b", "#8e6bbf", "#8a6d3b", "#d46fa8", "#5b6474", "#b5a642",
@@ -95,8 +96,9 @@ def figure(data: list[dict], layout: Mapping[str, Any], *, height: int | None) -
 
 
 def num(x: Any) -> float:
-    """``x`` as a float, NaN when it is not a number."""
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else np.nan
+    """``x`` as a float for arrays: NaN when :func:`as_number` finds no number."""
+    value = as_number(x)
+    return np.nan if value is None else value
 
 
 def render(chart: Chart, chart_id: str) -> Safe:

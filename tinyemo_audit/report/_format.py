@@ -10,7 +10,7 @@ from ._html import Safe, esc
 DASH = "—"
 
 
-def _num(x: Any) -> float | None:
+def as_number(x: Any) -> float | None:
     """``x`` as a finite float, or None (bools, strings, NaN and infinities are not numbers here)."""
     if isinstance(x, bool) or x is None:
         return None
@@ -23,13 +23,13 @@ def _num(x: Any) -> float | None:
 
 def pct(x: Any) -> str:
     """A proportion in [0, 1] as ``"81.3 %"``."""
-    v = _num(x)
+    v = as_number(x)
     return DASH if v is None else f"{100 * v:.1f} %"
 
 
 def pp(x: Any) -> str:
     """A difference of proportions as percentage points: ``"+7.1 pp"``."""
-    v = _num(x)
+    v = as_number(x)
     if v is None:
         return DASH
     v = round(100 * v, 1) + 0.0  # a gap that rounds to zero reads 0.0, never +0.0 or -0.0
@@ -38,7 +38,7 @@ def pp(x: Any) -> str:
 
 def points(x: Any) -> str:
     """A change of a probability as signed points: ``"+11.8 points"`` (``"0 points"`` when it rounds to 0)."""
-    v = _num(x)
+    v = as_number(x)
     if v is None:
         return DASH
     v = round(100 * v, 1) + 0.0
@@ -47,20 +47,20 @@ def points(x: Any) -> str:
 
 def shift(x: Any) -> str:
     """A similarity shift or effect size with sign and 3 decimals."""
-    v = _num(x)
+    v = as_number(x)
     # round first so that -0.0004 reads +0.000, not -0.000
     return DASH if v is None else f"{round(v, 3) + 0.0:+.3f}"
 
 
 def dec(x: Any, digits: int = 3) -> str:
     """A plain number with ``digits`` decimals."""
-    v = _num(x)
+    v = as_number(x)
     return DASH if v is None else f"{v:.{digits}f}"
 
 
 def qval(x: Any) -> str:
     """A p- or q-value; scientific notation below 0.001."""
-    v = _num(x)
+    v = as_number(x)
     if v is None:
         return DASH
     return f"{v:.1e}" if 0 < v < 1e-3 else f"{v:.3f}"
@@ -68,7 +68,7 @@ def qval(x: Any) -> str:
 
 def count(x: Any) -> str:
     """An integer count with thousands separators."""
-    v = _num(x)
+    v = as_number(x)
     return DASH if v is None else f"{int(round(v)):,}"
 
 

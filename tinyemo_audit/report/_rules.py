@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._format import DASH, _num, dec, qval
+from ._format import DASH, as_number, qval
 from ._html import Safe, esc, join, tag
 
 # Probe family → the keys its minimum effect may be recorded under (first match wins), and what it measures.
@@ -63,10 +63,10 @@ class Rules:
         """The rules of ``results`` (``run.rules``, else the 1.0 fields of ``run``)."""
         run = results.get("run") if isinstance(results.get("run"), Mapping) else {}
         rules = run.get("rules") if isinstance(run.get("rules"), Mapping) else {}
-        q = _num(rules.get("q_max", run.get("q_max")))
-        m = _num(rules.get("min_group_size", run.get("min_group_size")))
+        q = as_number(rules.get("q_max", run.get("q_max")))
+        m = as_number(rules.get("min_group_size", run.get("min_group_size")))
         bars = rules.get("min_effect", run.get("min_effect"))
-        bars = {str(k): float(v) for k, v in bars.items() if _num(v) is not None} if isinstance(bars, Mapping) else {}
+        bars = {str(k): float(v) for k, v in bars.items() if as_number(v) is not None} if isinstance(bars, Mapping) else {}
         tests = rules.get("tests")
         return cls(q_max=q if q is not None else 0.05, min_group_size=int(m) if m is not None else 0,
                    min_effect=bars, flag_rule=_text(rules.get("flag_rule")), severity=_text(rules.get("severity")),
@@ -92,12 +92,12 @@ class Rules:
 
     def over_bar(self, family: str, effect: Any) -> bool:
         """Whether ``|effect|`` reaches the family's bar (False when either is unknown)."""
-        bar, value = self.bar(family), _num(effect)
+        bar, value = self.bar(family), as_number(effect)
         return bar is not None and value is not None and abs(value) >= bar
 
     def significant(self, record: Any) -> bool:
         """Whether a tested record's q-value is below the threshold."""
-        q = _num(record.get("q_value")) if isinstance(record, Mapping) else None
+        q = as_number(record.get("q_value")) if isinstance(record, Mapping) else None
         return q is not None and q < self.q_max
 
     def not_flagged(self, record: Mapping[str, Any], family: str | None = None, effect: Any = None) -> str | None:
@@ -108,14 +108,14 @@ class Rules:
         if record.get("flaggable") is False:
             return SMALL_GROUP.format(n=self.min_group_size)
         if family is not None and effect is not None and self.bar(family) is not None \
-                and _num(effect) is not None and not self.over_bar(family, effect):
+                and as_number(effect) is not None and not self.over_bar(family, effect):
             return UNDER_BAR.format(bar=self.bar_text(family))
         return None
 
     def q_cell(self, record: Any, family: str | None = None, effect: Any = None) -> Safe:
         """A q-value cell: significance as a ★ and a word for screen readers (never colour alone), and the reason
         when a significant row is not a finding."""
-        if not isinstance(record, Mapping) or _num(record.get("q_value")) is None:
+        if not isinstance(record, Mapping) or as_number(record.get("q_value")) is None:
             return Safe(DASH)
         text = esc(qval(record.get("q_value")))
         if not self.significant(record):
@@ -156,12 +156,3 @@ def rules_list(rules: Rules) -> Safe:
         items.append(("Tests behind the p-values", Safe(f"<ul>{join(tests)}</ul>")))
     return Safe('<dl class="rules">' + join(Safe(f"{tag('dt', k)}{tag('dd', v)}") for k, v in items) + "</dl>")
 
-
-def effect_text(family: str, value: Any) -> str:
-    """An effect formatted in the unit of its family's bar."""
-    v = _num(value)
-    if v is None:
-        return DASH
-    if family in ("counterfactual", "disparity"):
-        return f"{100 * v:+.1f} points"
-    return dec(v, 3)

@@ -249,9 +249,12 @@ def _shifts(block: Mapping[str, Any], attr: str, ctx: Context, zmax: float) -> l
     ranked = sorted(shifts, key=lambda s: -twin_figures.magnitude(s))
     bar = rules.bar_text("counterfactual")
     over = [s for s in ranked if rules.over_bar("counterfactual", twin_figures.effect_of(s))]
-    full = _shift_table(ranked, ctx, f"All {len(ranked)} cells, largest change first. {rules.legend()}")
-    charts = [twin_figures.shift_heatmap(attr, v, ref, ctx.classes, [s for s in shifts if str(s.get("value")) == v],
-                                         rules=rules, zmax=zmax, data_table=full) for v in others]
+    charts = []
+    for v in others:
+        mine = [s for s in ranked if str(s.get("value")) == v]
+        full = _shift_table(mine, ctx, f"All {len(mine)} cells for {v}, largest change first. {rules.legend()}")
+        charts.append(twin_figures.shift_heatmap(attr, v, ref, ctx.classes, mine, rules=rules, zmax=zmax,
+                                                 data_table=full))
     parts: list[Any] = [tag("h4", f"Which labels do faces move toward when only {attr} changes (vs {ref})?"),
                         ctx.grid(charts)]
     if bar is None:
