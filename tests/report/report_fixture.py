@@ -264,9 +264,18 @@ def make_results(*, seed: int = 0) -> dict:
          "outcome": {"text": "+0.046 cosine toward disgust in 7 of 8 prompt contexts"},
          "next_steps": ["Try another label prompt template and re-audit."], "gate": None},
     ]
+    # As the findings stream writes run.rules: bars keyed by probe kind, with what each measures.
     rules = {"q_max": 0.05, "min_group_size": min_group,
-             "min_effect": {"prob_shift": 0.03, "disparity": 0.05, "text_shift": 0.02, "effect_size": 0.5,
-                            "skew": 0.4, "flip_rate": 0.05},
+             "min_effect": {"counterfactual": 0.03, "disparity": 0.05, "cluster": 1.5, "association": 0.5,
+                            "skew": 0.4, "text_probe": 0.02},
+             "min_effect_measures": {"counterfactual": "mean rise of P(label) over twin pairs",
+                                     "disparity": "largest difference of the rate between groups",
+                                     "cluster": "cluster error rate ÷ overall error rate",
+                                     "association": "|iEAT effect size d|", "skew": "MaxSkew@k",
+                                     "text_probe": "mean cosine shift toward the label"},
+             "probes": {"counterfactual": "counterfactual twins", "disparity": "group disparities",
+                        "cluster": "error clusters", "association": "embedding association (iEAT)",
+                        "skew": "retrieval skew", "text_probe": "text probes (label-word geometry)"},
              "flag_rule": "A result becomes a finding when its q-value is below 0.05, its effect passes the "
                           "probe's minimum effect, and every group it compares has at least 30 items.",
              "severity": "0.5 × effect relative to its bar (capped at 1) + 0.5 × −log10(q) / 10 (capped at 1)",
@@ -377,8 +386,10 @@ def legacy_results() -> dict:
     results = copy.deepcopy(make_results())
     results["schema_version"] = "1.0"
     del results["causes"]
-    rules = results["run"].pop("rules")
-    results["run"]["min_effect"] = rules["min_effect"]  # 1.0 recorded the bars here
+    results["run"].pop("rules")
+    # 1.0 recorded the bars here, keyed by setting
+    results["run"]["min_effect"] = {"disparity": 0.05, "prob_shift": 0.03, "text_shift": 0.02, "effect_size": 0.5,
+                                    "skew": 0.4, "flip_rate": 0.05}
     for key in NEW_VERDICT_KEYS:
         del results["verdict"][key]
     results["verdict"]["headline"] = "Bias found: 6 findings. Skin tone changes how neutral faces are read."

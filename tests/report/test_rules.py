@@ -16,16 +16,19 @@ def test_rules_come_from_run_rules():
     assert rules.bar("text_probe") == 0.02 and rules.bar("skew") == 0.4 and rules.bar("association") == 0.5
     assert rules.flag_rule.startswith("A result becomes a finding") and "log10" in rules.severity
     html = str(rules_list(rules))
-    for text in ("q &lt; <b>0.05</b>", "<b>30</b> items", "counterfactual twins: change of P(emotion) between twins: "
-                 "<b>3 points</b>", "paired sign-flip permutation test", "−log10(q)"):
+    assert rules.bar("cluster") == 1.5 and rules.bar_text("cluster") == "1.5×"
+    for text in ("q &lt; <b>0.05</b>", "<b>30</b> items", "counterfactual twins: mean rise of P(label) over twin "
+                 "pairs: <b>3 points</b>", "counterfactual twins: paired sign-flip permutation test", "−log10(q)",
+                 "embedding association (iEAT): |iEAT effect size d|: <b>d = 0.5</b>"):
         assert text in html, text
 
 
 def test_schema_1_0_rules_say_what_was_not_recorded():
     legacy = legacy_results()
     rules = Rules.from_results(legacy)
-    assert rules.bar("counterfactual") == 0.03  # run.min_effect of 1.0
+    assert rules.bar("counterfactual") == 0.03 and rules.bar_text("counterfactual") == "3 points"  # run.min_effect
     html = str(rules_list(rules))
+    assert "counterfactual twins: change of P(label) between twins: <b>3 points</b>" in html
     assert "its formula is not recorded in this results.json (schema 1.0)" in html
     del legacy["run"]["min_effect"]
     html = str(rules_list(Rules.from_results(legacy)))

@@ -31,15 +31,28 @@ def _points(x: float) -> str:
     return f"{100 * x:g} points"
 
 
-# key → (what the bar applies to, how its value reads)
+def _plain(x: float) -> str:
+    return f"{x:g}"
+
+
+def _cosine(x: float) -> str:
+    return f"{x:g} cosine"
+
+
+# key → (what the bar applies to, how its value reads). Schema 1.1 keys the bars by probe kind and states what
+# each measures (run.rules.min_effect_measures), which then replaces these words; 1.0 keyed them by setting.
 BAR_WORDS: dict[str, tuple[str, Callable[[float], str]]] = {
-    "prob_shift": ("counterfactual twins: change of P(emotion) between twins", _points),
+    "counterfactual": ("counterfactual twins: change of P(label) between twins", _points),
+    "prob_shift": ("counterfactual twins: change of P(label) between twins", _points),
     "disparity": ("group disparities: gap between groups (accuracy, TPR, FPR, share predicted)", _points),
-    "text_shift": ("text probes: cosine shift between prompts that differ in one group word", lambda x: f"{x:g} cosine"),
-    "effect_size": ("associations (WEAT / iEAT): effect size", lambda x: f"d = {x:g}"),
+    "text_probe": ("text probes: cosine shift between prompts that differ in one group word", _cosine),
+    "text_shift": ("text probes: cosine shift between prompts that differ in one group word", _cosine),
+    "association": ("associations (iEAT): |effect size d|", lambda x: f"d = {x:g}"),
+    "effect_size": ("associations (iEAT): |effect size d|", lambda x: f"d = {x:g}"),
     "skew": ("retrieval skew: MaxSkew@k", lambda x: f"{x:g}"),
     "flip_rate": ("counterfactual twins: share of pairs whose prediction changes", lambda x: f"{100 * x:g} %"),
-    "error_ratio": ("error clusters: error rate relative to all images", lambda x: f"{x:g}×"),
+    "cluster": ("error clusters: error rate ÷ overall error rate", lambda x: f"{x:g}×"),
+    "error_ratio": ("error clusters: error rate ÷ overall error rate", lambda x: f"{x:g}×"),
 }
 NOT_RECORDED = "not recorded in this results.json (schema {version})"
 SMALL_GROUP = "a group it compares has fewer than {n} items"
@@ -56,6 +69,8 @@ class Rules:
     flag_rule: str | None = None
     severity: str | None = None
     tests: Mapping[str, str] = field(default_factory=dict)
+    measures: Mapping[str, str] = field(default_factory=dict)  # probe kind → what its bar measures
+    probe_names: Mapping[str, str] = field(default_factory=dict)  # probe kind → human name
     version: str = "1.0"
 
     @classmethod
@@ -67,11 +82,10 @@ class Rules:
         m = as_number(rules.get("min_group_size", run.get("min_group_size")))
         bars = rules.get("min_effect", run.get("min_effect"))
         bars = {str(k): float(v) for k, v in bars.items() if as_number(v) is not None} if isinstance(bars, Mapping) else {}
-        tests = rules.get("tests")
         return cls(q_max=q if q is not None else 0.05, min_group_size=int(m) if m is not None else 0,
                    min_effect=bars, flag_rule=_text(rules.get("flag_rule")), severity=_text(rules.get("severity")),
-                   tests={str(k): str(v) for k, v in tests.items()} if isinstance(tests, Mapping) else {},
-                   version=str(results.get("schema_version") or "1.0"))
+                   tests=_strings(rules.get("tests")), measures=_strings(rules.get("min_effect_measures")),
+                   probe_names=_strings(rules.get("probes")), version=str(results.get("schema_version") or "1.0"))
 
     def bar_key(self, family: str) -> str | None:
         """The key under which ``family``'s minimum effect is recorded, or None."""
@@ -87,8 +101,13 @@ class Rules:
         key = self.bar_key(family)
         if key is None:
             return None
-        fmt = BAR_WORDS.get(key, ("", lambda x: f"{x:g}"))[1]
-        return fmt(self.min_effect[key])
+        return BAR_WORDS.get(key, ("", _plain))[1](self.min_effect[key])
+
+    def bar_words(self, key: str) -> str:
+        """What the bar under ``key`` applies to: the audit's own words (1.1), else the report's."""
+        if key in self.measures:
+            return f"{self.probe_names.get(key, key.replace('_', ' '))}: {self.measures[key]}"
+        return BAR_WORDS.get(key, (key.replace("_", " "), _plain))[0]
 
     def over_bar(self, family: str, effect: Any) -> bool:
         """Whether ``|effect|`` reaches the family's bar (False when either is unknown)."""
@@ -134,13 +153,17 @@ def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str) and value.strip() else None
 
 
+def _strings(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)} if isinstance(value, Mapping) else {}
+
+
 def rules_list(rules: Rules) -> Safe:
     """The rules as a definition list: flag rule, q threshold, group size, bars per probe, severity, tests."""
     missing = NOT_RECORDED.format(version=rules.version)
-    bars = [tag("li", Safe(f"{esc(BAR_WORDS.get(k, (k.replace('_', ' '), None))[0])}: "
-                           f"<b>{esc(BAR_WORDS.get(k, ('', lambda x: f'{x:g}'))[1](v))}</b>"))
+    bars = [tag("li", Safe(f"{esc(rules.bar_words(k))}: <b>{esc(BAR_WORDS.get(k, ('', _plain))[1](v))}</b>"))
             for k, v in rules.min_effect.items()]
-    tests = [tag("li", Safe(f"{esc(k.replace('_', ' '))}: {esc(v)}")) for k, v in rules.tests.items()]
+    tests = [tag("li", Safe(f"{esc(rules.probe_names.get(k, k.replace('_', ' ')))}: {esc(v)}"))
+             for k, v in rules.tests.items()]
     items = [
         ("What makes a finding", rules.flag_rule or
          f"q-value below {rules.q_max:g}, an effect at least the probe's minimum, and groups of at least "
