@@ -245,7 +245,7 @@ def make_results(*, seed: int = 0) -> dict:
          "outcome": {"text": "2 of 59 twin pairs change prediction; P(angry) +11.8 points", "n_pairs": 59,
                      "n_changed": 2, "prob_shift": 0.118},
          "next_steps": ["Relabel the neutral faces with dark skin that the training labels call angry.",
-                        f"Retrain the projector, then re-audit {HOSTILE}."],
+                        f"Retrain the projector (`tinyemo-audit train`), then re-audit {HOSTILE}."],
          "gate": gate},
         {"id": "C2", "rank": 2, "category": "decision", "title": "Women's sad faces are read as fear more often",
          "summary": "The TPR for sad is lower for feminine faces.", "attribute": "gender",

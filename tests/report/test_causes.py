@@ -46,6 +46,7 @@ def test_card_parts():
     assert '<span class="chip cat-decision">decision bias</span>' in c1
     assert '<a class="chip sev" href="#rules"' in c1
     assert "What it changes" in c1 and "<p><b>Next steps</b></p><ol class=\"next-steps\">" in c1
+    assert "<li>Retrain the projector (<code>tinyemo-audit train</code>), then re-audit &lt;script&gt;" in c1
     assert "on <code>counterfactual.skin_group.shifts</code> in <code>configs/gates/strict.yaml</code>" in c1
     for value in ("unreviewed", "confirmed", "rejected"):
         assert f'name="review-C1" value="{value}"' in c1

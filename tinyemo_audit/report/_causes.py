@@ -15,6 +15,7 @@ from typing import Any
 from ._evidence import examples
 from ._format import as_number, count, evidence_value, points, qval
 from ._html import Safe, esc, join, tag
+from ._markdown import render_inline
 from ._sections import Context, as_dict, not_run, over_represented, section
 from ._text import CATEGORIES, CATEGORY_CHIPS, KIND_CATEGORY, KIND_WORDS, REVIEW_LEAD
 
@@ -171,8 +172,8 @@ def _card(card: Card, ctx: Context) -> Safe:
     probes_html = (Safe(f'<p><b>{"Supported by " + str(n) + " probe" + ("s" if n != 1 else "") if many else "Evidence"}'
                         f'</b></p><ul class="probe-list">{probes}</ul>') if n else "")
     steps = [s for s in d.get("next_steps") or [] if isinstance(s, str)]
-    steps_html = Safe(f'<p><b>Next steps</b></p><ol class="next-steps">{join(tag("li", s) for s in steps)}</ol>'
-                      ) if steps else ""
+    steps_html = Safe(f'<p><b>Next steps</b></p><ol class="next-steps">'
+                      f'{join(tag("li", render_inline(s)) for s in steps)}</ol>') if steps else ""
     return Safe(
         f'<article class="cause cat-{esc(card.category)}{sev_class}" id="{esc(card.kind)}-{esc(card.id)}" '
         f'data-review-id="{esc(card.id)}" data-review-kind="{esc(card.kind)}" data-review-title="{esc(d.get("title"))}">'

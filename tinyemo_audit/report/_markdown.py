@@ -37,6 +37,11 @@ def _inline(text: str) -> str:
     return "".join(out)
 
 
+def render_inline(text: str) -> Safe:
+    """One line of Markdown (code spans, bold, italics) as safe HTML: for next steps and other short prose."""
+    return Safe(_inline(str(text)))
+
+
 def _cells(line: str) -> list[str]:
     line = line.strip()
     if line.startswith("|"):

@@ -12,6 +12,7 @@ from typing import Any
 from ._causes import Card, cards, outcome_text, strongest_q
 from ._format import DASH, count, pct, qval
 from ._html import Safe, esc, join, tag
+from ._markdown import render_inline
 from ._rules import rules_list
 from ._sections import Context, as_dict, section
 from ._text import CATEGORIES, CATEGORY_CHIPS, STATUS_NOTES, STATUS_WORDS
@@ -59,7 +60,8 @@ def _verdict_box(ctx: Context, status: str, verdict: Mapping[str, Any], all_card
         tops += [c for c in all_cards if c.category == category][:TOP_CAUSES]
     top_html = Safe(f'<ol class="top-causes">{join(_cause_line(c) for c in tops)}</ol>') if tops else ""
     steps = [s for s in verdict.get("next_steps") or [] if isinstance(s, str)]
-    steps_html = Safe(f"<h2>Next steps</h2><ol>{join(tag('li', s) for s in steps)}</ol>") if steps else ""
+    steps_html = Safe(f"<h2>Next steps</h2><ol>{join(tag('li', render_inline(s)) for s in steps)}</ol>"
+                      ) if steps else ""
     untested = [u for u in verdict.get("untested") or [] if isinstance(u, Mapping)]
     untested_html = Safe("<h2>Not tested</h2><ul>" + join(
         tag("li", Safe(f"<b>{esc(u.get('what'))}</b>: {esc(u.get('why'))}")) for u in untested) + "</ul>"
