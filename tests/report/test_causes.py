@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from report_fixture import legacy_results, make_results
 
 from tinyemo_audit.report._causes import cards, findings
@@ -60,3 +63,44 @@ def test_gate_that_ran_is_linked_in_the_page():
     html = _html(results)
     assert 'Gate that would catch it: <a href="#gate-1">max accuracy gap</a>' in html
     assert "add it to CI" not in html.split('id="cause-C2"')[0]
+
+
+HOSTILE_PIECES = ["<script>", "</article>", "<img src=x onerror=alert(1)>", '"', "'", "&amp;", "`", "**", "\u202e",
+                  "\x1b[31m", "javascript:", "a", " "]
+ALLOWED_TAGS = {"section", "h2", "h3", "h4", "p", "div", "span", "article", "a", "ul", "ol", "li", "b", "code", "strong",
+                "em", "br", "fieldset", "legend", "label", "input", "textarea", "button", "figure", "figcaption", "img"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(HOSTILE_PIECES), min_size=1, max_size=8).map("".join))
+def test_any_cause_text_is_shown_as_text(text):
+    from html.parser import HTMLParser
+
+    from tinyemo_audit.report import render_report
+
+    results = make_results()
+    cause = results["causes"][0]
+    cause.update(title=text, summary=text, direction=text, outcome={"text": text}, next_steps=[text],
+                 gate={"name": text, "metric": text, "file": text})
+    results["findings"][0]["probe"] = text
+    page = render_report(results)
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.bad = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("script", "style", "html", "head", "body", "meta", "title", "nav", "main", "footer", "details",
+                       "summary", "table", "thead", "tbody", "tr", "th", "td", "caption", "dl", "dt", "dd", "select",
+                       "option", "h1"):
+                return
+            if tag not in ALLOWED_TAGS or any(k.startswith("on") for k, _ in attrs):
+                self.bad.append(tag)
+            if tag == "a" and not dict(attrs).get("href", "#").startswith("#"):
+                self.bad.append("a-href")
+
+    parser = Tags()
+    parser.feed(page.split('<section id="findings">')[1].split("</section>")[0])
+    assert parser.bad == []
+    assert "\u202e" not in page and "\x1b" not in page

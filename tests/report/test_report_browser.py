@@ -36,7 +36,7 @@ PAGE_FACTS = """(() => {
   const clusterCaptions = [];
   document.querySelectorAll('.probe-list > li').forEach((li) => {
     const line = li.querySelector('.count-line');
-    if (line && /misclassified/.test(line.textContent)) {
+    if (line && /\d[\d,]* of \d[\d,]* misclassified/.test(line.textContent)) {
       li.querySelectorAll('figure.thumb figcaption').forEach((c) => clusterCaptions.push(c.textContent.trim()));
     }
   });
