@@ -108,6 +108,7 @@ def _skew(ctx: Context) -> list[Any]:
 
 
 def probes(ctx: Context) -> Safe | None:
+    """Text probes, associations and retrieval skew: rows over each probe's minimum effect first."""
     parts = _text_probes(ctx) + _associations(ctx) + _skew(ctx)
     if not parts:
         return not_run(ctx, "probes", "probes", "Text probes, associations and retrieval skew")
@@ -118,6 +119,7 @@ def probes(ctx: Context) -> Safe | None:
 
 
 def dataset(ctx: Context) -> Safe | None:
+    """Dataset composition: counts per group, representation and stereotype indices."""
     db = as_dict(ctx.results.get("dataset_bias"))
     rep, ster = as_dict(db.get("representation")), as_dict(db.get("stereotype"))
     if not rep and not ster:
@@ -141,6 +143,7 @@ def dataset(ctx: Context) -> Safe | None:
 
 
 def gates(ctx: Context) -> Safe | None:
+    """The CI gates that ran, each row anchored (``#gate-N``) for the cause cards to link."""
     items = [g for g in ctx.results.get("gates") or [] if isinstance(g, Mapping)]
     if not items:
         return None
@@ -156,6 +159,7 @@ def gates(ctx: Context) -> Safe | None:
 
 
 def methods(ctx: Context) -> Safe:
+    """Methods: the framework statement once, the glossary, run settings and the model card."""
     run = ctx.run
     given = as_dict(as_dict(ctx.results.get("methods")).get("metrics"))
     entries = [(title, given.get(key, text)) for key, (title, text) in GLOSSARY.items()]

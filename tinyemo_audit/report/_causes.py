@@ -184,6 +184,7 @@ def _card(card: Card, ctx: Context) -> Safe:
 
 
 def findings(ctx: Context) -> Safe | None:
+    """The findings section: review bar, then the cards of each category with its count."""
     if ctx.results.get("findings") is None and ctx.results.get("causes") is None:
         return not_run(ctx, "findings", "findings", "Findings")
     all_cards = cards(ctx.results)

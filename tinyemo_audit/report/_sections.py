@@ -162,6 +162,7 @@ def _group_table(groups: Mapping[str, Any], ctx: Context, reference: Any) -> Saf
 
 
 def group_metrics(ctx: Context) -> Safe | None:
+    """Per-group metrics: accuracy, TPR and FPR charts per attribute, groups and gaps."""
     perf = as_dict(ctx.results.get("performance"))
     by_attr = as_dict(perf.get("by_attribute"))
     if not by_attr:
@@ -204,6 +205,7 @@ def group_metrics(ctx: Context) -> Safe | None:
 # confusion matrices -----------------------------------------------------------------------------------------------
 
 def confusion(ctx: Context) -> Safe | None:
+    """Confusion matrices: all images, then one per group, in a grid that wraps."""
     perf = as_dict(ctx.results.get("performance"))
     parts = []
     overall = as_dict(perf.get("overall")).get("confusion")
@@ -269,6 +271,7 @@ def _shifts(block: Mapping[str, Any], attr: str, ctx: Context, zmax: float) -> l
 
 
 def counterfactual(ctx: Context) -> Safe | None:
+    """Counterfactual twins: flip rates, shift heatmaps on one scale, tables, KL, thumbnails."""
     cf = {a: as_dict(b) for a, b in as_dict(ctx.results.get("counterfactual")).items() if isinstance(b, Mapping)}
     if not cf:
         return not_run(ctx, "counterfactual", "twins", "Counterfactual twins")
@@ -325,6 +328,7 @@ def over_represented(values: Any) -> str:
 
 
 def embedding(ctx: Context) -> Safe | None:
+    """The embedding map (one copy of every point) and the cluster table."""
     cl = as_dict(ctx.results.get("clusters"))
     if not cl:
         return not_run(ctx, "clusters", "map", "Embedding map and clusters")

@@ -74,6 +74,7 @@ def _verdict_box(ctx: Context, status: str, verdict: Mapping[str, Any], all_card
 
 
 def header(ctx: Context) -> Safe:
+    """The verdict section, with the page's only ``<h1>``, the verdict box and the key numbers."""
     run, verdict = ctx.run, as_dict(ctx.results.get("verdict"))
     status = str(verdict.get("status") or "unknown")
     all_cards = cards(ctx.results)
