@@ -29,7 +29,7 @@ if EXECUTABLE is None and not os.environ.get("CI"):
                 allow_module_level=True)
 
 # Everything the issue's "done when" asks of the page, measured in the browser.
-PAGE_FACTS = """(() => {
+PAGE_FACTS = r"""(() => {
   const plots = Array.from(document.querySelectorAll('.plotly-graph-div'));
   const figureOf = (p) => p.closest('figure.chart');
   const caption = (p) => { const f = figureOf(p); const c = f && f.querySelector('figcaption'); return c ? c.textContent.trim() : ''; };
