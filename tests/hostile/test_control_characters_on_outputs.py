@@ -67,13 +67,13 @@ def _evil_gates(folder: Path, *, name: str, description: str) -> Path:
 
 
 def _check_outputs(out: Path) -> None:
-    from plotly.offline import get_plotlyjs
+    from tinyemo_audit.report._assets import plotly_js
 
     for name in ("results.json", "report.html", "summary.md", "junit.xml"):
         text = (out / name).read_text(encoding="utf-8")
         # The inlined plotly.js library holds two raw control characters of its own (in PNG and PSD
         # magic-number strings); it carries no user text.
-        assert_no_raw(name, text.replace(get_plotlyjs(), "") if name == "report.html" else text)
+        assert_no_raw(name, text.replace(plotly_js(), "") if name == "report.html" else text)
 
 
 FIELDS = dict(header=EVIL, value=EVIL, label=EVIL, file_name=EVIL_NAME, gate=EVIL, description=EVIL,
