@@ -7,6 +7,7 @@ report.html and, with gates, junit.xml and summary.md. It is written whole or no
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from ..model.classifier import predict
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._examples import attach_examples
+from ._results_guard import guard_results
+from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
 from ._text_probes import text_probe
 from .settings import load_settings
 
@@ -116,13 +119,18 @@ def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any
     """The attributes the group probes compare, and a ``run.skipped`` entry for each one left out."""
     from ..data.layout_loader import UNKNOWN_VALUE
 
-    if dataset == "faces":
-        return list(FACES_AUDIT_ATTRIBUTES), []
+    # faces: skin_tone's six levels are summarised by skin_group; every other dataset offers all its columns
+    names = FACES_AUDIT_ATTRIBUTES if dataset == "faces" else data.attributes.columns
     kept, skipped = [], []
-    for name in data.attributes.columns:
+    # Columns the loader left out (a control character in the column name) are named here too.
+    for record in (data.meta or {}).get("skipped_attributes", ()):
+        skipped.append({"probe": f"group comparisons by attribute {record['attribute']}",
+                        "reason": f"{record['reason']}; the column is left out of every group probe",
+                        "metrics": []})
+    for name in names:
         values = data.attributes[name]
         groups = sorted(values.dropna().astype(str).unique())
-        if len(groups) >= 2:
+        if len(groups) >= MIN_GROUPS:
             kept.append(name)
             continue
         if not groups or groups == [UNKNOWN_VALUE]:
@@ -255,22 +263,32 @@ def run_audit(
     true = data.labels if labelled else None
     classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
+    # Every probe below asks the plan first: a probe the data cannot support is listed in run.skipped.
+    label_sets, described_sets = label_sets_present(settings, classes)
+    plan = ProbePlan(AuditFacts(
+        n=len(data), labelled=labelled, labels_present=int(len(np.unique(true))) if labelled else 0,
+        n_classes=len(classes), attributes=tuple(attributes.columns),
+        distinct_embeddings=_distinct_rows(preds.embeddings), twins=dataset == "faces",
+        label_sets=label_sets, missing_label_sets=described_sets,
+    ), skipped)
+    no_attributes = attributes.iloc[:, :0]
 
     stages("group metrics with Wilson CIs, bootstrapped disparities and permutation tests")
+    grouped = attributes if plan.runs("group_metrics") else no_attributes
     if labelled:
-        results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
-        results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed,
+        results["performance"] = _groups.performance(true, preds.predicted, grouped, classes, settings, seed)
+        results["disparities"] = _groups.disparities(true, preds.predicted, grouped, classes, settings, seed,
                                                      progress=progress)
     else:
         results["performance"], results["disparities"] = _groups.prediction_rates(
-            preds.predicted, attributes, classes, settings, seed
+            preds.predicted, grouped, classes, settings, seed
         )
         skipped.extend({"probe": probe, "reason": reason, "metrics": metrics}
                        for probe, reason, metrics in LABEL_FREE_SKIPS)
 
     stages("counterfactual twins")
     twin_predictions = {}
-    if dataset == "faces":
+    if plan.runs("counterfactual"):
         from ..data.faces import load_twins
 
         counterfactual = {}
@@ -282,24 +300,29 @@ def run_audit(
                 settings=settings, seed=seed,
             )
         results["counterfactual"] = counterfactual
-    else:
-        skipped.append({"probe": "counterfactual image twins",
-                        "reason": "only the faces corpus has exact twins (the same face rendered with one "
-                                  "attribute changed); text probes stand in for them",
-                        "metrics": ["counterfactual"]})
 
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space()
     label_emb = bundle.embed_classes(classes).numpy().astype(np.float32)
-    results["text_probes"] = text_probe(space, label_emb, classes, settings, references, seed)
-    results["association"] = _embedding_probes.association(
-        preds.embeddings, attributes, label_emb, classes, settings, references, seed
-    )
-    results["skew"] = _embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"])
-    results["dataset_bias"] = _embedding_probes.dataset_bias(true, attributes, classes)
+    results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed,
+                                         left_out=plan.left_out("text_probes"))
+                              if plan.runs("text_probes") else None)
+    results["association"] = (_embedding_probes.association(preds.embeddings, attributes, label_emb, classes,
+                                                            settings, references, seed,
+                                                            left_out=plan.left_out("association"))
+                              if plan.runs("association") else [])
+    results["skew"] = (_embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"],
+                                                        left_out=plan.left_out("skew"))
+                       if plan.runs("skew") else None)
+    results["dataset_bias"] = _embedding_probes.dataset_bias(
+        true if labelled and plan.runs("stereotype") else None,
+        attributes if plan.runs("representation") else no_attributes, classes)
 
     stages("discovery: UMAP, clusters, names")
-    results["clusters"] = _clusters(preds, true, attributes, space, settings, seed, progress)
+    results["clusters"] = None
+    if plan.runs("discovery"):
+        composed = attributes if plan.runs("cluster_composition") else no_attributes
+        results["clusters"] = _clusters(preds, true, composed, space, settings, seed, progress)
 
     stages("findings")
     _findings.apply_fdr(results, settings["q_max"])
@@ -331,7 +354,8 @@ def run_audit(
     else:
         results["gates"] = None
     results["verdict"] = _verdict(findings, gate_status)
-    ordered = _ordered(results)
+    # A NaN here is a probe's bug (exit 3 naming its JSON path, nothing written); user text is made visible.
+    ordered = guard_results(_ordered(results))
     run_dir = Path(out) if out else default_run_dir(dataset, model)
     with atomic_directory(run_dir) as tmp:
         atomic_write_json(tmp / "results.json", ordered)
@@ -358,6 +382,16 @@ def _ordered(results: dict[str, Any]) -> dict[str, Any]:
     return {k: results[k] for k in KEY_ORDER if k in results}
 
 
+def _distinct_rows(embeddings: np.ndarray) -> int:
+    """How many different rows ``embeddings`` has (bit for bit)."""
+    rows = np.ascontiguousarray(embeddings)
+    if rows.ndim != 2 or not len(rows):
+        return len(rows)
+    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))
+
+
 def _model_card(bundle) -> str:
+    from ..input_files import MiB, read_text
+
     path = bundle.path / "MODEL_CARD.md"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return read_text(path, what="model card", max_bytes=4 * MiB) if os.path.lexists(path) else ""

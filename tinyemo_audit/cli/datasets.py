@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..user_text import visible
 from ._errors import report_errors
 
 datasets_app = typer.Typer(
@@ -31,38 +32,43 @@ def list_command(
         return
     width = max(len(r["spec"]) for r in rows)
     for r in rows:
-        typer.echo(
+        _say(
             f"{r['spec']:<{width}}  {r['kind']:<11}  {r['taxonomy'] or '-':<10}  "
             f"{','.join(r['splits']) or '-':<14}  {r['description']}"
         )
     typer.echo("also: faces (embedded corpus), features:<root> (TinyEmo .pt feature folders)")
 
 
+def _say(line: str) -> None:
+    """One line on the terminal: every name in it comes from the dataset, so control characters show as escapes."""
+    typer.echo(visible(line, one_line=True))
+
+
 def _print_report(report: dict) -> None:
-    typer.echo(f"{report['spec']}  taxonomy: {report.get('taxonomy') or '-'}  "
-               f"items: {report['n_items']}  skipped: {report['n_skipped']}")
+    _say(f"{report['spec']}  taxonomy: {report.get('taxonomy') or '-'}  "
+         f"items: {report['n_items']}  skipped: {report['n_skipped']}")
     for split, summary in report["splits"].items():
         if "error" in summary:
-            typer.echo(f"[{split}] error: {summary['error']}")
+            _say(f"[{split}] error: {summary['error']}")
             continue
-        typer.echo(f"[{split}] {summary['n']} items, {'labelled' if summary['labelled'] else 'unlabelled'}")
+        _say(f"[{split}] {summary['n']} items, {'labelled' if summary['labelled'] else 'unlabelled'}")
         for label, n in summary.get("labels", {}).items():
             if n:  # empty classes are listed once among the problems
-                typer.echo(f"  label {label}: {n}")
+                _say(f"  label {label}: {n}")
         for attribute, counts in summary["attributes"].items():
-            typer.echo(f"  {attribute}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            _say(f"  {attribute}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for skip in summary["skipped"][:MAX_SKIPPED_SHOWN]:
-            typer.echo(f"  skipped {skip['path'] or skip['id']}: {skip['reason']}")
+            _say(f"  skipped {skip['path'] or skip['id']}: {skip['reason']}")
         if len(summary["skipped"]) > MAX_SKIPPED_SHOWN:
-            typer.echo(f"  ... and {len(summary['skipped']) - MAX_SKIPPED_SHOWN} more skipped")
+            _say(f"  ... and {len(summary['skipped']) - MAX_SKIPPED_SHOWN} more skipped")
     if report["missing_splits"]:
-        typer.echo("missing splits: " + ", ".join(report["missing_splits"]))
+        _say("missing splits: " + ", ".join(report["missing_splits"]))
     if report["problems"]:
-        typer.echo("problems:")
+        _say("problems:")
         for problem in report["problems"]:
-            typer.echo(f"  - {problem}")
+            _say(f"  - {problem}")
     else:
-        typer.echo("no problems found")
+        _say("no problems found")
 
 
 def _overrides(pairs: list[str]) -> dict:

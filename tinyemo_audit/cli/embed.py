@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..user_text import visible
 from ._errors import report_errors
 
 
@@ -32,5 +33,5 @@ def embed(
     folders = run_embed(encoder, dataset, out, splits=tuple(split or DEFAULT_SPLITS), batch_size=batch_size,
                         weights=weights, trust_remote_code=trust_remote_code, overwrite=overwrite)
     for folder in folders:
-        typer.echo(f"wrote {folder}")
-    typer.echo(f"read it back with --dataset features:{out}")
+        typer.echo(f"wrote {visible(str(folder), one_line=True)}")
+    typer.echo(f"read it back with --dataset features:{visible(str(out), one_line=True)}")

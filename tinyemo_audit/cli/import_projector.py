@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
+from ..user_text import visible
 from ._errors import report_errors
 
 
@@ -48,4 +49,4 @@ def import_tinyemo(
             raise UsageError("import-tinyemo needs --variant, or all of --projector, --encoder and --label-space")
         given = {k: v for k, v in options.items() if v is not None}
         path = import_tinyemo_projector(projector, out=out, **given)
-    typer.echo(f"wrote bundle {path}")
+    typer.echo(f"wrote bundle {visible(str(path), one_line=True)}")

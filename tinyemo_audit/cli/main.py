@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..user_text import visible
 from ._errors import report_errors
 from .datasets import datasets_app
 from .embed import embed as embed_command
@@ -71,9 +72,9 @@ def run(
     outcome = run_audit(dataset=dataset, model=model, out=out, seed=seed, n=n, n_twins=n_twins,
                         config=config, gates=gates, junit=junit)
     verdict = outcome.results["verdict"]
-    typer.echo(verdict["headline"])
-    typer.echo(f"wrote {outcome.run_dir / 'results.json'}")
-    typer.echo(f"wrote {outcome.run_dir / 'report.html'}")
+    typer.echo(visible(verdict["headline"], one_line=True))  # it names groups and labels from the data
+    typer.echo(f"wrote {visible(str(outcome.run_dir / 'results.json'), one_line=True)}")
+    typer.echo(f"wrote {visible(str(outcome.run_dir / 'report.html'), one_line=True)}")
     raise typer.Exit(outcome.exit_code)
 
 
@@ -92,7 +93,7 @@ def report(
     results = resolve_replaced(results)
     data = read_results(results)
     path = write_report(data, out or results.with_name("report.html"))
-    typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {visible(str(path), one_line=True)}")
 
 
 @app.command()
@@ -115,7 +116,7 @@ def gate(
     write_junit(outcomes, junit or results.with_name("junit.xml"))
     text = gates_markdown(outcomes)
     atomic_write_text(summary or results.with_name("summary.md"), text)
-    typer.echo(text)
+    typer.echo(visible(text))
     raise typer.Exit(gates_exit_code(outcomes))
 
 
@@ -128,7 +129,7 @@ def faces_preview(
     """Write a contact sheet of the faces corpus: expressions x demographic attributes."""
     from ..data.faces import write_preview
 
-    typer.echo(f"wrote {write_preview(out, seed=seed)}")
+    typer.echo(f"wrote {visible(str(write_preview(out, seed=seed)), one_line=True)}")
 
 
 def main() -> None:

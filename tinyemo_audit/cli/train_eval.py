@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
+from ..user_text import visible
 from ._errors import report_errors
 
 DATASET_HELP = (
@@ -56,7 +57,7 @@ def train(
         trust_remote_code=trust_remote_code or None,
     )
     bundle_dir = train_bundle(cfg, out)
-    typer.echo(f"wrote bundle {bundle_dir}")
+    typer.echo(f"wrote bundle {visible(str(bundle_dir), one_line=True)}")
 
 
 @report_errors
@@ -102,7 +103,7 @@ def evaluate(
         return
     grid = results_table(results)
     if table_out is not None:
-        print(f"wrote {write_table(grid, table_out)}", file=sys.stderr)
+        print(f"wrote {visible(str(write_table(grid, table_out)), one_line=True)}", file=sys.stderr)
     if json_output:
         typer.echo(json.dumps(grid.to_dict()))
     elif markdown:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..user_text import visible
 from .joint import dataset_label, short_labels
 from .zero_shot import ZERO_SHOT
 
@@ -158,7 +159,7 @@ def format_table_text(table: ResultsTable) -> str:
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
-    return "\n".join([*lines, "", FOOTNOTE, *_column_notes(table)])
+    return visible("\n".join([*lines, "", FOOTNOTE, *_column_notes(table)]))  # model and dataset names
 
 
 def table_markdown(table: ResultsTable) -> str:
@@ -170,14 +171,14 @@ def table_markdown(table: ResultsTable) -> str:
     lines = ["| " + " | ".join(escape[0]) + " |", "|---|---|" + "---:|" * len(table.columns)]
     lines += ["| " + " | ".join(row) + " |" for row in escape[1:]]
     notes = [f"- {note}" for note in _column_notes(table)]
-    return "\n".join([*lines, "", f"{METRIC}, {table.split} split. {FOOTNOTE}", "", *notes]) + "\n"
+    return visible("\n".join([*lines, "", f"{METRIC}, {table.split} split. {FOOTNOTE}", "", *notes]) + "\n")
 
 
 def table_csv(table: ResultsTable) -> str:
     """CSV of the grid: ``model, trained on, <dataset>...``; zero-shot cells keep their ``*``."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(table.grid())
-    return buffer.getvalue()
+    return visible(buffer.getvalue())
 
 
 def write_table(table: ResultsTable, path: str | Path) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 from .._io import atomic_directory, atomic_write_json, atomic_write_text
 from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..paths import configs_dir
+from ..user_text import visible
 from .bundle import BUNDLE_FILE, BUNDLE_FORMAT, BUNDLE_VERSION, LABELS_FILE, PROJECTOR_FILE
 
 SCHEME = "tinyemo"
@@ -188,7 +189,7 @@ def _model_card(spec: dict[str, Any]) -> str:
         "  meaningless predictions even when the dimensions agree.",
         "",
     ]
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # names, specs and classes come from the user
 
 
 def import_tinyemo_projector(
