@@ -127,8 +127,9 @@ def faces_preview(
 ) -> None:
     """Write a contact sheet of the faces corpus: expressions x demographic attributes."""
     from ..data.faces import write_preview
+    from ..schema.run_request import check_seed
 
-    typer.echo(f"wrote {write_preview(out, seed=seed)}")
+    typer.echo(f"wrote {write_preview(out, seed=check_seed(seed))}")
 
 
 def main() -> None:

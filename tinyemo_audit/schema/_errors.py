@@ -47,7 +47,8 @@ def source_text(source: str | os.PathLike) -> str:
     return text if len(text) <= SOURCE_LIMIT else "…" + text[-(SOURCE_LIMIT - 1):]
 
 
-def _key(key: Any) -> str:
+def key_text(key: Any) -> str:
+    """A key of the input as a key path shows it: visible and bounded."""
     return shorten(visible(str(key), one_line=True), KEY_LIMIT)
 
 
@@ -80,7 +81,7 @@ def key_path(loc: tuple, data: Any) -> str:
             parts.append(f"[{item}]{label}")
         else:
             node = _child(node, item)
-            parts.append(("." if parts else "") + _key(item))
+            parts.append(("." if parts else "") + key_text(item))
     return shorten("".join(parts), PATH_LIMIT)
 
 
