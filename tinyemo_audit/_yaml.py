@@ -36,6 +36,7 @@ tinyemo_audit.errors.InputError: YAML <bomb>: its aliases expand to more than 10
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from typing import Any
@@ -56,12 +57,23 @@ PROBLEM_ALIASES = ("its aliases expand to more than {limit:,} values (a \"billio
                    "write the values out instead of repeating aliases")
 PROBLEM_RECURSIVE = "an alias refers to the node that contains it (a recursive structure)"
 PROBLEM_DEPTH = "nested more than {limit} levels deep"
-PROBLEM_INT = "an integer of {digits:,} digits (at most {limit} are read)"
+PROBLEM_INT = "an integer {digits:,} characters long (at most {limit} are read)"
 PROBLEM_DUPLICATE = "the key {key} is given twice (YAML would silently keep the last one)"
 
 
 def _mark(mark) -> str:
     return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+
+
+def _checked(construct, tag: str, error_type):
+    def checked(loader, node):
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            name = tag.rsplit(":", 1)[-1]
+            raise error_type(None, None, f"{shown(node.value, limit=40)} is not a valid !!{name} value",
+                             node.start_mark) from None
+    return checked
 
 
 def _loader_class():
@@ -93,7 +105,8 @@ def _loader_class():
 
         def construct_mapping(self, node, deep=False):
             seen = set()
-            for key_node, _ in node.value:
+            # A non-mapping node under a mapping tag (``!!set a``) is SafeConstructor's to refuse.
+            for key_node, _ in node.value if isinstance(node, MappingNode) else ():
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     continue
                 key = self.construct_object(key_node, deep=deep)
@@ -108,13 +121,19 @@ def _loader_class():
             return super().construct_mapping(node, deep=deep)
 
         def construct_yaml_int(self, node):
-            digits = sum(c.isalnum() for c in str(node.value))
+            digits = len(str(node.value))
             if digits > MAX_INT_DIGITS:
                 raise ConstructorError(None, None, PROBLEM_INT.format(digits=digits, limit=MAX_INT_DIGITS),
                                        node.start_mark)
             return super().construct_yaml_int(node)
 
     InputLoader.add_constructor("tag:yaml.org,2002:int", InputLoader.construct_yaml_int)
+    # An explicit tag on a value that does not fit it (``!!int abc``, ``!!timestamp x``) makes
+    # PyYAML's scalar constructors raise ValueError, KeyError or AttributeError: report it as
+    # YAML the reader refuses, with its place.
+    for tag, construct in list(InputLoader.yaml_constructors.items()):
+        if tag is not None and not inspect.isgeneratorfunction(construct):
+            InputLoader.add_constructor(tag, _checked(construct, tag, ConstructorError))
     bool_tag = "tag:yaml.org,2002:bool"
     InputLoader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != bool_tag]
