@@ -111,6 +111,12 @@ def yaml_text(document) -> str:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
+# The 440-byte "billion laughs" of the issue: nine levels of nine aliases, 10^9 strings once expanded.
+BILLION_LAUGHS = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n" + "".join(
+    f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+)
+
+
 @st.composite
 def alias_bombs(draw) -> str:
     """A document of nested aliases: ``levels`` anchors, each repeating the previous one ``fanout`` times."""
@@ -133,7 +139,7 @@ def valid_results() -> dict:
     """A small results.json (schema 1.1) with every section a reader walks."""
     stat = {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15, "n": 100, "p_value": 0.01, "q_value": 0.02,
             "flaggable": True, "worst_group": "dark", "best_group": "light"}
-    return {
+    doc = {
         "schema_version": "1.1",
         "run": {"tool_version": "0.1.0", "dataset": "faces", "split": "test", "model": "m", "model_card": "",
                 "classes": ["angry", "happy"], "protected_attributes": ["skin_group"],
@@ -179,6 +185,7 @@ def valid_results() -> dict:
                      "items": [{"id": 0, "size": 50, "error_rate": 0.1, "name": "n", "over_represented": []}]},
         "methods": {"bias_framework": "ours"},
     }
+    return json.loads(json.dumps(doc))  # no shared sub-objects: a test may change one place
 
 
 def _paths(node, prefix=()):

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schema_strategies import LONG, QUICK, alias_bombs, assert_one_line, junk_values, yaml_fragments, yaml_text
+from schema_strategies import (
+    BILLION_LAUGHS, LONG, QUICK, alias_bombs, assert_one_line, junk_values, yaml_fragments, yaml_text,
+)
 from tinyemo_audit._yaml import (
     MAX_ALIAS_EXPANSION,
     MAX_DEPTH,
@@ -20,12 +22,6 @@ from tinyemo_audit._yaml import (
     read_yaml_mapping,
 )
 from tinyemo_audit.errors import InputError
-
-# The 440-byte "billion laughs" of the issue: nine levels of nine aliases, 10^9 strings once expanded.
-BILLION_LAUGHS = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n" + "".join(
-    f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")
-)
-
 
 def test_billion_laughs_fails_fast_in_little_memory():
     assert 300 < len(BILLION_LAUGHS) < 500

@@ -65,13 +65,15 @@ def _mark(mark) -> str:
     return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
 
 
-def _checked(construct, tag: str, error_type):
+def _checked(construct, tag: str, yaml_error, constructor_error):
     def checked(loader, node):
         try:
             return construct(loader, node)
-        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+        except yaml_error:
+            raise
+        except Exception:  # noqa: BLE001 - a scalar constructor failing on its text: ValueError, IndexError, ...
             name = tag.rsplit(":", 1)[-1]
-            raise error_type(None, None, f"{shown(node.value, limit=40)} is not a valid !!{name} value",
+            raise constructor_error(None, None, f"{shown(node.value, limit=40)} is not a valid !!{name} value",
                              node.start_mark) from None
     return checked
 
@@ -128,12 +130,12 @@ def _loader_class():
             return super().construct_yaml_int(node)
 
     InputLoader.add_constructor("tag:yaml.org,2002:int", InputLoader.construct_yaml_int)
-    # An explicit tag on a value that does not fit it (``!!int abc``, ``!!timestamp x``) makes
-    # PyYAML's scalar constructors raise ValueError, KeyError or AttributeError: report it as
-    # YAML the reader refuses, with its place.
+    # An explicit tag on a value that does not fit it (``!!int abc``, ``!!int ''``, ``!!timestamp x``)
+    # makes PyYAML's scalar constructors raise ValueError, IndexError, KeyError, AttributeError:
+    # report it as YAML the reader refuses, with its place.
     for tag, construct in list(InputLoader.yaml_constructors.items()):
         if tag is not None and not inspect.isgeneratorfunction(construct):
-            InputLoader.add_constructor(tag, _checked(construct, tag, ConstructorError))
+            InputLoader.add_constructor(tag, _checked(construct, tag, yaml.YAMLError, ConstructorError))
     bool_tag = "tag:yaml.org,2002:bool"
     InputLoader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != bool_tag]

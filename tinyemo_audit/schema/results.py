@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from ..user_text import shown
 from ._base import Finite, OpenSection, problem
@@ -21,6 +21,14 @@ SUPPORTED_MAJOR = "1"
 _VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){0,2}")
 
 Num = Finite | None  # null: the audit could not compute it (docs/results-schema.md)
+
+
+def _text_or_number(value: Any) -> Any:
+    if value is None or isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    raise problem(f"must be text or a number; got {shown(value)}")
+
+
 Count = Annotated[int, Field(ge=0)]
 Text = str | None
 
@@ -250,12 +258,15 @@ class Verdict(OpenSection):
 
 
 class GateRecord(OpenSection):
-    gate: str
+    """One gate outcome (``gates_to_json``); files documented with ``name`` and a numeric bound also read."""
+
     status: str
+    gate: Text = None
+    name: Text = None
     path: Text = None
     attribute: Text = None
     observed: Num = None
-    bound: Text = None
+    bound: Annotated[Any, AfterValidator(_text_or_number)] = None
     details: Text = None
     severity: Text = None
     description: Text = None
