@@ -72,9 +72,10 @@ class TrainConfig:
         from .._yaml import read_yaml_mapping
 
         data = read_yaml_mapping(path, what=WHAT)
+        config = cls.from_dict(data, source=str(path))  # types first: `datasets` may be anything here
         if data.get("datasets") and "dataset" in data and [data["dataset"]] != list(data["datasets"]):
             raise InputError(f"{shown_path(path)}: give either dataset (one) or datasets (several), not both")
-        return cls.from_dict(data, source=str(path))
+        return config
 
     @classmethod
     def from_sources(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
