@@ -9,23 +9,18 @@ line is ever printed before an error.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from schema_run_stub import CLASSES, ReachedWork, faces_like, no_work
 from schema_strategies import (
     LONG, QUICK, assert_error_line, gate_documents, settings_documents, yaml_text,
 )
-from tinyemo_audit.audit import runner as audit_runner
 from tinyemo_audit.audit.settings import read_settings
 from tinyemo_audit.cli.main import app
-from tinyemo_audit.data import registry
-from tinyemo_audit.data.dataset import Dataset
 from tinyemo_audit.errors import InputError, UsageError
 from tinyemo_audit.model.bundle import list_bundles
 from tinyemo_audit.schema.run_request import (
@@ -37,34 +32,7 @@ from tinyemo_audit.schema.run_request import (
 )
 
 cli = CliRunner()
-CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 needs_bundle = pytest.mark.skipif("tinyemo-faces-mini" not in list_bundles(), reason="default bundle not trained")
-
-
-class ReachedWork(Exception):
-    """Raised where `run` would start classifying: every check has passed."""
-
-
-def faces_like(n: int = 60) -> Dataset:
-    rng = np.random.default_rng(0)
-    attributes = pd.DataFrame({
-        "skin_group": rng.choice(["light", "medium", "dark"], n), "gender": rng.choice(["feminine", "masculine"], n),
-        "age": rng.choice(["child", "adult", "older"], n), "glasses": ["no"] * n,
-    })
-    return Dataset(name="faces", split="test", classes=CLASSES, labels=rng.integers(0, 7, n),
-                   ids=np.array([f"i{i}" for i in range(n)]), attributes=attributes,
-                   features=np.zeros((n, 384), np.float32))
-
-
-@contextlib.contextmanager
-def no_work():
-    def stop(*_, **__):
-        raise ReachedWork
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(registry, "load_dataset", lambda *_, **__: faces_like())
-        patch.setattr(audit_runner, "predict", stop)
-        yield
 
 
 def invoke(folder, *args):
