@@ -20,7 +20,8 @@ def problem(text: str) -> PydanticCustomError:
     return PydanticCustomError("rule", "{reason}", {"reason": text})
 
 
-def _no_control(text: str) -> str:
+def no_control(text: str) -> str:
+    """``text`` unless it holds a control character (then a rule error echoing it bounded)."""
     if has_control(text):
         raise problem(f"must not hold control characters; got {shown(text)}")
     return text
@@ -28,11 +29,11 @@ def _no_control(text: str) -> str:
 
 def _collapse(text: str) -> str:
     """Free text on one line: runs of whitespace (folded YAML lines) become one space."""
-    return _no_control(" ".join(text.split()))
+    return no_control(" ".join(text.split()))
 
 
 # Strings: names are single-line and bounded; free text is folded onto one line.
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_no_control)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(no_control)]
 FreeText = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_collapse)]
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..gates._spec import ATTRIBUTE_PLACEHOLDER, GATE_FILE_VERSION, WILDCARD
 from ..user_text import shown
-from ._base import Finite, FreeText, Name, Section, problem
+from ._base import Finite, FreeText, Name, Section, no_control, problem
 
 BOUND_TARGETS = ("value", "ci_low", "ci_high")
 SEVERITIES = ("fail", "warn")
@@ -45,11 +45,14 @@ def check_metric(metric: str) -> str:
     return metric
 
 
+MetricPath = Annotated[str, Field(min_length=1, max_length=METRIC_MAX), AfterValidator(no_control)]
+
+
 class GateEntry(Section):
     """One gate of a gate file (see docs/gates.md for each key)."""
 
     name: Name
-    metric: Annotated[Name, Field(max_length=METRIC_MAX)]
+    metric: MetricPath
     attributes: Annotated[list[Name], Field(max_length=100)] | None = None
     min: Finite | None = None
     max: Finite | None = None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..user_text import shown
-from ._base import Finite, FreeText, Name, Seed, Section, problem
+from ._base import Finite, FreeText, Name, Seed, Section, no_control, problem
 from .bundle import DIM_MAX
 
 EPOCHS_MAX = 1_000
@@ -24,7 +24,7 @@ NULLABLE = frozenset({"encoder_weights", "tokenizer", "taxonomy", "temperature",
                       "datasets", "faces"})
 
 # A spec or a path: one line, bounded, never empty.
-Spec = Annotated[str, Field(min_length=1, max_length=4096)]
+Spec = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(no_control)]
 Epochs = Annotated[int, Field(ge=1, le=EPOCHS_MAX)]
 
 
