@@ -396,7 +396,7 @@ EXPECTED_CONFIG_ERRORS = {
                               "trust_remote_code, name, description, faces",
     ("train", "wrong_type"): "{p}: epochs: must be an integer; got 'lots'",
     ("train", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
-    ("train", "python_tag"): "training config {p} is not valid YAML: could not determine a constructor for the tag "
+    ("train", "python_tag"): "training config file {p} is not valid YAML: could not determine a constructor for the tag "
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
     ("audit", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: n_boot, n_perm, n_perm_paired, q_max, "
                               "min_group_size, min_effect, twins_per_attribute, reference_groups, skew_k, discovery, "

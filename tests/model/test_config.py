@@ -69,7 +69,7 @@ def test_bad_configs_raise_one_line(tmp_path, text, fragment):
 
 
 def test_missing_config_file(tmp_path):
-    with pytest.raises(InputError, match="training config not found"):
+    with pytest.raises(InputError, match="training config file not found"):
         TrainConfig.from_yaml(tmp_path / "nope.yaml")
 
 

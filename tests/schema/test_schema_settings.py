@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from schema_strategies import LONG, QUICK, alias_bombs, assert_one_line, settings_documents, yaml_text
 from tinyemo_audit._yaml import read_yaml_mapping
 from tinyemo_audit.audit.settings import DEFAULT_SETTINGS
 from tinyemo_audit.errors import InputError
@@ -170,3 +173,42 @@ def test_merge_does_not_modify_its_inputs():
 def test_overridden_keys_are_leaf_paths():
     assert overridden_keys({"n_boot": 5, "reference_groups": {"age": None}, "discovery": {}}) == {
         "n_boot", "reference_groups.age", "discovery"}
+
+
+# ---------------------------------------------------------------- any override file
+
+def _read(folder, text: str) -> None:
+    from tinyemo_audit.audit.settings import read_settings
+
+    path = folder / "audit.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        loaded = read_settings(path)
+    except InputError as err:
+        assert_one_line(str(err))
+        return
+    # A valid override keeps every key and type the probes index into.
+    values = loaded.values
+    assert set(values) == set(DEFAULTS)
+    assert 100 <= values["n_boot"] and 0 < values["q_max"] < 1 and len(values["association_sets"]) == 2
+    for groups in values["text_probes"]["terms"].values():
+        assert len(groups) >= 2 and len({len(terms) for terms in groups.values()}) == 1
+
+
+override_texts = st.one_of(
+    settings_documents.map(yaml_text),
+    st.tuples(alias_bombs(), settings_documents.map(yaml_text)).map(lambda pair: pair[0] + pair[1]),
+)
+
+
+@QUICK
+@given(override_texts)
+def test_any_override_file_is_valid_settings_or_one_line(tmp_path_factory, text):
+    _read(tmp_path_factory.mktemp("s"), text)
+
+
+@pytest.mark.slow
+@LONG
+@given(override_texts)
+def test_any_override_file_is_valid_settings_or_one_line_long(tmp_path_factory, text):
+    _read(tmp_path_factory.mktemp("s"), text)

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import InputError
 from ..input_files import shown_path
 
-WHAT = "training config"
+WHAT = "training config file"
 MSG_NOT_MAPPING = "{source}: expected a mapping of settings, got {kind}"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field
 
 from ..user_text import shown
 from ._base import Finite, OpenSection, problem
@@ -31,6 +31,19 @@ def _text_or_number(value: Any) -> Any:
 
 Count = Annotated[int, Field(ge=0)]
 Text = str | None
+
+
+def _major_1(value: Any) -> Any:
+    """A version "1", "1.1", ... (a bare integer 1 reads too, as the first readers accepted it)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str) and _VERSION.fullmatch(value):
+        text = value
+    else:
+        raise problem(f"must be a version such as \"1.1\"; got {shown(value)}")
+    if text.split(".")[0] != SUPPORTED_MAJOR:
+        raise problem(f"results schema {shown(value)} is not one this tool reads ({SUPPORTED_MAJOR}.x)")
+    return value
 
 
 class Stat(OpenSection):
@@ -313,7 +326,7 @@ class Run(OpenSection):
 class ResultsFile(OpenSection):
     """A whole results.json (schema 1.x)."""
 
-    schema_version: str
+    schema_version: Annotated[Any, AfterValidator(_major_1)]
     run: Run
     verdict: Verdict | None = None
     findings: list[Finding] | None = None
@@ -330,11 +343,3 @@ class ResultsFile(OpenSection):
     clusters: Clusters | None = None
     methods: dict[str, Any] | None = None
 
-    @field_validator("schema_version")
-    @classmethod
-    def _major_1(cls, value: str) -> str:
-        if not _VERSION.fullmatch(value):
-            raise problem(f"must be a version such as \"1.1\"; got {shown(value)}")
-        if value.split(".")[0] != SUPPORTED_MAJOR:
-            raise problem(f"results schema {shown(value)} is not one this tool reads ({SUPPORTED_MAJOR}.x)")
-        return value

@@ -1,4 +1,4 @@
-"""Every argument and setting of a command, checked in one place before any work (or stage line) starts.
+"""Every argument and setting of a command, checked in one place before any work starts.
 
 ``run`` is checked in two steps, because some checks need the data:
 
@@ -158,8 +158,8 @@ def check_against_data(request: RunRequest, attributes, audited: Sequence[str],
         if group not in groups[attribute]:
             raise InputError(MSG_NO_GROUP.format(**where, group=shown(group), n=len(attributes),
                                                  present=_listed(groups[attribute])))
-    if settings.set_by_user("association_sets"):
-        for name, labels in settings.values["association_sets"].items():
+    for name, labels in settings.values["association_sets"].items():
+        if settings.set_by_user(f"association_sets.{name}"):
             for label in labels:
                 if label not in classes:
                     raise InputError(MSG_NO_CLASS.format(source=source, name=key_text(name), label=shown(label),
