@@ -15,7 +15,6 @@ from .._io import resolve_replaced
 from ..errors import InputError
 from ..input_files import MiB
 
-SUPPORTED_MAJOR = "1"
 # A default faces run writes about 1.5 MB; the largest sections (UMAP points, examples) are capped
 # by settings, so 64 MiB is far above any run this tool writes and still fits in memory parsed.
 MAX_RESULTS_BYTES = 64 * MiB
