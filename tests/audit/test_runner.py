@@ -70,9 +70,9 @@ def test_gate_command_strict_fails_lenient_passes(audit, tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["run", "--n", "1"], "--n must be at least 2"),
+        (["run", "--n", "1"], "--n must be an integer from 2 to 1,000,000,000; got 1"),
         (["run", "--gates", "/nonexistent/gates.yaml"], "gates"),
-        (["run", "--config", "/nonexistent/audit.yaml"], "audit config file not found"),
+        (["run", "--config", "/nonexistent/audit.yaml"], "audit config not found"),
         (["report", "/nonexistent/results.json"], "results file not found"),
     ],
 )

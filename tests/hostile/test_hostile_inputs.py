@@ -342,10 +342,10 @@ def test_bad_safetensors_checkpoint(tmp_path, case, line):
 
 @needs_bundle
 @pytest.mark.parametrize("case, line", [
-    ("json_corrupt", "{b}/bundle.json is not valid JSON: Expecting property name enclosed in double quotes: "
-                     "line 1 column 2 (char 1)"),
+    ("json_corrupt", "bundle file {b}/bundle.json is not valid JSON: Expecting property name enclosed in double "
+                     "quotes (line 1, column 2)"),
     ("json_list", "{b}/bundle.json is not a tinyemo-audit-bundle file"),
-    ("json_wrong_type", "{b}/bundle.json: projector.d_in must be an integer, got 'lots'"),
+    ("json_wrong_type", "{b}/bundle.json: projector.d_in: must be an integer; got 'lots'"),
     ("missing_file", "bundle {b} lacks projector.safetensors"),
     ("int_weights", "projector {b}/projector.safetensors: projector checkpoint entry 'model.0.bias' is torch.int32, "
                     "expected a floating-point tensor"),
@@ -390,26 +390,25 @@ BAD_YAML = {
     "python_tag": hf.PYTHON_TAG_YAML,
 }
 EXPECTED_CONFIG_ERRORS = {
-    ("train", "unknown_key"): "{p}: unknown key(s) bogus_key; valid keys: batch_size, bos, dataset, datasets, "
-                              "description, dropout, dtype, encoder, encoder_epochs, encoder_weights, epochs, faces, "
-                              "label_space, loss, max_lr, name, seed, synonyms, taxonomy, temperature, template, "
-                              "tokenizer, trust_remote_code, weight_decay",
-    ("train", "wrong_type"): "{p}: epochs must be int, got str ('lots')",
+    ("train", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: dataset, datasets, encoder, encoder_weights, "
+                              "encoder_epochs, label_space, tokenizer, bos, dtype, template, synonyms, taxonomy, loss, "
+                              "temperature, epochs, batch_size, max_lr, weight_decay, dropout, seed, "
+                              "trust_remote_code, name, description, faces",
+    ("train", "wrong_type"): "{p}: epochs: must be an integer; got 'lots'",
     ("train", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
-    ("train", "python_tag"): "config {p} is not valid YAML: could not determine a constructor for the tag "
-                             "'tag:yaml.org,2002:python/object/apply:os.system'",
-    ("audit", "unknown_key"): "{p}: unknown audit setting bogus_key; valid: association_sets, discovery, min_effect, "
-                              "min_group_size, n_boot, n_perm, n_perm_paired, q_max, reference_groups, skew_k, "
-                              "text_probes, twins_per_attribute",
-    ("audit", "wrong_type"): "{p}: n_boot must be int, got 'lots'",
+    ("train", "python_tag"): "training config file {p} is not valid YAML: could not determine a constructor for the tag "
+                             "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
+    ("audit", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: n_boot, n_perm, n_perm_paired, q_max, "
+                              "min_group_size, min_effect, twins_per_attribute, reference_groups, skew_k, discovery, "
+                              "association_sets, text_probes",
+    ("audit", "wrong_type"): "{p}: n_boot: must be an integer; got 'lots'",
     ("audit", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
     ("audit", "python_tag"): "audit config {p} is not valid YAML: could not determine a constructor for the tag "
-                             "'tag:yaml.org,2002:python/object/apply:os.system'",
-    ("gates", "unknown_key"): "{p}: unknown top-level key 'bogus_key'; valid keys: version, description, "
-                              "when_missing, gates",
-    ("gates", "wrong_type"): "{p}: 'gates' must be a non-empty list of gates",
-    ("gates", "not_a_mapping"): "{p}: must be a mapping with keys 'version' and 'gates'",
-    ("gates", "python_tag"): "{p}: not valid YAML: could not determine a constructor for the tag "
+                             "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
+    ("gates", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: version, description, when_missing, gates",
+    ("gates", "wrong_type"): "{p}: gates: must be a list; got 'lots'",
+    ("gates", "not_a_mapping"): "{p}: must be a mapping; got [1, 2]",
+    ("gates", "python_tag"): "gate file {p} is not valid YAML: could not determine a constructor for the tag "
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
 }
 
@@ -449,9 +448,11 @@ def test_audit_config_python_tag_in_a_real_process(tmp_path):
                                         "fairface:<...>, features:<...>, fer2013:<...>, fi:<...>, imagefolder:<...>, "
                                         "rafdb:<...>, unbiasedemo:<...>, utkface:<...>, webemo:<...>"),
     (["eval", "--split", "dev"], "unknown split 'dev'; valid choices: train, val, test"),
-    (["run", "--n", "0"], "--n must be at least 2"),
-    (["run", "--n", "-5"], "--n must be at least 2"),
-    (["run", "--n-twins", "0"], "--n-twins must be at least 2"),
+    (["run", "--n", "0"], "--n must be an integer from 2 to 1,000,000,000; got 0"),
+    (["run", "--n", "-5"], "--n must be an integer from 2 to 1,000,000,000; got -5"),
+    (["run", "--n-twins", "0"], "--n-twins must be an integer from 2 to 5,000; got 0"),
+    (["run", "--seed", "-1"], "--seed must be an integer from 0 to 4,294,967,295; got -1"),
+    (["run", "--seed", str(2**32)], "--seed must be an integer from 0 to 4,294,967,295; got 4294967296"),
 ])
 def test_bad_names_and_numbers(tmp_path, args, line):
     out = tmp_path / "out"

@@ -25,5 +25,5 @@ def test_bad_seed_exit_2_one_line():
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [
-        "tinyemo-audit: error: --seed must be an integer from 0 to 8 (trial seeds stay below 10 000), got 42"
+        "tinyemo-audit: error: --seed must be an integer from 0 to 8; got 42"
     ]

@@ -19,7 +19,6 @@ import numpy as np
 from .. import __version__
 from .._io import atomic_directory, atomic_write_json
 from ..errors import UsageError
-from ..model.bundle import load_bundle
 from ..model.classifier import predict
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
@@ -27,7 +26,6 @@ from ._examples import attach_examples
 from ._results_guard import guard_results
 from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
 from ._text_probes import text_probe
-from .settings import load_settings
 
 RESULTS_SCHEMA_VERSION = "1.0"
 # Faces attributes audited by default: skin_tone's six levels are summarised by skin_group.
@@ -231,21 +229,14 @@ def run_audit(
     progress: bool = True,
 ) -> RunOutcome:
     """Audit ``model`` on ``dataset``'s test split and write the run folder (see module docstring)."""
-    from ..data.registry import check_dataset_spec, load_dataset
+    from ..data.registry import load_dataset
+    from ..schema.run_request import check_against_data, check_run_request
 
-    check_dataset_spec(dataset)
+    # Every argument, the settings, the gate file and the bundle: checked before any stage line.
+    request = check_run_request(dataset=dataset, model=model, seed=seed, n=n, n_twins=n_twins, config=config,
+                                gates=gates)
     check_run_dir(out)
-    if n is not None and n < 2:
-        raise UsageError("--n must be at least 2")
-    if n_twins is not None and n_twins < 2:
-        raise UsageError("--n-twins must be at least 2")
-    settings = load_settings(config)
-    gate_spec = None
-    if gates is not None:
-        from ..gates import load_gates
-
-        gate_spec = load_gates(gates)  # fail on a bad gate file before any work
-    bundle = load_bundle(model)  # a bad model name fails before any progress output
+    settings, gate_spec, bundle = request.settings.values, request.gate_spec, request.bundle
     stages = _Stages(8, progress)
     stages("loading data", after=True)
     data = load_dataset(dataset, "test")
@@ -255,13 +246,14 @@ def run_audit(
     audited, skipped = _audit_attributes(dataset, data)
     attributes = data.attributes[audited]
     skipped_loading = data.skipped_by_reason()
-    references = {a: settings["reference_groups"].get(a) for a in attributes.columns}
+    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
+    # What the probes need of the settings, checked before the next stage line.
+    references = check_against_data(request, data.attributes, audited, classes)
 
     stages("embedding and classifying the test split")
     preds = predict(bundle, data, progress=progress)
     labelled = data.has_labels
     true = data.labels if labelled else None
-    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
     # Every probe below asks the plan first: a probe the data cannot support is listed in run.skipped.
     label_sets, described_sets = label_sets_present(settings, classes)

@@ -72,19 +72,17 @@ def _print_report(report: dict) -> None:
 
 
 def _overrides(pairs: list[str]) -> dict:
-    import yaml
-
+    from .._yaml import load_yaml_text
     from ..errors import UsageError
+    from ..user_text import shown
 
     options = {}
     for pair in pairs:
         field, sep, value = pair.partition("=")
         if not sep or not field.strip():
-            raise UsageError(f"--set needs FIELD=VALUE, not {pair!r}")
-        try:
-            options[field.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as err:
-            raise UsageError(f"--set {field.strip()}: value is not valid YAML ({' '.join(str(err).split())})") from None
+            raise UsageError(f"--set needs FIELD=VALUE, not {shown(pair)}")
+        # The one YAML reader: aliases, nesting and integers stay bounded here too.
+        options[field.strip()] = load_yaml_text(value, source=field.strip(), what="--set value")
     return options
 
 

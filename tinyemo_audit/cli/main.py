@@ -128,8 +128,9 @@ def faces_preview(
 ) -> None:
     """Write a contact sheet of the faces corpus: expressions x demographic attributes."""
     from ..data.faces import write_preview
+    from ..schema.run_request import check_seed
 
-    typer.echo(f"wrote {visible(str(write_preview(out, seed=seed)), one_line=True)}")
+    typer.echo(f"wrote {visible(str(write_preview(out, seed=check_seed(seed))), one_line=True)}")
 
 
 def main() -> None:

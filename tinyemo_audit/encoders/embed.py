@@ -60,11 +60,12 @@ def embed(
     from ..data.registry import check_dataset_spec, load_dataset, normalize_split
     from .feature_store import embed_split
     from .registry import ENCODERS, resolve_encoder
+    from ..schema.run_request import check_count
+    from ..schema.train_config import BATCH_MAX
 
     if not splits:
         raise UsageError("embed needs at least one split")
-    if batch_size < 1:
-        raise UsageError(f"batch_size must be at least 1; got {batch_size}")
+    check_count(batch_size, "--batch-size", low=1, high=BATCH_MAX)
     wanted = [normalize_split(s) for s in splits]
     check_dataset_spec(dataset)
     ENCODERS.validate(encoder)

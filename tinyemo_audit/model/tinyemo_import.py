@@ -58,16 +58,13 @@ class TinyEmoImport:
     def from_yaml(cls, path: str | os.PathLike) -> TinyEmoImport:
         """Read a ``configs/models/tinyemo-published/*.yaml`` file (unknown keys are refused)."""
         from .._yaml import read_yaml_mapping
+        from ..schema._errors import validate
+        from ..schema.train_config import ImportConfigFile
 
         path = Path(path)
-        data = read_yaml_mapping(path)
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise InputError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(fields))}")
-        if not data.get("name") or not data.get("label_space"):
-            raise InputError(f"{path}: 'name' and 'label_space' are required")
-        return cls(**data)
+        data = read_yaml_mapping(path, what="import config")
+        checked = validate(ImportConfigFile, data, source=path)
+        return cls(**{key: getattr(checked, key) for key in data if getattr(checked, key) is not None})
 
 
 def published_configs() -> dict[str, Path]:
@@ -270,8 +267,12 @@ def import_tinyemo_projector(
     from safetensors.torch import save_file
 
     from ..label_space import label_embeddings, resolve_label_space
+    from ..schema.bundle import DIM_MAX
+    from ..schema.run_request import check_count
     from .projector import load_foreign_checkpoint, projector_from_state_dict, save_projector
 
+    check_count(encoder_dim, "--encoder-dim", low=1, high=DIM_MAX)
+    check_count(label_space_dim, "label_space_dim", low=1, high=DIM_MAX)
     if loss not in LOSSES:
         from ..errors import UnknownNameError
 
