@@ -36,7 +36,6 @@ EVIL = st.tuples(PLAIN, CONTROL, PLAIN).map("".join)
 # In a file or folder name: no "/" (a path separator) and no control character YAML or CSV would
 # need to escape differently; everything else goes.
 EVIL_NAME = EVIL.filter(lambda s: "/" not in s)
-SMALL_BUDGET = "n_boot: 20\nn_perm: 20\nn_perm_paired: 50\nskew_k: 10\n"
 
 
 def assert_no_raw(where: str, text: str) -> None:
@@ -76,7 +75,9 @@ def _check_outputs(out: Path) -> None:
         assert_no_raw(name, text.replace(plotly_js(), "") if name == "report.html" else text)
 
 
-FIELDS = dict(header=EVIL, value=EVIL, label=EVIL, file_name=EVIL_NAME, gate=EVIL, description=EVIL,
+# Gate names and descriptions with control characters are refused by the gate schema (the test below);
+# the run's own outputs are checked with the data fields hostile.
+FIELDS = dict(header=EVIL, value=EVIL, label=EVIL, file_name=EVIL_NAME, gate=PLAIN, description=PLAIN,
               out_name=EVIL_NAME)
 
 
@@ -88,7 +89,7 @@ def test_run_outputs_hold_no_raw_control_characters(header, value, label, file_n
     try:
         manifest = _evil_manifest(folder, header=header, value=value, label=label, file_name=file_name)
         gates = _evil_gates(folder, name=gate, description=description)
-        config = hf.write_text(folder / "audit.yaml", SMALL_BUDGET)
+        config = hf.write_text(folder / "audit.yaml", hf.SMALL_BUDGET)
         out = folder / out_name
         result = runner.invoke(app, ["run", "--dataset", f"csv:{manifest}", "--config", str(config),
                                      "--gates", str(gates), "--out", str(out)])
@@ -99,6 +100,25 @@ def test_run_outputs_hold_no_raw_control_characters(header, value, label, file_n
         assert result.exit_code in (0, 1), result.output
         assert_no_raw("gate's stdout", result.stdout)
         _check_outputs(out)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.one_of(EVIL, PLAIN), description=EVIL)
+def test_gate_files_with_control_characters_are_refused_in_one_visible_line(name, description):
+    folder = Path(tempfile.mkdtemp(prefix="tk10-"))
+    try:
+        gates = _evil_gates(folder, name=name, description=description)
+        result = runner.invoke(app, ["gate", str(folder / "missing-results.json"), "--gates", str(gates)])
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert_no_raw("gate's error line", result.stderr)
+        # Whitespace controls (tab, vertical tab, ...) in free text collapse to spaces; any other is refused.
+        if any(c in RAW for c in name + " ".join(description.split())):
+            assert "must not hold control characters" in result.stderr
+        else:
+            assert "results file not found" in result.stderr
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

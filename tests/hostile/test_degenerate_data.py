@@ -28,7 +28,6 @@ from tinyemo_audit.model.bundle import list_bundles
 
 pytestmark = pytest.mark.skipif(hf.BUNDLE not in list_bundles(), reason="default bundle not trained")
 DIM = 384  # the default bundle's encoder dimension
-SMALL_BUDGET = "n_boot: 20\nn_perm: 20\nn_perm_paired: 50\nskew_k: 10\n"
 LABELS = ("happy", "sad", "angry")
 
 
@@ -87,7 +86,7 @@ def audit_degenerate(case: dict) -> None:
     folder = Path(tempfile.mkdtemp(prefix="tk5-"))
     try:
         spec = _write(case, folder)
-        config = hf.write_text(folder / "audit.yaml", SMALL_BUDGET)
+        config = hf.write_text(folder / "audit.yaml", hf.SMALL_BUDGET)
         try:
             outcome = run_audit(dataset=spec, out=folder / "run", config=config, seed=case["seed"], progress=False)
         except TinyEmoAuditError as err:  # exit 2: one line
