@@ -98,8 +98,8 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """Serialise the ``.<name>.old`` moves in ``folder`` (blocking flock on the folder itself)."""
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Serialise the ``.<name>.old`` moves and manifest updates in ``folder`` (blocking flock on the folder itself)."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
@@ -187,7 +187,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
                and _remove_if_unlocked(path.parent / name)]
     backup = backup_of(path)
     if backup.name in names and path.name in names:
-        with _folder_lock(path.parent):
+        with folder_lock(path.parent):
             if os.path.lexists(path) and os.path.lexists(backup):
                 _remove(backup)
                 removed.append(backup)
@@ -281,7 +281,7 @@ def _two_renames(tmp: Path, path: Path, *, keep_backup: bool = False) -> bool:
     whether there was an old folder.
     """
     backup = backup_of(path)
-    with _folder_lock(path.parent):  # concurrent fallback writers take turns here
+    with folder_lock(path.parent):  # concurrent fallback writers take turns here
         had_old = os.path.lexists(path)
         if had_old:
             _remove(backup)
@@ -397,7 +397,7 @@ class _Staged:
         if self.placed in ("exchanged", "new") and os.path.lexists(backup_of(self.path)):
             remove_stale_temps(self.path)  # a backup left by an earlier fallback swap killed midway
         if self.placed in ("fallback", "fallback-new"):
-            with _folder_lock(self.path.parent):
+            with folder_lock(self.path.parent):
                 _remove(backup_of(self.path))
         if self.backup is not None:
             _remove(self.backup)
@@ -450,7 +450,8 @@ class AtomicSet:
         self._items.append(item)
         return item.tmp
 
-    def _commit(self) -> None:
+    def commit(self) -> None:
+        """Put every staged target in place; on a failure swap back those already in place, then raise."""
         for item in self._items:
             item.finish()
         keep_old = len(self._items) > 1  # a single target needs no rollback
@@ -469,7 +470,8 @@ class AtomicSet:
         for item in self._items:
             item.settle()
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Remove the temps (after a commit they hold the previous versions) and drop the writer locks."""
         for item in self._items:
             item.close()
 
@@ -492,9 +494,9 @@ def atomic_set() -> Iterator[AtomicSet]:
     outputs = AtomicSet()
     try:
         yield outputs
-        outputs._commit()
+        outputs.commit()
     finally:
-        outputs._close()
+        outputs.close()
 
 
 @contextlib.contextmanager
