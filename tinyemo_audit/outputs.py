@@ -90,7 +90,7 @@ CHANGED = "was changed after tinyemo-audit wrote it"
 FOREIGN_ENTRY = "holds {entry}, which tinyemo-audit did not write"
 CHANGED_ENTRY = "holds {entry}, which was changed after tinyemo-audit wrote it"
 BAD_MANIFEST = "holds a {manifest} that tinyemo-audit did not write ({why})"
-REFUSED = "{option} {path} {problem}; nothing was written"
+REFUSED = "{option} {path} {problem}"
 SAME_AS_INPUT = "is the {what} this command reads"
 INSIDE_INPUT = "is inside {what} {input}, which this command reads"
 HOLDS_INPUT = "holds {what} {input}, which this command reads"
@@ -218,7 +218,7 @@ def folder_problem(folder: str | os.PathLike) -> str | None:
     if stat.S_ISLNK(st.st_mode):
         return "is a symbolic link; give the folder itself"
     if not stat.S_ISDIR(st.st_mode):
-        return f"is {kind_of(st.st_mode)}; give a folder"
+        return f"is {_file_kind(st.st_mode)}; give a folder"
     entries = _tree(folder)
     if not entries:
         return None
@@ -347,7 +347,7 @@ def place_problem(path: str | os.PathLike, *, folder: bool) -> str | None:
         if stat.S_ISLNK(st.st_mode):
             return "is a symbolic link; give the path itself"
         if folder and not stat.S_ISDIR(st.st_mode):
-            return f"is {kind_of(st.st_mode)}; give a folder"
+            return f"is {_file_kind(st.st_mode)}; give a folder"
         if not folder and stat.S_ISDIR(st.st_mode):
             return "is a folder; give a file path"
         if not folder and not stat.S_ISREG(st.st_mode):
@@ -373,9 +373,13 @@ def place_problem(path: str | os.PathLike, *, folder: bool) -> str | None:
     return None
 
 
+def _file_kind(mode: int) -> str:
+    return "a file" if stat.S_ISREG(mode) else kind_of(mode)
+
+
 def _kind(path: Path) -> str:
     try:
-        return kind_of(os.stat(path).st_mode)
+        return _file_kind(os.stat(path).st_mode)
     except OSError as err:
         return f"unusable ({err.strerror or type(err).__name__})"
 

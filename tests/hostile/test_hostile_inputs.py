@@ -559,24 +559,34 @@ def test_out_that_is_an_existing_file(hostile_audit):
     target.write_text("keep me")
     result = cli("run", "--dataset", f"csv:{folder / 'm.csv'}", "--out", target)
     assert target.read_text() == "keep me"
-    assert error_line(result) == f"--out {target} is a file; give a folder for the run"
+    assert error_line(result) == f"--out {target} is a file; give a folder"
 
 
-def test_out_that_is_a_folder_of_other_things(tmp_path):
+@pytest.mark.parametrize("contents", [
+    {"chapter1.tex": "keep me"},
+    # Another tool's results folder: a results.json does not make a folder a run this tool wrote.
+    {"results.json": "{}", "figures.csv": "a,b\n"},
+    {"results.json": "{}"},
+])
+def test_out_that_is_a_folder_this_tool_did_not_write(tmp_path, contents):
+    from tinyemo_audit.outputs import MANIFEST_NAME, NOT_OURS_FOLDER
+
     target = tmp_path / "thesis"
     target.mkdir()
-    (target / "chapter1.tex").write_text("keep me")
+    for name, text in contents.items():
+        (target / name).write_text(text)
     line = error_line(cli("run", "--dataset", "faces", "--out", target))
-    assert line == (f"--out {target} is a folder that is not a previous run (no results.json) and not empty; "
-                    "give a new or empty folder, or a previous run folder to replace")
-    assert [p.name for p in target.iterdir()] == ["chapter1.tex"]
+    assert line == f"--out {target} " + NOT_OURS_FOLDER.format(manifest=MANIFEST_NAME)
+    assert {p.name: p.read_text() for p in target.iterdir()} == contents
 
 
-def test_out_that_is_a_previous_run_or_empty_is_accepted(tmp_path):
-    from tinyemo_audit.audit.runner import check_run_dir
+def test_out_that_is_new_empty_or_a_run_this_tool_wrote_is_accepted(tmp_path):
+    from tinyemo_audit.audit.runner import run_outputs
+    from tinyemo_audit.outputs import write_folder_manifest
 
     (tmp_path / "empty").mkdir()
     (tmp_path / "old-run").mkdir()
     (tmp_path / "old-run" / "results.json").write_text("{}")
-    for ok in (tmp_path / "new", tmp_path / "empty", tmp_path / "old-run", None):
-        check_run_dir(ok)
+    write_folder_manifest(tmp_path / "old-run")
+    for ok in (tmp_path / "new", tmp_path / "empty", tmp_path / "old-run"):
+        run_outputs(ok, junit=None, dataset="faces", model="tinyemo-faces-mini", config=None, gates=None).check()

@@ -46,6 +46,7 @@ def test_bundle_files_are_safe_formats(trained):
     _, out = trained
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".tinyemo-audit-outputs.json",  # the outputs manifest (JSON): what train wrote, with digests
         "MODEL_CARD.md", "bundle.json", "label_embeddings.safetensors", "metrics.json", "projector.safetensors",
     ]
     spec = json.loads((out / "bundle.json").read_text())
