@@ -87,13 +87,16 @@ def decode_image(path: str | Path, size: int = DEFAULT_SIZE, *, fit: str = "crop
     """
     from PIL import Image, ImageOps
 
+    from ..diagnostics import c_stderr_captured
+
     path = Path(path)
     try:
         if path.stat().st_size == 0:
             raise SkippedImage("empty file (0 bytes)")
     except OSError as err:
         raise SkippedImage(f"cannot read file: {err.strerror or type(err).__name__}") from None
-    with warnings.catch_warnings():
+    # libtiff (and other C decoders) print to descriptor 2; that goes to the diagnostics log instead.
+    with warnings.catch_warnings(), c_stderr_captured():
         # Pillow only warns between 1x and 2x its own limit; here every bomb warning is an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
