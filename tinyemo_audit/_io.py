@@ -406,6 +406,8 @@ class _Staged:
     def close(self) -> None:
         try:
             _remove(self.tmp)  # after an exchange this is the previous version
+            if self.backup is not None:  # the second name of a file whose replacement failed
+                _remove(self.backup)
         finally:
             if self.identity is not None:
                 _LOCKED_FOLDERS.discard(self.identity)

@@ -84,7 +84,8 @@ ENVIRONMENT_ONLY_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, er
                                      errno.EFBIG, errno.EIO})
 
 NOT_OURS_FOLDER = ("is a folder tinyemo-audit did not write (no {manifest}: someone else's folder, or a run "
-                   "or bundle from a version before 0.4); give a new or empty folder, or remove it yourself")
+                   "or bundle from a tinyemo-audit without output manifests); give a new or empty folder, or "
+                   "remove it yourself")
 NOT_OURS_FILE = "exists and was not written by tinyemo-audit (its folder's {manifest} does not list it)"
 CHANGED = "was changed after tinyemo-audit wrote it"
 FOREIGN_ENTRY = "holds {entry}, which tinyemo-audit did not write"
@@ -220,8 +221,8 @@ def folder_problem(folder: str | os.PathLike) -> str | None:
     if not stat.S_ISDIR(st.st_mode):
         return f"is {_file_kind(st.st_mode)}; give a folder"
     entries = _tree(folder)
-    if not entries:
-        return None
+    if all(stat.S_ISDIR(entry_st.st_mode) for _, entry_st in entries):
+        return None  # empty, or only empty folders: nobody's work is in it
     manifest, problem = _load_manifest(folder)
     if problem is not None:
         return problem
@@ -342,8 +343,13 @@ def place_problem(path: str | os.PathLike, *, folder: bool) -> str | None:
         The reason, worded to follow the path in a message.
     """
     path = Path(path)
-    with contextlib.suppress(FileNotFoundError):
+    try:
         st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None  # missing (the nearest existing folder is checked below)
+    except (OSError, ValueError) as err:
+        return f"cannot be used: {getattr(err, 'strerror', None) or err}"
+    if st is not None:
         if stat.S_ISLNK(st.st_mode):
             return "is a symbolic link; give the path itself"
         if folder and not stat.S_ISDIR(st.st_mode):
