@@ -434,6 +434,17 @@ def input_problem(path: str | os.PathLike, *, folder: bool, inputs: Iterable[tup
     return None
 
 
+def beside(source: str | os.PathLike, name: str, *, what: str) -> Path:
+    """The default output ``name`` in the folder of the input file ``source`` (``results.json`` → ``report.html``).
+
+    A ``source`` without a file name (``""``, ``.``, ``/``, ``..``) is a :class:`UsageError`.
+    """
+    path = Path(source)
+    if path.name in ("", ".", ".."):
+        raise UsageError(f"{what} {shown_path(source) or repr(os.fspath(source))} is not a file path")
+    return path.with_name(name)
+
+
 def dataset_inputs(spec: str) -> list[tuple[Path, str]]:
     """The files and folders a dataset spec reads: ``csv:<file>``, ``<scheme>:<root>``; none for ``faces``."""
     scheme, sep, rest = spec.partition(":")
@@ -691,7 +702,7 @@ def refuse_unless_replaceable(path: str | os.PathLike, option: str, *, folder: b
 
 
 __all__ = [
-    "MANIFEST_NAME", "OutputError", "OutputPlan", "PlannedOutput", "Staged", "bundle_plan", "cache_problem",
+    "MANIFEST_NAME", "OutputError", "OutputPlan", "PlannedOutput", "Staged", "beside", "bundle_plan", "cache_problem",
     "dataset_inputs", "model_spec_path",
     "file_digest", "file_problem", "folder_problem", "input_problem", "place_problem", "refuse_unless_replaceable",
     "write_folder_manifest",

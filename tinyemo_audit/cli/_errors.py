@@ -104,7 +104,8 @@ def gates_exit(code: int) -> typer.Exit:
 
 def one_line(message: str) -> str:
     """``message`` as the error line shows it: whitespace collapsed, control characters visible, bounded."""
-    return shorten(visible(" ".join(str(message).split()), one_line=True), MAX_LINE)
+    # shorten() appends "… (N characters)": leave room for it so the line stays within MAX_LINE.
+    return shorten(visible(" ".join(str(message).split()), one_line=True), MAX_LINE - 32)
 
 
 def say(message: str) -> None:
@@ -157,9 +158,10 @@ def save_traceback(err: BaseException, argv: Sequence[str], log: DiagnosticLog) 
     return path
 
 
-def _bug(err: BaseException, argv: Sequence[str], log: DiagnosticLog, debug: bool) -> int:
+def _bug(err: BaseException, argv: Sequence[str], log: DiagnosticLog, debug: bool, *,
+         message: str | None = None) -> int:
     kind = type(err).__name__
-    message = str(err) or "(no message)"
+    message = message or str(err) or "(no message)"
     if debug:
         traceback.print_exception(err, file=sys.stderr)
     try:
@@ -217,7 +219,7 @@ def run_guarded(call: Callable[[], Any], *, argv: Sequence[str], debug: bool) ->
             code = err.code if isinstance(err, SystemExit) else err.exit_code
             if code in (None, 0):
                 return EXIT_OK
-            return _bug(RuntimeError(EXIT_WITHOUT_GATE.format(code=one_line(repr(code)))), argv, log, debug)
+            return _bug(err, argv, log, debug, message=EXIT_WITHOUT_GATE.format(code=one_line(repr(code))))
         except NO_ARGS as err:
             help_text = err.format_message()  # typer's rich help was printed already and leaves this empty
             if help_text and help_text.strip():

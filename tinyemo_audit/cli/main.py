@@ -91,12 +91,12 @@ def report(
     """Re-render report.html from results.json without recomputing anything."""
     from .._io import resolve_replaced
     from ..audit.results import read_results
-    from ..outputs import OutputPlan
+    from ..outputs import OutputPlan, beside
     from ..report import render_report
 
     # Outputs go beside the results actually read (a run folder's backup after an interrupted swap).
     results = resolve_replaced(results)
-    out = out or results.with_name("report.html")
+    out = out or beside(results, "report.html", what="results file")
     plan = OutputPlan()
     plan.input(results, "results file")
     plan.file(out, "--out")
@@ -121,11 +121,11 @@ def gate(
     from .._io import resolve_replaced
     from ..audit.results import read_results
     from ..gates import evaluate_gates, gates_exit_code, gates_markdown, junit_xml, load_gates
-    from ..outputs import OutputPlan
+    from ..outputs import OutputPlan, beside
 
     results = resolve_replaced(results)
-    junit = junit or results.with_name("junit.xml")
-    summary = summary or results.with_name("summary.md")
+    junit = junit or beside(results, "junit.xml", what="results file")
+    summary = summary or beside(results, "summary.md", what="results file")
     plan = OutputPlan()
     plan.input(results, "results file")
     plan.input(gates, "gate file")
