@@ -143,14 +143,19 @@ class _Fd2Capture:
             try:
                 with contextlib.suppress(Exception):
                     sys.stderr.flush()
-                if self.scratch is None:
-                    self.scratch = tempfile.TemporaryFile()
+                self.scratch = tempfile.TemporaryFile()
                 self.saved = os.dup(2)
                 os.dup2(self.scratch.fileno(), 2)
             except OSError:  # no descriptor 2 to redirect (or none to spare): leave it as it is
                 if self.saved is not None:
                     os.close(self.saved)
                 self.saved = None
+                self._drop_scratch()
+
+    def _drop_scratch(self) -> None:
+        if self.scratch is not None:
+            self.scratch.close()
+            self.scratch = None
 
     def exit(self) -> None:
         with self.lock:
@@ -160,11 +165,9 @@ class _Fd2Capture:
             os.dup2(self.saved, 2)
             os.close(self.saved)
             self.saved = None
-            scratch = self.scratch
-            scratch.seek(0)
-            data = scratch.read()
-            scratch.seek(0)
-            scratch.truncate()
+            self.scratch.seek(0)
+            data = self.scratch.read()
+            self._drop_scratch()
         if data:
             text = data.decode("utf-8", errors="replace")
             log = active_log()
