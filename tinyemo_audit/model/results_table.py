@@ -182,11 +182,11 @@ def table_csv(table: ResultsTable) -> str:
 
 def table_kind(path: str | Path) -> str:
     """The table format a file name asks for (markdown, csv or json, by suffix); UsageError otherwise."""
-    from ..input_files import shown_path
+    from ..user_text import shown
 
     kind = TABLE_SUFFIXES.get(Path(path).suffix.lower())
     if kind is None:
-        raise UsageError(f"table file {shown_path(Path(path).name)} must end in one of {', '.join(TABLE_SUFFIXES)}")
+        raise UsageError(f"table file {shown(Path(path).name)} must end in one of {', '.join(TABLE_SUFFIXES)}")
     return kind
 
 
