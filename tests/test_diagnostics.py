@@ -27,12 +27,24 @@ from tinyemo_audit.diagnostics import c_stderr_captured, routed
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def library_with_its_own_stderr_handler():
+    """A library logger configured as transformers configures its own: a stderr handler, no propagation."""
+    logger = logging.getLogger("tinyemo_audit_test_library")
+    handler = logging.StreamHandler(sys.stderr)
+    logger.addHandler(handler)
+    logger.propagate = False
+    yield logger
+    logger.removeHandler(handler)
+
+
 def _noisy(*args, **kwargs):
     """What scikit-learn, numba, umap and torch do on odd input: warn, log, and write to descriptor 2."""
     warnings.warn("n_neighbors is larger than the dataset size", UserWarning)
     warnings.warn("the 'nopython' keyword argument was not supplied", DeprecationWarning)
     warnings.warn("Graph is not fully connected", RuntimeWarning)
-    logging.getLogger("transformers.modeling_utils").warning("Some weights were not initialized")
+    logging.getLogger("umap.umap_").warning("Some weights were not initialized")
+    logging.getLogger("tinyemo_audit_test_library.sub").warning("a library's own handler")
     with c_stderr_captured():
         os.write(2, b"TIFFReadDirectory: Warning, Unknown field with tag 33432\n")
     raise ValueError("boom")
@@ -46,7 +58,7 @@ def test_warnings_and_library_messages_never_reach_stderr_before_the_error_line(
     assert len(lines) == 1 and lines[0].startswith(PREFIX)
     log = Path(lines[0].rsplit("the traceback is in ", 1)[1]).read_text()
     for text in ("n_neighbors is larger", "nopython", "Graph is not fully connected",
-                 "Some weights were not initialized", "TIFFReadDirectory"):
+                 "Some weights were not initialized", "a library's own handler", "TIFFReadDirectory"):
         assert text in log
 
 

@@ -115,15 +115,37 @@ def routed(*, echo: bool = False) -> Iterator[DiagnosticLog]:
 
     _ACTIVE.append(log)
     root.addHandler(handler)
+    swapped = _swap_stderr_handlers(handler)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show
             yield log
     finally:
+        for logger, own in swapped:
+            logger.removeHandler(handler)
+            logger.addHandler(own)
         root.removeHandler(handler)
         _ACTIVE.remove(log)
         for name in set_here:
             os.environ.pop(name, None)
+
+
+def _swap_stderr_handlers(handler: logging.Handler) -> list[tuple[logging.Logger, logging.Handler]]:
+    """Replace, on every configured logger, a plain terminal handler (``logging.StreamHandler``) by ``handler``.
+
+    Libraries such as transformers give their loggers a stderr handler of their own and stop
+    propagation, so their records would skip the root logger's handler. File handlers and other
+    subclasses are left alone.
+    """
+    swapped = []
+    loggers = [x for x in list(logging.root.manager.loggerDict.values()) if isinstance(x, logging.Logger)]
+    for logger in loggers:
+        for own in list(logger.handlers):
+            if type(own) is logging.StreamHandler:
+                logger.removeHandler(own)
+                logger.addHandler(handler)
+                swapped.append((logger, own))
+    return swapped
 
 
 class _Fd2Capture:
