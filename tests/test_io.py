@@ -406,3 +406,38 @@ def test_the_package_writers_write_ordinary_modes(tmp_path, writer):
         _assert_ordinary_modes(_package_writers(tmp_path)[writer](), 0o027)
     finally:
         os.umask(old)
+
+
+# AtomicSet: several targets as one unit ----------------------------------------------------------
+
+def test_atomic_set_swaps_back_what_it_put_in_place_when_a_later_target_fails(tmp_path, monkeypatch, swap):
+    run, junit = tmp_path / "run", tmp_path / "junit.xml"
+    with _io.atomic_set() as outputs:
+        (outputs.folder(run) / "results.json").write_text("old run")
+        outputs.file(junit).write_text("old junit")
+    real = os.replace
+
+    def refuse_the_junit(src, dst, *args, **kwargs):
+        if Path(dst) == junit:
+            raise OSError(errno.EROFS, "Read-only file system", str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(_io.os, "replace", refuse_the_junit)
+    with pytest.raises(OSError, match="Read-only"), _io.atomic_set() as outputs:
+        (outputs.folder(run) / "results.json").write_text("new run")
+        outputs.file(junit).write_text("new junit")
+    assert ((run / "results.json").read_text(), junit.read_text()) == ("old run", "old junit")
+    assert _listing(tmp_path) == ["junit.xml", "run"]
+
+
+def test_atomic_set_never_swaps_a_file_with_a_folder(tmp_path, swap):
+    (tmp_path / "report.html").mkdir()
+    (tmp_path / "report.html" / "keep.txt").write_text("mine")
+    with pytest.raises(IsADirectoryError), _io.atomic_path(tmp_path / "report.html") as tmp:
+        tmp.write_text("<html>")
+    (tmp_path / "run").write_text("a file")
+    with pytest.raises(NotADirectoryError), _io.atomic_directory(tmp_path / "run") as tmp:
+        (tmp / "results.json").write_text("{}")
+    assert (tmp_path / "report.html" / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "run").read_text() == "a file"
+    assert _listing(tmp_path) == ["report.html", "run"]
