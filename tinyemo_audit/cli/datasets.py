@@ -7,8 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._errors import AuditGroup
 
 datasets_app = typer.Typer(
+    cls=AuditGroup,  # the error boundary, also when this group is invoked on its own
     help="Datasets as layouts: named layouts (webemo:<root>, fairface:<root>, ...), csv:<manifest>, imagefolder:<root>.",
     no_args_is_help=True,
 )

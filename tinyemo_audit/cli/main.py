@@ -27,8 +27,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-faces_app = typer.Typer(help="The embedded procedural faces corpus.", no_args_is_help=True)
-models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", no_args_is_help=True)
+# Sub-groups carry the boundary too, so that invoking one on its own (as tests do) keeps the contract;
+# under `app` only the root group's main runs.
+faces_app = typer.Typer(help="The embedded procedural faces corpus.", no_args_is_help=True, cls=AuditGroup)
+models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", no_args_is_help=True,
+                         cls=AuditGroup)
 app.add_typer(faces_app, name="faces")
 app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
