@@ -12,7 +12,7 @@ import tinyemo_audit
 
 PACKAGE = Path(tinyemo_audit.__file__).resolve().parent
 HELPER_MODULE = "_io.py"  # the atomic helpers themselves
-# The atomic helpers, and OutputPlan.writing() (tinyemo_audit/outputs.py), which stages every output of a
+# The atomic helpers, and OutputPlan.writing() (tinyemo_audit/outputs/_plan.py), which stages every output of a
 # command in AtomicSet temps and puts them in place together.
 ATOMIC_CONTEXTS = {"atomic_path", "atomic_directory", "atomic_set", "writing"}
 
@@ -34,9 +34,9 @@ ALLOWED = {
         "PIL writes the PNG into an in-memory BytesIO buffer, not a file",
     ("data/faces/preview.py", "preview_png", "save"):
         "PIL writes into an in-memory BytesIO buffer; the CLI writes the bytes through OutputPlan.writing",
-    ("outputs.py", "write_bytes", "write_bytes"):
+    ("outputs/_plan.py", "write_bytes", "write_bytes"):
         "Staged.write_bytes writes into the temp OutputPlan.writing staged for that output",
-    ("outputs.py", "write_text", "write_bytes"): "Staged.write_text encodes and calls Staged.write_bytes",
+    ("outputs/_plan.py", "write_text", "write_bytes"): "Staged.write_text encodes and calls Staged.write_bytes",
     ("cli/_errors.py", "_quiet_stdout", "open"):
         "opens /dev/null to silence stdout after a broken pipe; nothing is written to a file",
     ("encoders/feature_store.py", "_writer_lock", "open"):

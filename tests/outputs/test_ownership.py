@@ -1,12 +1,11 @@
-"""tinyemo_audit/outputs.py: ownership by content, inputs never outputs, up-front writability, one unit.
+"""outputs/_ownership.py: a folder or file is replaceable exactly while it is what a manifest says this tool wrote.
 
-The ownership rule is tested over generated folder contents (hypothesis): a folder this tool wrote
-stays replaceable exactly while nothing in it is foreign or changed.
+The rule is tested over generated folder contents (hypothesis): a folder this tool wrote stays
+replaceable exactly while nothing in it is foreign or changed.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import string
@@ -16,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tinyemo_audit import _io, outputs
 from tinyemo_audit.outputs import (
     CHANGED,
     MANIFEST_NAME,
@@ -26,10 +24,10 @@ from tinyemo_audit.outputs import (
     OutputPlan,
     file_problem,
     folder_problem,
-    input_problem,
-    place_problem,
     write_folder_manifest,
 )
+from tinyemo_audit.outputs import _ownership
+
 
 NAMES = st.text(alphabet=string.ascii_lowercase + string.digits + "_-", min_size=1, max_size=8).filter(
     lambda n: n not in (".", ".."))
@@ -49,12 +47,6 @@ def _write_tree(root: Path, tree: dict[str, bytes]) -> None:
 
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _fresh(tmp_path: Path, name: str) -> Path:
-    folder = tmp_path / name
-    assert not folder.exists()
-    return folder
 
 
 # ------------------------------------------------------------------------------------ folders
@@ -221,135 +213,7 @@ def test_a_kill_between_recording_and_swapping_leaves_a_known_file(tmp_path):
         staged.write_text(target, "old")
     new = tmp_path / "staged-new"
     new.write_text("new")
-    outputs._record_pending({target: outputs._record(new)})  # the process dies right after this step
+    _ownership.record_pending({target: _ownership.file_record(new)})  # the process dies right after this step
     assert file_problem(target) is None  # still the old, listed file
     os.replace(new, target)  # ... or right after the swap
     assert file_problem(target) is None
-
-
-# ------------------------------------------------------------------------------------- inputs
-
-@pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "dotdot"])
-def test_an_output_that_is_an_input_is_refused_however_it_is_spelled(tmp_path, how):
-    results = tmp_path / "run" / "results.json"
-    results.parent.mkdir()
-    results.write_text('{"schema_version": "1.0"}')
-    out = {"same": results, "symlink": tmp_path / "link.json", "hardlink": tmp_path / "hard.json",
-           "dotdot": tmp_path / "run" / ".." / "run" / "results.json"}[how]
-    if how == "symlink":
-        out.symlink_to(results)
-    elif how == "hardlink":
-        os.link(results, out)
-    assert input_problem(out, folder=False, inputs=[(results, "results file")]) == "is the results file this command reads"
-
-
-def test_an_output_inside_an_input_folder_or_holding_an_input_is_refused(tmp_path):
-    dataset = tmp_path / "data"
-    (dataset / "test" / "happy").mkdir(parents=True)
-    inputs = [(dataset, "dataset imagefolder:")]
-    assert "is inside dataset" in input_problem(dataset / "test" / "report", folder=True, inputs=inputs)
-    assert "holds dataset" in input_problem(tmp_path, folder=True, inputs=inputs)
-    assert input_problem(tmp_path / "elsewhere", folder=True, inputs=inputs) is None
-    link = tmp_path / "alias"
-    link.symlink_to(dataset)
-    assert "is the dataset" in input_problem(link, folder=True, inputs=inputs)
-
-
-def test_two_outputs_of_one_command_may_not_overlap(tmp_path):
-    plan = OutputPlan()
-    plan.file(tmp_path / "x.xml", "--junit")
-    plan.file(tmp_path / "x.xml", "--summary")
-    with pytest.raises(OutputError, match="--summary .* overlaps --junit"):
-        plan.check()
-
-
-# -------------------------------------------------------------------------------- writability
-
-def test_place_problems(tmp_path):
-    (tmp_path / "file").write_text("x")
-    (tmp_path / "folder").mkdir()
-    os.mkfifo(tmp_path / "fifo")
-    assert place_problem(tmp_path / "folder", folder=False) == "is a folder; give a file path"
-    assert place_problem(tmp_path / "file", folder=True) == "is a file; give a folder"
-    assert place_problem(tmp_path / "fifo", folder=False) == "is a FIFO (named pipe), not a file"
-    assert place_problem(tmp_path / "file" / "under" / "x.html", folder=False).startswith("cannot be created: ")
-    assert place_problem(tmp_path / "new" / "deep" / "x.html", folder=False) is None
-    assert place_problem("/dev/null", folder=False) == "is a character device, not a file"
-    assert "under /proc" in place_problem("/proc/tinyemo-audit-out", folder=True)
-    assert "under /sys" in place_problem("/sys/kernel/x.html", folder=False)
-    assert place_problem("/dev/shm/tinyemo-audit-test-out", folder=True) in (None,) or not Path("/dev/shm").is_dir()
-
-
-def test_a_place_the_probe_cannot_write_is_refused(tmp_path, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise PermissionError(errno.EROFS, "Read-only file system")
-
-    monkeypatch.setattr(outputs.tempfile, "mkstemp", refuse)
-    assert place_problem(tmp_path / "out", folder=True) == f"cannot be written: Read-only file system in {tmp_path}"
-
-
-def test_a_cache_path_that_is_a_file_is_refused_up_front(tmp_path, monkeypatch):
-    (tmp_path / "cache").write_text("not a folder")
-    monkeypatch.setenv("TINYEMO_AUDIT_CACHE", str(tmp_path / "cache"))
-    plan = OutputPlan(cache=True)
-    with pytest.raises(OutputError, match=r"the cache folder .* is a file; give a folder \(set TINYEMO_AUDIT_CACHE"):
-        plan.check()
-
-
-# ------------------------------------------------------------------------------------ one unit
-
-def test_a_failure_while_putting_outputs_in_place_leaves_every_one_as_it_was(tmp_path, monkeypatch):
-    junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
-    plan = OutputPlan()
-    plan.file(junit, "--junit")
-    plan.file(summary, "--summary")
-    with plan.writing() as staged:
-        staged.write_text(junit, "old junit")
-        staged.write_text(summary, "old summary")
-    real = os.replace
-
-    def full_disk_at_the_summary(src, dst, *args, **kwargs):
-        if Path(dst) == summary:
-            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
-        return real(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(_io.os, "replace", full_disk_at_the_summary)
-    with pytest.raises(OutputError, match=r"cannot write --summary .*summary.md: No space left on device"):
-        with plan.writing() as staged:
-            staged.write_text(junit, "new junit")
-            staged.write_text(summary, "new summary")
-    monkeypatch.setattr(_io.os, "replace", real)
-    assert (junit.read_text(), summary.read_text()) == ("old junit", "old summary")
-    assert file_problem(junit) is None and file_problem(summary) is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MANIFEST_NAME, "junit.xml", "summary.md"])
-
-
-def test_a_full_disk_while_staging_names_the_outputs_and_leaves_nothing(tmp_path):
-    run = tmp_path / "run"
-    plan = OutputPlan()
-    plan.folder(run, "--out")
-    with pytest.raises(OutputError, match=r"cannot write the outputs \(--out .*run\): No space left on device"):
-        with plan.writing() as staged:
-            (staged.path(run) / "results.json").write_text("{}")
-            raise OSError(errno.ENOSPC, "No space left on device")
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
-
-
-def test_something_appearing_during_the_work_is_still_refused_at_the_end(tmp_path):
-    run = tmp_path / "run"
-    plan = OutputPlan()
-    plan.folder(run, "--out")
-    plan.check()
-    with pytest.raises(OutputError, match="did not write"):
-        with plan.writing() as staged:
-            (staged.path(run) / "results.json").write_text("{}")
-            run.mkdir()
-            (run / "thesis.tex").write_text("typed meanwhile")
-    assert _snapshot(run) == {"thesis.tex": b"typed meanwhile"}
-
-
-def test_the_committed_bundles_carry_manifests_that_match():
-    from tinyemo_audit.model.bundle import list_bundles, resolve_bundle_path
-
-    for name in list_bundles():
-        assert folder_problem(resolve_bundle_path(name)) is None, name
