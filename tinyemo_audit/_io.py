@@ -527,15 +527,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (an undecodable byte of a file name) becomes a visible ``\\udcXX``."""
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`utf8`)."""
+    atomic_write_bytes(path, utf8(text))
+
+
+def json_bytes(obj: Any, *, indent: int | None = 2) -> bytes:
+    """``obj`` as UTF-8 JSON (keys in insertion order, NaN forbidden) and a final newline.
+
+    Text that UTF-8 cannot hold (lone surrogates from undecodable file names) is written as JSON
+    ``\\u`` escapes instead, so it reads back as the same string.
+    """
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, indent=indent, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2) -> None:
-    """Write ``obj`` as JSON (keys in insertion order, NaN forbidden) atomically."""
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
-    atomic_write_text(path, text + "\n")
+    """Write ``obj`` as JSON (see :func:`json_bytes`) atomically."""
+    atomic_write_bytes(path, json_bytes(obj, indent=indent))
 
 
 @contextlib.contextmanager

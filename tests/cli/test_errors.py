@@ -267,3 +267,15 @@ def _check_command_line(tmp_path, monkeypatch, argv):
         lines = _stderr_lines(result)
         assert len(lines) == 1 and lines[0].startswith(PREFIX), (argv, result.stderr)
     assert (tmp_path / "file.txt").read_text() == "someone's notes"
+
+
+def test_a_bug_with_undecodable_text_still_gets_its_log(monkeypatch):
+    def fail():
+        raise ValueError("file name \udcff\udcfe")  # bytes that are not UTF-8, as os.listdir returns them
+
+    monkeypatch.setattr("tinyemo_audit.data.inspect.describe_layouts", fail)
+    result = runner.invoke(app, ["datasets", "list"])
+    assert result.exit_code == 3
+    (line,) = _stderr_lines(result)
+    log = Path(re.search(r"the traceback is in (\S+\.log)$", line).group(1))
+    assert "file name \\udcff\\udcfe" in log.read_text(encoding="utf-8")

@@ -743,3 +743,16 @@ def test_faces_preview_refuses_a_png_it_did_not_write(tmp_path):
     line = error_line(cli_process("faces", "preview", "--out", png))
     assert line == f"--out {png} exists and was not written by tinyemo-audit (its folder's .tinyemo-audit-outputs.json does not list it)"
     assert same()
+
+
+def test_an_output_name_that_is_not_utf8_is_written_and_recognised(tmp_path):
+    """Row O18: undecodable bytes in a file name reach stdout and the manifest escaped, never as a crash."""
+    target = os.fsencode(tmp_path) + b"/sheet-\xff.png"
+    for _ in range(2):  # the second run replaces the first: the manifest recognises the odd name
+        result = subprocess.run([sys.executable, "-m", "tinyemo_audit.cli.main", "faces", "preview", "--out", target],
+                                capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+        assert (result.returncode, result.stderr) == (0, b""), result.stderr
+        assert b"\\udcff" in result.stdout
+    assert os.path.isfile(target)
+    listed = json.loads((tmp_path / ".tinyemo-audit-outputs.json").read_text())["files"]
+    assert list(listed) == ["sheet-\udcff.png"]

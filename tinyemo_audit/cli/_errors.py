@@ -192,6 +192,17 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _escape_unencodable_output() -> None:
+    """Let stdout and stderr show what their encoding cannot hold (a file name's undecodable bytes) as escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError, TypeError):  # a stream that cannot change now: leave it
+                pass
+
+
 def run_guarded(call: Callable[[], Any], *, argv: Sequence[str], debug: bool) -> int:
     """Run ``call`` (one command) and turn its ending into an exit code, printing at most one line.
 
@@ -209,6 +220,7 @@ def run_guarded(call: Callable[[], Any], *, argv: Sequence[str], debug: bool) ->
     int
         0, 1 (only from :class:`GateFailed`), 2, 3 or 130.
     """
+    _escape_unencodable_output()
     with routed(echo=debug) as log:
         try:
             call()

@@ -22,6 +22,7 @@ def validate(
     import os
     import time
 
+    from .._io import json_bytes
     from ..outputs import OutputPlan
     from ..validate import run_validation, validation_markdown
 
@@ -33,9 +34,9 @@ def validate(
     started = time.perf_counter()
     result = run_validation(quick=quick, seed=seed, progress=progress)
     if out is not None:
-        text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        data = json_bytes(result)
         with plan.writing() as staged:
-            staged.write_text(out, text)
+            staged.write_bytes(out, data)
     if json_output:
         typer.echo(json.dumps(result, sort_keys=False))
     else:

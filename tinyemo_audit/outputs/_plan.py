@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._io import AtomicSet
+from .._io import AtomicSet, utf8
 from ..input_files import shown_path
 from ._ownership import (
     MANIFEST_NAME,
@@ -214,7 +214,7 @@ class Staged:
 
     def write_text(self, output: str | os.PathLike, text: str) -> Path:
         """Write a file output's UTF-8 text into its temp; returns the final path."""
-        return self.write_bytes(output, text.encode("utf-8"))
+        return self.write_bytes(output, utf8(text))
 
 
 def bundle_plan(out: str | Path, *, specs: Iterable[str | None] = (), datasets: Iterable[str] = (),
