@@ -23,7 +23,10 @@ def audit(tmp_path_factory):
 
 def test_run_folder_contents(audit):
     out, _ = audit
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "timings.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".tinyemo-audit-outputs.json", "report.html", "results.json", "timings.json"]  # the manifest lists the rest
+    listed = json.loads((out / ".tinyemo-audit-outputs.json").read_text())["files"]
+    assert sorted(listed) == ["report.html", "results.json", "timings.json"]
     html = (out / "report.html").read_text()
     assert "<html" in html and "https://" not in html.split("<script")[0]
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_directory, atomic_write_json
-from ..errors import UsageError
+from .._io import atomic_write_json, atomic_write_text
 from ..model.classifier import predict
+from ..outputs import OutputPlan
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._examples import attach_examples
@@ -145,21 +145,30 @@ def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any
     return kept, skipped
 
 
-def check_run_dir(out: str | Path | None) -> None:
-    """UsageError unless ``--out`` may become (or replace) the run folder.
+def run_outputs(run_dir: Path, *, junit: str | Path | None, dataset: str, model: str,
+                config: str | Path | None, gates: str | Path | None) -> OutputPlan:
+    """The outputs of ``run`` (the run folder, and ``--junit`` when gates run) and the inputs they must not touch.
 
-    A missing path, an empty folder or a previous run folder (one holding results.json) is fine:
-    the run replaces it whole. An existing file, or a folder holding anything else, is refused,
-    so that a mistyped --out never deletes someone's work.
+    The run folder may be new, empty or a run folder this tool wrote and nobody changed; the rule
+    and the up-front checks are :mod:`tinyemo_audit.outputs`.
     """
-    if out is None:
-        return
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for the run")
-    if out.is_dir() and not (out / "results.json").is_file() and any(out.iterdir()):
-        raise UsageError(f"--out {out} is a folder that is not a previous run (no results.json) and not empty; "
-                         "give a new or empty folder, or a previous run folder to replace")
+    from ..errors import TinyEmoAuditError
+    from ..model.bundle import resolve_bundle_path
+    from ..outputs import dataset_inputs
+
+    plan = OutputPlan(cache=True)
+    plan.folder(run_dir, "--out")
+    if junit is not None and gates is not None and Path(junit).absolute() != (run_dir / "junit.xml").absolute():
+        plan.file(junit, "--junit")
+    for path, what in dataset_inputs(dataset):
+        plan.input(path, what)
+    try:
+        plan.input(resolve_bundle_path(model), "model bundle")
+    except TinyEmoAuditError:
+        pass  # an unknown model is reported by load_bundle, in its place among the checks
+    plan.input(config, "settings file")
+    plan.input(gates, "gate file")
+    return plan
 
 
 def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[str, Any]:
@@ -235,8 +244,11 @@ def run_audit(
     # Every argument, the settings, the gate file and the bundle: checked before any stage line.
     request = check_run_request(dataset=dataset, model=model, seed=seed, n=n, n_twins=n_twins, config=config,
                                 gates=gates)
-    check_run_dir(out)
     settings, gate_spec, bundle = request.settings.values, request.gate_spec, request.bundle
+    # Every output: writable, and only replacing what this tool wrote (never an input).
+    run_dir = Path(out) if out else default_run_dir(dataset, model)
+    outputs = run_outputs(run_dir, junit=junit, dataset=dataset, model=model, config=config, gates=gates)
+    outputs.check()
     stages = _Stages(8, progress)
     stages("loading data", after=True)
     data = load_dataset(dataset, "test")
@@ -348,20 +360,20 @@ def run_audit(
     results["verdict"] = _verdict(findings, gate_status)
     # A NaN here is a probe's bug (exit 3 naming its JSON path, nothing written); user text is made visible.
     ordered = guard_results(_ordered(results))
-    run_dir = Path(out) if out else default_run_dir(dataset, model)
-    with atomic_directory(run_dir) as tmp:
+    with outputs.writing() as staged:  # the run folder and --junit: both, or neither
+        tmp = staged.path(run_dir)
         atomic_write_json(tmp / "results.json", ordered)
         from ..report import write_report
 
         write_report(ordered, tmp / "report.html")
         if gate_spec is not None:
-            from ..gates import gates_markdown, write_junit
+            from ..gates import gates_markdown, junit_xml, write_junit
 
             write_junit(outcomes, tmp / "junit.xml")
-            (tmp / "summary.md").write_text(gates_markdown(outcomes), encoding="utf-8")
+            atomic_write_text(tmp / "summary.md", gates_markdown(outcomes))
+            if any(not planned.folder for planned in outputs.outputs):
+                staged.write_text(junit, junit_xml(outcomes))
         atomic_write_json(tmp / "timings.json", {"stages_seconds": stages.close()})
-    if junit is not None and gate_spec is not None:
-        write_junit(outcomes, junit)
     return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered)
 
 

@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from ..user_text import visible
-from ._errors import report_errors
+from ._errors import AuditGroup
 
 datasets_app = typer.Typer(
+    cls=AuditGroup,  # the error boundary, also when this group is invoked on its own
     help="Datasets as layouts: named layouts (webemo:<root>, fairface:<root>, ...), csv:<manifest>, imagefolder:<root>.",
     no_args_is_help=True,
 )
@@ -19,7 +20,6 @@ MAX_SKIPPED_SHOWN = 10
 
 
 @datasets_app.command("list")
-@report_errors
 def list_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON list instead of a table.")] = False,
 ) -> None:
@@ -87,7 +87,6 @@ def _overrides(pairs: list[str]) -> dict:
 
 
 @datasets_app.command("inspect")
-@report_errors
 def inspect_command(
     spec: Annotated[str, typer.Argument(help="Dataset spec, e.g. webemo:/data/webemo, csv:/data/manifest.csv, imagefolder:/data/x.")],
     split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to inspect (repeatable); default all.")] = None,

@@ -8,10 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..user_text import visible
-from ._errors import report_errors
 
 
-@report_errors
 def embed(
     encoder: Annotated[str, typer.Option(help="Encoder spec: 'open_clip:<arch>/<tag-or-path>', 'hf:<id-or-folder>' or 'faces-mini' (with --weights).")],
     dataset: Annotated[str, typer.Option(help="Dataset spec whose splits hold images, e.g. 'faces'.")],

@@ -9,10 +9,8 @@ import typer
 
 from ..errors import UsageError
 from ..user_text import visible
-from ._errors import report_errors
 
 
-@report_errors
 def import_tinyemo(
     out: Annotated[Path, typer.Option(help="Bundle folder to write (replaced atomically).")],
     projector: Annotated[Optional[str], typer.Option(help="Projector weights: 'tinyemo:<file.bin>' or 'tinyemo:<owner>/<repo>/<file>' in the local HF cache.")] = None,

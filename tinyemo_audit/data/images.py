@@ -126,8 +126,11 @@ def decode_image(path: str | Path, size: int = DEFAULT_SIZE, *, fit: str = "crop
     """
     from PIL import Image, ImageOps
 
+    from ..diagnostics import c_stderr_captured
+
     data = image_file_bytes(path)
-    with warnings.catch_warnings():
+    # libtiff (and other C decoders) print to descriptor 2; that goes to the diagnostics log instead.
+    with warnings.catch_warnings(), c_stderr_captured():
         # Pillow only warns between 1x and 2x its own limit; here every bomb warning is an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

@@ -181,20 +181,30 @@ def table_csv(table: ResultsTable) -> str:
     return visible(buffer.getvalue())
 
 
-def write_table(table: ResultsTable, path: str | Path) -> Path:
-    """Write ``table`` atomically as markdown (.md), CSV (.csv) or JSON (.json), chosen by suffix."""
+def table_kind(path: str | Path) -> str:
+    """The table format a file name asks for (markdown, csv or json, by suffix); UsageError otherwise."""
+    from ..user_text import shown
+
+    kind = TABLE_SUFFIXES.get(Path(path).suffix.lower())
+    if kind is None:
+        raise UsageError(f"table file {shown(Path(path).name)} must end in one of {', '.join(TABLE_SUFFIXES)}")
+    return kind
+
+
+def table_text(table: ResultsTable, path: str | Path) -> str:
+    """``table`` as the file ``path`` holds it: markdown (.md), CSV (.csv) or JSON (.json), chosen by suffix."""
     import json
 
-    from .._io import atomic_write_text
-
-    path = Path(path)
-    kind = TABLE_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise UsageError(f"table file {path.name!r} must end in one of {', '.join(TABLE_SUFFIXES)}")
-    text = {
+    return {
         "markdown": table_markdown,
         "csv": table_csv,
         "json": lambda t: json.dumps(t.to_dict(), indent=2) + "\n",
-    }[kind](table)
-    atomic_write_text(path, text)
-    return path
+    }[table_kind(path)](table)
+
+
+def write_table(table: ResultsTable, path: str | Path) -> Path:
+    """Write ``table`` atomically as markdown (.md), CSV (.csv) or JSON (.json), chosen by suffix."""
+    from .._io import atomic_write_text
+
+    atomic_write_text(path, table_text(table, path))
+    return Path(path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_directory, atomic_write_json, atomic_write_text
+from .._io import atomic_write_json, atomic_write_text
 from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..paths import configs_dir
 from ..user_text import visible
@@ -277,8 +277,12 @@ def import_tinyemo_projector(
         from ..errors import UnknownNameError
 
         raise UnknownNameError("loss", loss, LOSSES)
+    from ..outputs import bundle_plan
+
     out = Path(out)
     file = locate_projector(path)
+    outputs = bundle_plan(out, specs=(encoder, label_space, tokenizer), files=((file, "projector file"),))
+    outputs.check()
     state = load_foreign_checkpoint(file)
     first, last = state.get("model.0.weight"), state.get("model.4.weight")
     if not isinstance(first, torch.Tensor) or first.ndim != 2 or not isinstance(last, torch.Tensor):
@@ -330,7 +334,8 @@ def import_tinyemo_projector(
         },
         "metrics": {},
     }
-    with atomic_directory(out) as workdir:
+    with outputs.writing() as staged:
+        workdir = staged.path(out)
         save_projector(projector, workdir / PROJECTOR_FILE)
         save_file({"label_embeddings": table.contiguous()}, str(workdir / LABELS_FILE))
         atomic_write_json(workdir / BUNDLE_FILE, spec)
