@@ -23,6 +23,12 @@ class ReachedWork(Exception):
     """Raised where `run` would start classifying: every check has passed."""
 
 
+def reached_work(result) -> bool:
+    """Whether a CliRunner result ended at :class:`ReachedWork`: the CLI's error boundary reports any
+    unexpected exception as a bug (exit 3) naming its type."""
+    return result.exit_code == 3 and f"{ReachedWork.__name__}:" in result.stderr
+
+
 def faces_like(n: int = 60) -> Dataset:
     rng = np.random.default_rng(0)
     attributes = pd.DataFrame({
