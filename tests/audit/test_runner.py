@@ -23,7 +23,10 @@ def audit(tmp_path_factory):
 
 def test_run_folder_contents(audit):
     out, _ = audit
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "timings.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".tinyemo-audit-outputs.json", "report.html", "results.json", "timings.json"]  # the manifest lists the rest
+    listed = json.loads((out / ".tinyemo-audit-outputs.json").read_text())["files"]
+    assert sorted(listed) == ["report.html", "results.json", "timings.json"]
     html = (out / "report.html").read_text()
     assert "<html" in html and "https://" not in html.split("<script")[0]
 
@@ -89,9 +92,9 @@ def test_gate_command_strict_fails_lenient_passes(audit, tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["run", "--n", "1"], "--n must be at least 2"),
+        (["run", "--n", "1"], "--n must be an integer from 2 to 1,000,000,000; got 1"),
         (["run", "--gates", "/nonexistent/gates.yaml"], "gates"),
-        (["run", "--config", "/nonexistent/audit.yaml"], "audit config file not found"),
+        (["run", "--config", "/nonexistent/audit.yaml"], "audit config not found"),
         (["report", "/nonexistent/results.json"], "results file not found"),
     ],
 )

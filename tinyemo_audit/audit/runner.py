@@ -7,6 +7,7 @@ report.html and, with gates, junit.xml and summary.md. It is written whole or no
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -16,18 +17,18 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_directory, atomic_write_json
-from ..errors import UsageError
-from ..model.bundle import load_bundle
+from .._io import atomic_write_json, atomic_write_text
 from ..model.classifier import predict
+from ..outputs import OutputPlan
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._causes import group_causes
 from ._examples import attach_examples
+from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
+from ._results_guard import guard_results
 from ._rules import rules
 from ._text_probes import text_probe
 from ._verdict import verdict
-from .settings import load_settings
 
 RESULTS_SCHEMA_VERSION = "1.1"
 CLUSTER_TEST = "binomial, exact (one-sided, against the overall error rate)"
@@ -120,13 +121,18 @@ def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any
     """The attributes the group probes compare, and a ``run.skipped`` entry for each one left out."""
     from ..data.layout_loader import UNKNOWN_VALUE
 
-    if dataset == "faces":
-        return list(FACES_AUDIT_ATTRIBUTES), []
+    # faces: skin_tone's six levels are summarised by skin_group; every other dataset offers all its columns
+    names = FACES_AUDIT_ATTRIBUTES if dataset == "faces" else data.attributes.columns
     kept, skipped = [], []
-    for name in data.attributes.columns:
+    # Columns the loader left out (a control character in the column name) are named here too.
+    for record in (data.meta or {}).get("skipped_attributes", ()):
+        skipped.append({"probe": f"group comparisons by attribute {record['attribute']}",
+                        "reason": f"{record['reason']}; the column is left out of every group probe",
+                        "metrics": []})
+    for name in names:
         values = data.attributes[name]
         groups = sorted(values.dropna().astype(str).unique())
-        if len(groups) >= 2:
+        if len(groups) >= MIN_GROUPS:
             kept.append(name)
             continue
         if not groups or groups == [UNKNOWN_VALUE]:
@@ -143,21 +149,30 @@ def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any
     return kept, skipped
 
 
-def check_run_dir(out: str | Path | None) -> None:
-    """UsageError unless ``--out`` may become (or replace) the run folder.
+def run_outputs(run_dir: Path, *, junit: str | Path | None, dataset: str, model: str,
+                config: str | Path | None, gates: str | Path | None) -> OutputPlan:
+    """The outputs of ``run`` (the run folder, and ``--junit`` when gates run) and the inputs they must not touch.
 
-    A missing path, an empty folder or a previous run folder (one holding results.json) is fine:
-    the run replaces it whole. An existing file, or a folder holding anything else, is refused,
-    so that a mistyped --out never deletes someone's work.
+    The run folder may be new, empty or a run folder this tool wrote and nobody changed; the rule
+    and the up-front checks are :mod:`tinyemo_audit.outputs`.
     """
-    if out is None:
-        return
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for the run")
-    if out.is_dir() and not (out / "results.json").is_file() and any(out.iterdir()):
-        raise UsageError(f"--out {out} is a folder that is not a previous run (no results.json) and not empty; "
-                         "give a new or empty folder, or a previous run folder to replace")
+    from ..errors import TinyEmoAuditError
+    from ..model.bundle import resolve_bundle_path
+    from ..outputs import dataset_inputs
+
+    plan = OutputPlan(cache=True)
+    plan.folder(run_dir, "--out")
+    if junit is not None and gates is not None and Path(junit).absolute() != (run_dir / "junit.xml").absolute():
+        plan.file(junit, "--junit")
+    for path, what in dataset_inputs(dataset):
+        plan.input(path, what)
+    try:
+        plan.input(resolve_bundle_path(model), "model bundle")
+    except TinyEmoAuditError:
+        pass  # an unknown model is reported by load_bundle, in its place among the checks
+    plan.input(config, "settings file")
+    plan.input(gates, "gate file")
+    return plan
 
 
 def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[str, Any]:
@@ -215,21 +230,17 @@ def run_audit(
     progress: bool = True,
 ) -> RunOutcome:
     """Audit ``model`` on ``dataset``'s test split and write the run folder (see module docstring)."""
-    from ..data.registry import check_dataset_spec, load_dataset
+    from ..data.registry import load_dataset
+    from ..schema.run_request import check_against_data, check_run_request
 
-    check_dataset_spec(dataset)
-    check_run_dir(out)
-    if n is not None and n < 2:
-        raise UsageError("--n must be at least 2")
-    if n_twins is not None and n_twins < 2:
-        raise UsageError("--n-twins must be at least 2")
-    settings = load_settings(config)
-    gate_spec = None
-    if gates is not None:
-        from ..gates import load_gates
-
-        gate_spec = load_gates(gates)  # fail on a bad gate file before any work
-    bundle = load_bundle(model)  # a bad model name fails before any progress output
+    # Every argument, the settings, the gate file and the bundle: checked before any stage line.
+    request = check_run_request(dataset=dataset, model=model, seed=seed, n=n, n_twins=n_twins, config=config,
+                                gates=gates)
+    settings, gate_spec, bundle = request.settings.values, request.gate_spec, request.bundle
+    # Every output: writable, and only replacing what this tool wrote (never an input).
+    run_dir = Path(out) if out else default_run_dir(dataset, model)
+    outputs = run_outputs(run_dir, junit=junit, dataset=dataset, model=model, config=config, gates=gates)
+    outputs.check()
     stages = _Stages(8, progress)
     stages("loading data", after=True)
     data = load_dataset(dataset, "test")
@@ -239,30 +250,41 @@ def run_audit(
     audited, skipped = _audit_attributes(dataset, data)
     attributes = data.attributes[audited]
     skipped_loading = data.skipped_by_reason()
-    references = {a: settings["reference_groups"].get(a) for a in attributes.columns}
+    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
+    # What the probes need of the settings, checked before the next stage line.
+    references = check_against_data(request, data.attributes, audited, classes)
 
     stages("embedding and classifying the test split")
     preds = predict(bundle, data, progress=progress)
     labelled = data.has_labels
     true = data.labels if labelled else None
-    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
+    # Every probe below asks the plan first: a probe the data cannot support is listed in run.skipped.
+    label_sets, described_sets = label_sets_present(settings, classes)
+    plan = ProbePlan(AuditFacts(
+        n=len(data), labelled=labelled, labels_present=int(len(np.unique(true))) if labelled else 0,
+        n_classes=len(classes), attributes=tuple(attributes.columns),
+        distinct_embeddings=_distinct_rows(preds.embeddings), twins=dataset == "faces",
+        label_sets=label_sets, missing_label_sets=described_sets,
+    ), skipped)
+    no_attributes = attributes.iloc[:, :0]
 
     stages("group metrics with Wilson CIs, bootstrapped disparities and tests of equal rates")
+    grouped = attributes if plan.runs("group_metrics") else no_attributes
     if labelled:
-        results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
-        results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed,
+        results["performance"] = _groups.performance(true, preds.predicted, grouped, classes, settings, seed)
+        results["disparities"] = _groups.disparities(true, preds.predicted, grouped, classes, settings, seed,
                                                      progress=progress)
     else:
         results["performance"], results["disparities"] = _groups.prediction_rates(
-            preds.predicted, attributes, classes, settings, seed
+            preds.predicted, grouped, classes, settings, seed
         )
         skipped.extend({"probe": probe, "reason": reason, "metrics": metrics}
                        for probe, reason, metrics in LABEL_FREE_SKIPS)
 
     stages("counterfactual twins")
     twin_predictions = {}
-    if dataset == "faces":
+    if plan.runs("counterfactual"):
         from ..data.faces import load_twins
 
         counterfactual = {}
@@ -274,24 +296,29 @@ def run_audit(
                 settings=settings, seed=seed,
             )
         results["counterfactual"] = counterfactual
-    else:
-        skipped.append({"probe": "counterfactual image twins",
-                        "reason": "only the faces corpus has exact twins (the same face rendered with one "
-                                  "attribute changed); text probes stand in for them",
-                        "metrics": ["counterfactual"]})
 
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space()
     label_emb = bundle.embed_classes(classes).numpy().astype(np.float32)
-    results["text_probes"] = text_probe(space, label_emb, classes, settings, references, seed)
-    results["association"] = _embedding_probes.association(
-        preds.embeddings, attributes, label_emb, classes, settings, references, seed
-    )
-    results["skew"] = _embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"])
-    results["dataset_bias"] = _embedding_probes.dataset_bias(true, attributes, classes)
+    results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed,
+                                         left_out=plan.left_out("text_probes"))
+                              if plan.runs("text_probes") else None)
+    results["association"] = (_embedding_probes.association(preds.embeddings, attributes, label_emb, classes,
+                                                            settings, references, seed,
+                                                            left_out=plan.left_out("association"))
+                              if plan.runs("association") else [])
+    results["skew"] = (_embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"],
+                                                        left_out=plan.left_out("skew"))
+                       if plan.runs("skew") else None)
+    results["dataset_bias"] = _embedding_probes.dataset_bias(
+        true if labelled and plan.runs("stereotype") else None,
+        attributes if plan.runs("representation") else no_attributes, classes)
 
     stages("discovery: UMAP, clusters, names")
-    results["clusters"] = _clusters(preds, true, attributes, space, settings, seed, progress)
+    results["clusters"] = None
+    if plan.runs("discovery"):
+        composed = attributes if plan.runs("cluster_composition") else no_attributes
+        results["clusters"] = _clusters(preds, true, composed, space, settings, seed, progress)
 
     stages("findings")
     _findings.apply_fdr(results, settings["q_max"])
@@ -326,21 +353,22 @@ def run_audit(
     else:
         results["gates"] = None
     results["verdict"] = verdict(results, causes, gate_status)
-    ordered = _ordered(results)
-    run_dir = Path(out) if out else default_run_dir(dataset, model)
-    with atomic_directory(run_dir) as tmp:
+    # A NaN here is a probe's bug (exit 3 naming its JSON path, nothing written); user text is made visible.
+    ordered = guard_results(_ordered(results))
+    with outputs.writing() as staged:  # the run folder and --junit: both, or neither
+        tmp = staged.path(run_dir)
         atomic_write_json(tmp / "results.json", ordered)
         from ..report import write_report
 
         write_report(ordered, tmp / "report.html")
         if gate_spec is not None:
-            from ..gates import gates_markdown, write_junit
+            from ..gates import gates_markdown, junit_xml, write_junit
 
             write_junit(outcomes, tmp / "junit.xml")
-            (tmp / "summary.md").write_text(gates_markdown(outcomes), encoding="utf-8")
+            atomic_write_text(tmp / "summary.md", gates_markdown(outcomes))
+            if any(not planned.folder for planned in outputs.outputs):
+                staged.write_text(junit, junit_xml(outcomes))
         atomic_write_json(tmp / "timings.json", {"stages_seconds": stages.close()})
-    if junit is not None and gate_spec is not None:
-        write_junit(outcomes, junit)
     return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered)
 
 
@@ -353,6 +381,16 @@ def _ordered(results: dict[str, Any]) -> dict[str, Any]:
     return {k: results[k] for k in KEY_ORDER if k in results}
 
 
+def _distinct_rows(embeddings: np.ndarray) -> int:
+    """How many different rows ``embeddings`` has (bit for bit)."""
+    rows = np.ascontiguousarray(embeddings)
+    if rows.ndim != 2 or not len(rows):
+        return len(rows)
+    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))
+
+
 def _model_card(bundle) -> str:
+    from ..input_files import MiB, read_text
+
     path = bundle.path / "MODEL_CARD.md"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return read_text(path, what="model card", max_bytes=4 * MiB) if os.path.lexists(path) else ""

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._errors import report_errors
+from ..user_text import visible
+from ._errors import DEBUG_OPTION, EXIT_CODES_HELP, AuditGroup, gates_exit
 from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
@@ -20,15 +21,18 @@ app = typer.Typer(
     name="tinyemo-audit",
     help=(
         "Audit TinyEmo-style emotion classifiers (vision encoder -> Metric Projector -> LLM "
-        "token-embedding space -> nearest emotion label) for bias.\n\n"
-        "Exit codes: 0 done (all gates passed), 1 a gate failed, 2 bad usage or bad input."
+        "token-embedding space -> nearest emotion label) for bias.\n\n" + EXIT_CODES_HELP
     ),
+    cls=AuditGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-faces_app = typer.Typer(help="The embedded procedural faces corpus.", no_args_is_help=True)
-models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", no_args_is_help=True)
+# Sub-groups carry the boundary too, so that invoking one on its own (as tests do) keeps the contract;
+# under `app` only the root group's main runs.
+faces_app = typer.Typer(help="The embedded procedural faces corpus.", no_args_is_help=True, cls=AuditGroup)
+models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", no_args_is_help=True,
+                         cls=AuditGroup)
 app.add_typer(faces_app, name="faces")
 app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
@@ -42,12 +46,18 @@ app.command("train")(train_command)
 app.command("eval")(evaluate_command)
 
 
+@app.callback()
+def options(
+    debug: Annotated[bool, typer.Option(DEBUG_OPTION, help="Show tracebacks, warnings and library messages on stderr (or set TINYEMO_AUDIT_DEBUG=1).")] = False,
+) -> None:
+    """Options for every command (the error boundary in cli/_errors.py reads --debug itself)."""
+
+
 @app.command()
-@report_errors
 def run(
     dataset: Annotated[str, typer.Option(help="Dataset to audit: 'faces' (the embedded default), 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout such as 'fairface:<root>' (see `datasets list`).")] = "faces",
     model: Annotated[str, typer.Option(help="Bundle name (in models/) or bundle folder.")] = "tinyemo-faces-mini",
-    out: Annotated[Optional[Path], typer.Option(help="Run folder (default reports/<dataset>-<model>-<UTC time>). It may be new, empty or a previous run folder (one with results.json), which is replaced whole; an existing file or a non-empty folder of other things is refused (exit 2) before any work.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run folder (default reports/<dataset>-<model>-<UTC time>). It may be new, empty or a run folder this tool wrote and nobody changed (its .tinyemo-audit-outputs.json lists every file), which is replaced whole; anything else is refused (exit 2) before any work.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for every bootstrap, permutation and subsample draw.")] = 0,
     n: Annotated[Optional[int], typer.Option(help="Audit at most this many test items (default: all).")] = None,
     n_twins: Annotated[Optional[int], typer.Option(help="Identities per counterfactual twin set (default from the config).")] = None,
@@ -71,14 +81,13 @@ def run(
     outcome = run_audit(dataset=dataset, model=model, out=out, seed=seed, n=n, n_twins=n_twins,
                         config=config, gates=gates, junit=junit)
     verdict = outcome.results["verdict"]
-    typer.echo(verdict["headline"])
-    typer.echo(f"wrote {outcome.run_dir / 'results.json'}")
-    typer.echo(f"wrote {outcome.run_dir / 'report.html'}")
-    raise typer.Exit(outcome.exit_code)
+    typer.echo(visible(verdict["headline"], one_line=True))  # it names groups and labels from the data
+    typer.echo(f"wrote {visible(str(outcome.run_dir / 'results.json'), one_line=True)}")
+    typer.echo(f"wrote {visible(str(outcome.run_dir / 'report.html'), one_line=True)}")
+    raise gates_exit(outcome.exit_code)
 
 
 @app.command()
-@report_errors
 def report(
     results: Annotated[Path, typer.Argument(help="A results.json written by `run`.")],
     out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: report.html beside results.json).")] = None,
@@ -86,49 +95,74 @@ def report(
     """Re-render report.html from results.json without recomputing anything."""
     from .._io import resolve_replaced
     from ..audit.results import read_results
-    from ..report import write_report
+    from ..outputs import OutputPlan, beside
+    from ..report import render_report
 
     # Outputs go beside the results actually read (a run folder's backup after an interrupted swap).
     results = resolve_replaced(results)
-    data = read_results(results)
-    path = write_report(data, out or results.with_name("report.html"))
-    typer.echo(f"wrote {path}")
+    out = out or beside(results, "report.html", what="results file")
+    plan = OutputPlan()
+    plan.input(results, "results file")
+    plan.file(out, "--out")
+    plan.check()
+    page = render_report(read_results(results))
+    with plan.writing() as staged:
+        staged.write_text(out, page)
+    typer.echo(f"wrote {visible(str(out), one_line=True)}")
 
 
 @app.command()
-@report_errors
 def gate(
     results: Annotated[Path, typer.Argument(help="A results.json written by `run`.")],
     gates: Annotated[Path, typer.Option(help="Gate file (configs/gates/strict.yaml, lenient.yaml or your own).")],
     junit: Annotated[Optional[Path], typer.Option(help="JUnit XML path (default: junit.xml beside results.json).")] = None,
     summary: Annotated[Optional[Path], typer.Option(help="Markdown summary path (default: summary.md beside results.json).")] = None,
 ) -> None:
-    """Check fairness gates against results.json: exit 0 all pass, 1 a gate failed, 2 bad input."""
-    from .._io import atomic_write_text, resolve_replaced
+    """Check fairness gates against results.json: exit 0 all pass, 1 a gate failed, 2 bad input.
+
+    The JUnit XML and the summary are written together, or (on any failure) neither.
+    """
+    from .._io import resolve_replaced
     from ..audit.results import read_results
-    from ..gates import evaluate_gates, gates_exit_code, gates_markdown, load_gates, write_junit
+    from ..gates import evaluate_gates, gates_exit_code, gates_markdown, junit_xml, load_gates
+    from ..outputs import OutputPlan, beside
 
     results = resolve_replaced(results)
+    junit = junit or beside(results, "junit.xml", what="results file")
+    summary = summary or beside(results, "summary.md", what="results file")
+    plan = OutputPlan()
+    plan.input(results, "results file")
+    plan.input(gates, "gate file")
+    plan.file(junit, "--junit")
+    plan.file(summary, "--summary")
+    plan.check()
     spec = load_gates(gates)
-    data = read_results(results)
-    outcomes = evaluate_gates(spec, data)
-    write_junit(outcomes, junit or results.with_name("junit.xml"))
+    outcomes = evaluate_gates(spec, read_results(results))
     text = gates_markdown(outcomes)
-    atomic_write_text(summary or results.with_name("summary.md"), text)
-    typer.echo(text)
-    raise typer.Exit(gates_exit_code(outcomes))
+    with plan.writing() as staged:
+        staged.write_text(junit, junit_xml(outcomes))
+        staged.write_text(summary, text)
+    typer.echo(visible(text))
+    raise gates_exit(gates_exit_code(outcomes))
 
 
 @faces_app.command("preview")
-@report_errors
 def faces_preview(
-    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("docs/faces-preview.png"),
+    out: Annotated[Path, typer.Option(help="PNG file to write (new, or one this tool wrote).")] = Path("docs/faces-preview.png"),
     seed: Annotated[int, typer.Option(help="Seed of the faces shown.")] = 0,
 ) -> None:
     """Write a contact sheet of the faces corpus: expressions x demographic attributes."""
-    from ..data.faces import write_preview
+    from ..data.faces.preview import preview_png
+    from ..outputs import OutputPlan
+    from ..schema.run_request import check_seed
 
-    typer.echo(f"wrote {write_preview(out, seed=seed)}")
+    plan = OutputPlan()
+    plan.file(out, "--out")
+    plan.check()
+    png = preview_png(seed=check_seed(seed))
+    with plan.writing() as staged:
+        staged.write_bytes(out, png)
+    typer.echo(f"wrote {visible(str(out), one_line=True)}")
 
 
 def main() -> None:
