@@ -34,13 +34,32 @@ def test_run_folder_contents(audit):
 def test_results_schema_keys(audit):
     _, results = audit
     for key in ("run", "performance", "disparities", "counterfactual", "text_probes", "association", "skew",
-                "dataset_bias", "clusters", "findings", "gates", "verdict", "schema_version"):
+                "dataset_bias", "clusters", "findings", "causes", "gates", "verdict", "schema_version"):
         assert key in results, key
+    assert results["schema_version"] == "1.1"
+    assert list(results)[:5] == ["schema_version", "run", "verdict", "findings", "causes"]
+    assert set(results["run"]["rules"]) >= {"q_max", "min_group_size", "min_effect", "flag_rule", "severity", "tests"}
     assert results["run"]["n"] == 700
     assert set(results["counterfactual"]) == {"skin_group", "gender", "age"}
     assert results["counterfactual"]["skin_group"]["n_identities"] == 140
     q = [s["q_value"] for s in results["counterfactual"]["skin_group"]["shifts"]]
     assert all(0 <= v <= 1 for v in q)
+
+
+def test_findings_and_causes_agree(audit):
+    _, results = audit
+    findings, causes = results["findings"], results["causes"]
+    assert results["verdict"]["n_causes"] == len(causes)
+    by_id = {f["id"]: f for f in findings}
+    assert sorted(i for c in causes for i in c["finding_ids"]) == sorted(by_id)
+    for cause in causes:
+        assert all(by_id[i]["cause_id"] == cause["id"] for i in cause["finding_ids"])
+        assert cause["category"] in ("decision", "metric_space") and cause["next_steps"]
+    for finding in findings:
+        assert not any(key.startswith("_") for key in finding)
+        assert finding["evidence"]["n"] >= results["run"]["min_group_size"]  # no small-n finding, ever
+        for example in finding["examples"]:
+            assert "true_label" in example and "predicted_label" in example
 
 
 def test_same_seed_same_results(audit, tmp_path):
@@ -170,3 +189,26 @@ def test_loading_stage_is_announced_only_after_it_succeeds(capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("[1/3] loading data (") and err[0].endswith(" s)") and err[1] == "[2/3] classifying"
     assert set(stages.close()) == {"loading data", "classifying"}
+
+
+def test_no_protected_attribute_is_untested_not_clean(tmp_path, monkeypatch):
+    """Issue 11, class 11: an audit that compared nothing says so; it is never a clean bill."""
+    import numpy as np
+
+    from tinyemo_audit.data import registry
+    from tinyemo_audit.data.faces import load_faces
+
+    def plain(split, **_):
+        data = load_faces(split).subset(np.arange(300))
+        data.attributes = data.attributes[[]]
+        return data
+
+    monkeypatch.setitem(registry.DATASETS._names, "plain-faces", plain)
+    out = tmp_path / "plain"
+    result = runner.invoke(app, ["run", "--dataset", "plain-faces", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((out / "results.json").read_text())["verdict"]
+    assert verdict["status"] == "untested"
+    assert verdict["headline"].startswith("Nothing was compared") and "No bias was flagged" not in verdict["headline"]
+    assert verdict["untested"][0]["why"] == "the audited data have no protected attribute with at least two groups"
+    assert verdict["n_decision_causes"] == 0

@@ -17,6 +17,8 @@ WHY_SMALL = "a group and its reference group need at least {need} items each"
 WHY_NO_SPREAD = f"the effect size is undefined: {NOTE_NO_SPREAD}"
 WHY_NO_SKEW = "MaxSkew and NDKL are undefined for this top-k"
 
+SKEW_TEST = "hypergeometric, exact (Bonferroni over the attribute's groups)"
+
 
 def association(
     embeddings: np.ndarray, attributes, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict,
@@ -63,7 +65,7 @@ def association(
                 continue
             row = {
                 "attribute": attr, "x_group": value, "y_group": ref, "a_set": a_name, "b_set": b_name,
-                "a_labels": a_labels, "b_labels": b_labels, **numbers, "n_x": n, "n_y": n,
+                "a_labels": a_labels, "b_labels": b_labels, **numbers, "n_x": n, "n_y": n, "test": res["test"],
             }
             note = undefined_note(numbers, NOTE_NO_SPREAD)
             if note:
@@ -110,6 +112,7 @@ def retrieval_skew(similarities: np.ndarray, attributes, classes: tuple[str, ...
                 "ndkl": numbers["ndkl"],
                 "p_value": numbers["p_value"],
                 "top_k_shares": {str(v): float(t / k) for v, t in zip(values, top_counts)},
+                "test": SKEW_TEST,
             }
             note = undefined_note(numbers, f"the top {k} items cannot be compared with the audited set")
             if note:

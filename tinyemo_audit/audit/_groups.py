@@ -89,6 +89,9 @@ def _disparity_stat(d: dict[str, Any]) -> dict[str, Any]:
         best_group=str(d["best_group"]) if d["best_group"] is not None else None,
         flaggable=bool(d.get("flaggable", True)), note=d.get("note") or None,
         by_group={str(g): (None if v is None or not np.isfinite(v) else float(v)) for g, v in d["by_group"].items()},
+        trials_by_group={str(g): int(v) for g, v in (d.get("trials_by_group") or {}).items()},
+        successes_by_group={str(g): int(v) for g, v in (d.get("successes_by_group") or {}).items()},
+        test=d.get("test"),
     )
 
 

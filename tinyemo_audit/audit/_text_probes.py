@@ -61,7 +61,7 @@ def text_probe(
                             left_out.add(WHY_UNDEFINED, f"{attr}: {value} vs {ref}, {emotion} → {label}")
                         continue
                     row = {"value": value, "reference": ref, "emotion": emotion, "label": label, **numbers,
-                           "n": int(res["n"])}
+                           "n": int(res["n"]), "test": res["test"]}
                     note = undefined_note(numbers, NOTE_NO_SHIFT)
                     if note:
                         row["note"] = note

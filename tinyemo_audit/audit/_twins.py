@@ -83,14 +83,23 @@ def counterfactual_probe(
                 continue
             res = paired_shift(tp.similarities[rows, ref], tp.similarities[rows, j],
                                n_perm=n_perm, n_boot=n_boot, seed=seed)
-            prob_shift = (tp.probabilities[rows, j] - tp.probabilities[rows, ref]).mean(axis=0)
+            p_ref, p_val = tp.probabilities[rows, ref].mean(axis=0), tp.probabilities[rows, j].mean(axis=0)
+            before, after = tp.predicted[rows, ref], tp.predicted[rows, j]
+            n_changed = int(np.count_nonzero(before != after))
             for c, label in enumerate(classes):
                 shifts.append({
                     "value": value, "reference": values[ref], "true_class": true_class, "label": label,
                     "mean_shift": float(res["mean_shift"][c]), "ci_low": float(res["ci_low"][c]),
                     "ci_high": float(res["ci_high"][c]), "p_value": float(res["p_value"][c]),
-                    "prob_shift": float(prob_shift[c]), "n": int(len(rows)),
-                    "flaggable": bool(len(rows) >= settings["min_group_size"] or true_class == "*"),
+                    "prob_shift": float(p_val[c] - p_ref[c]), "n": int(len(rows)),
+                    # What people see: the label's mean probability on each side, and how many pairs
+                    # change their predicted label at all, onto this label, and off it.
+                    "prob_reference": float(p_ref[c]), "prob_value": float(p_val[c]),
+                    "n_changed": n_changed,
+                    "n_to_label": int(np.count_nonzero((after == c) & (before != c))),
+                    "n_from_label": int(np.count_nonzero((before == c) & (after != c))),
+                    "test": res["test"],
+                    "flaggable": bool(len(rows) >= settings["min_group_size"]),
                 })
     return {
         "values": values,
@@ -110,7 +119,13 @@ def _flip(labels_a, labels_b, n_boot: int, seed: int) -> dict[str, Any]:
 
 
 def shift_examples(tp: TwinPredictions, value: str, reference: str, true_class: str, label: str, *, top: int = 3):
-    """Identities whose similarity to ``label`` moved most from ``reference`` to ``value``."""
+    """Twin pairs ranked by how much P(``label``) rose from ``reference`` to ``value`` (largest first).
+
+    Returns ``[(identity row, reference column, value column, probability shift), ...]``. Only pairs
+    that moved toward the label are shown when there are any; if none of the ``top`` pairs flips
+    its prediction onto the label but some pair does, the largest such flip takes the last place,
+    so that the evidence shows a changed decision when there is one.
+    """
     twins = tp.twins
     values = list(twins.values)
     i, j = values.index(reference), values.index(value)
@@ -118,8 +133,12 @@ def shift_examples(tp: TwinPredictions, value: str, reference: str, true_class: 
     rows = np.arange(len(twins)) if true_class == "*" else np.flatnonzero(
         twins.labels == twins.classes.index(true_class)
     )
-    delta = tp.similarities[rows, j, c] - tp.similarities[rows, i, c]
-    # Pairs whose prediction actually flipped to the label show the finding best; then the largest shifts.
+    shift = tp.probabilities[rows, j, c] - tp.probabilities[rows, i, c]
+    order = np.lexsort((rows, -shift))  # ties: by identity, so equal seeds give equal examples
+    if (shift > 0).any():
+        order = order[shift[order] > 0]
+    chosen = list(order[:top])
     flipped = (tp.predicted[rows, j] == c) & (tp.predicted[rows, i] != c)
-    order = rows[np.lexsort((-delta, ~flipped))[:top]]
-    return [(int(r), i, j) for r in order]
+    if chosen and flipped[order].any() and not flipped[chosen].any():
+        chosen[-1] = order[flipped[order]][0]
+    return [(int(rows[k]), i, j, float(shift[k])) for k in chosen]

@@ -22,12 +22,16 @@ from ..model.classifier import predict
 from ..outputs import OutputPlan
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
+from ._causes import group_causes
 from ._examples import attach_examples
-from ._results_guard import guard_results
 from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
+from ._results_guard import guard_results
+from ._rules import rules
 from ._text_probes import text_probe
+from ._verdict import verdict
 
-RESULTS_SCHEMA_VERSION = "1.0"
+RESULTS_SCHEMA_VERSION = "1.1"
+CLUSTER_TEST = "binomial, exact (one-sided, against the overall error rate)"
 # Faces attributes audited by default: skin_tone's six levels are summarised by skin_group.
 FACES_AUDIT_ATTRIBUTES = ("skin_group", "gender", "age")
 NO_LABELS = "the dataset has no labels"
@@ -207,21 +211,9 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
         if errors is not None and item.get("error_rate") is not None and 0 < overall_error < 1:
             k = int(round(item["error_rate"] * item["size"]))
             item["p_value"] = float(binomtest(k, item["size"], overall_error, alternative="greater").pvalue)
+            item["test"] = CLUSTER_TEST
         items.append(item)
     return {"method": data["method"], "params": data["params"], "points": points, "items": items}
-
-
-def _verdict(findings: list[dict], gate_status: str | None) -> dict[str, Any]:
-    if gate_status == "failed":
-        status = "gate-failed"
-    else:
-        status = "biased" if findings else "no-flag"
-    if findings:
-        headline = (f"{len(findings)} potential bias{'es' if len(findings) != 1 else ''} found. "
-                    f"Most severe: {findings[0]['title']}.")
-    else:
-        headline = "No bias was flagged: no test passed both the significance (q) and the effect-size bar."
-    return {"status": status, "headline": headline, "n_findings": len(findings)}
 
 
 def run_audit(
@@ -277,7 +269,7 @@ def run_audit(
     ), skipped)
     no_attributes = attributes.iloc[:, :0]
 
-    stages("group metrics with Wilson CIs, bootstrapped disparities and permutation tests")
+    stages("group metrics with Wilson CIs, bootstrapped disparities and tests of equal rates")
     grouped = attributes if plan.runs("group_metrics") else no_attributes
     if labelled:
         results["performance"] = _groups.performance(true, preds.predicted, grouped, classes, settings, seed)
@@ -331,9 +323,11 @@ def run_audit(
     stages("findings")
     _findings.apply_fdr(results, settings["q_max"])
     findings = _findings.rank_findings(results, settings)
+    causes = group_causes(findings, results, classes=list(classes), dataset=dataset)
     attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
                     clusters=results["clusters"])
-    results["findings"] = findings
+    results["findings"] = [_findings.public(f) for f in findings]
+    results["causes"] = causes
     results["findings_count"] = len(findings)
     results["run"] = {
         "tool_version": __version__, "dataset": dataset, "split": data.split, "model": bundle.name,
@@ -343,6 +337,7 @@ def run_audit(
         "n_boot": settings["n_boot"], "n_perm": settings["n_perm"],
         "q_max": settings["q_max"], "min_group_size": settings["min_group_size"],
         "min_effect": settings["min_effect"], "labelled": labelled, "skipped": skipped,
+        "rules": rules(settings),
     }
     results["methods"] = {"bias_framework": BIAS_FRAMEWORK}
 
@@ -357,7 +352,7 @@ def run_audit(
         results["gates"] = gates_to_json(outcomes)
     else:
         results["gates"] = None
-    results["verdict"] = _verdict(findings, gate_status)
+    results["verdict"] = verdict(results, causes, gate_status)
     # A NaN here is a probe's bug (exit 3 naming its JSON path, nothing written); user text is made visible.
     ordered = guard_results(_ordered(results))
     with outputs.writing() as staged:  # the run folder and --junit: both, or neither
@@ -377,7 +372,7 @@ def run_audit(
     return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered)
 
 
-KEY_ORDER = ("schema_version", "run", "verdict", "findings", "findings_count", "gates", "performance",
+KEY_ORDER = ("schema_version", "run", "verdict", "findings", "causes", "findings_count", "gates", "performance",
              "disparities", "counterfactual", "text_probes", "association", "skew", "dataset_bias",
              "clusters", "methods")
 
