@@ -236,8 +236,8 @@ def _next_steps(cause: _Cause, gate: dict[str, Any] | None, dataset: str) -> lis
              f"--gates {GATE_FILE}`.{_gate_sentence(gate)}")
     lead = cause.lead
     if cause.category == _rules.METRIC_SPACE:
-        steps = [f"No prediction changed: this is where embeddings sit, not what the classifier outputs. Keep it "
-                 f"in view — a group whose images sit near a label is the first a biased label pushes onto it."]
+        steps = ["No prediction changed: this is where embeddings sit, not what the classifier outputs. Keep it "
+                 "in view — a group whose images sit near a label is the first a biased label pushes onto it."]
         kinds = {f["kind"] for f in cause.findings}
         if "skew" in kinds:
             steps.append("If faces are retrieved or ranked by similarity to an emotion, re-rank the top k by group "
