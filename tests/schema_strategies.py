@@ -202,13 +202,11 @@ RAW_TOKENS = ["NaN", "Infinity", "-Infinity", "1e999", "9" * 5000, "[" * 3000 + 
               "[" * 70 + "]" * 70, "-0", "1e-400", '"' + "y" * 100_000 + '"']
 
 
-@st.composite
-def results_documents(draw) -> str:
-    """results.json text: a valid document with a few values replaced by junk, keys dropped or raw tokens."""
-    doc = valid_results()
-    paths = list(_paths(doc))[1:]
+def _mutated_text(draw, doc: dict, paths: list, mutations: int) -> str:
+    """``doc`` as JSON text after ``mutations`` random edits at ``paths``: a value replaced by junk, a key
+    dropped, or a raw token (NaN, huge numbers, ...) that JSON serialisation could not produce."""
     raw = {}
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(mutations):
         path = draw(st.sampled_from(paths))
         parent = doc
         try:
@@ -231,6 +229,13 @@ def results_documents(draw) -> str:
     return text
 
 
+@st.composite
+def results_documents(draw) -> str:
+    """results.json text: a valid document with a few values replaced by junk, keys dropped or raw tokens."""
+    doc = valid_results()
+    return _mutated_text(draw, doc, list(_paths(doc))[1:], draw(st.integers(0, 3)))
+
+
 # ---------------------------------------------------------------- bundle.json
 
 @st.composite
@@ -239,29 +244,7 @@ def bundle_documents(draw, valid: dict) -> str:
     import copy
 
     doc = copy.deepcopy(valid)
-    paths = [p for p in _paths(doc) if 1 <= len(p) <= 3]
-    raw = {}
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths))
-        parent = doc
-        try:
-            for key in path[:-1]:
-                parent = parent[key]
-            action = draw(st.sampled_from(["junk", "drop", "raw"]))
-            if action == "drop" and isinstance(parent, dict):
-                parent.pop(path[-1], None)
-            elif action == "raw":
-                token = f"@@RAW{len(raw)}@@"
-                raw[token] = draw(st.sampled_from(RAW_TOKENS))
-                parent[path[-1]] = token
-            else:
-                parent[path[-1]] = draw(junk_values)
-        except (KeyError, IndexError, TypeError):
-            continue
-    text = json.dumps(doc, allow_nan=True)
-    for token, value in raw.items():
-        text = text.replace(f'"{token}"', value)
-    return text
+    return _mutated_text(draw, doc, [p for p in _paths(doc) if 1 <= len(p) <= 3], draw(st.integers(1, 3)))
 
 
 def assert_one_line(message: str, *, limit: int = LINE_LIMIT - len(ERROR_PREFIX)) -> None:
