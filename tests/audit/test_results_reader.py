@@ -116,3 +116,64 @@ def test_any_results_document_reads_or_is_one_line(tmp_path_factory, text):
 @given(results_documents())
 def test_any_results_document_reads_or_is_one_line_long(tmp_path_factory, text):
     _outcome(tmp_path_factory.mktemp("r"), text)
+
+
+# ---------------------------------------------------------------- a results.json that contradicts itself
+
+def _set(doc: dict, path: str, value) -> dict:
+    node = doc
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return doc
+
+
+CONTRADICTIONS = {
+    "verdict.status": ("clean", "verdict.status: must be 'gate-failed', 'untested', 'biased'"),
+    "findings_count": (3, "findings_count is 3 but findings holds 1"),
+    "verdict.n_findings": (0, "verdict.n_findings is 0 but findings holds 1"),
+    "verdict.n_causes": (4, "verdict.n_causes is 4 but causes holds 1"),
+    "causes.0.finding_ids": (["F1", "F9"], "names findings that do not exist: ['F9']"),
+    "findings.0.cause_id": ("C7", "names cause 'C7', which does not exist"),
+    "findings.0.category": ("maybe", "findings[0].category: must be 'decision' or 'metric_space'"),
+    "findings.0.review.status": ("approved", "findings[0].review.status: must be"),
+    "gates.0.status": ("OK", "gates[0].status: must be 'PASS'"),
+    "findings.0.examples.0.probability": (1.5, "must be at most 1"),
+    "disparities.skin_group.accuracy_difference.q_value": (-0.1, "must be at least 0"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(CONTRADICTIONS))
+def test_a_results_file_that_contradicts_itself_is_refused(tmp_path, path):
+    value, message = CONTRADICTIONS[path]
+    with pytest.raises(InputError) as info:
+        read_results(write(tmp_path, json.dumps(_set(valid_results(), path, value))))
+    assert message in str(info.value)
+    assert_one_line(str(info.value))
+
+
+@pytest.mark.parametrize("status, causes, attributes", [
+    ("no-flag", [("C1", "decision")], ["skin_group"]),           # a decision cause is a bias
+    ("biased", [("C1", "metric_space")], ["skin_group"]),        # metric-space only
+    ("metric-space-only", [("C1", "decision")], ["skin_group"]),
+    ("biased", [("C1", "decision")], []),                        # nothing was compared: untested
+    ("gate-failed", [("C1", "decision")], ["skin_group"]),       # no gate record failed
+])
+def test_the_verdict_status_follows_from_the_causes(tmp_path, status, causes, attributes):
+    doc = valid_results()
+    doc["verdict"]["status"] = status
+    doc["run"]["protected_attributes"] = attributes
+    doc["causes"] = [{"id": cid, "category": cat, "title": "t", "finding_ids": ["F1"]} for cid, cat in causes]
+    with pytest.raises(InputError, match="verdict.status"):
+        read_results(write(tmp_path, json.dumps(doc)))
+
+
+def test_a_consistent_verdict_reads(tmp_path):
+    doc = valid_results()
+    doc["gates"][0]["status"] = "FAIL"
+    doc["verdict"]["status"] = "gate-failed"
+    assert read_results(write(tmp_path, json.dumps(doc)))["verdict"]["status"] == "gate-failed"

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-DECISION = "decision"
-METRIC_SPACE = "metric_space"
+from ..schema.results import DECISION, METRIC_SPACE
 # A cluster is an error cluster when its error rate is at least this multiple of the overall one.
 CLUSTER_MIN_ERROR_RATIO = 1.5
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..schema.results import BIASED, GATE_FAILED, METRIC_SPACE_ONLY, NO_FLAG, UNTESTED
 from . import _rules
 from ._findings import probe_records
-
-GATE_FAILED, UNTESTED, BIASED, METRIC_SPACE_ONLY, NO_FLAG = (
-    "gate-failed", "untested", "biased", "metric-space-only", "no-flag")
 NOTHING_COMPARED = (
     "Nothing was compared: the audited data have no protected attribute with two usable groups, so no "
     "group could be tested for bias. This is not a clean bill of health."

@@ -10,9 +10,9 @@ integer sizes, nesting depth and file size are enforced while parsing (:mod:`tin
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from ..user_text import shown
 from ._base import Finite, OpenSection, problem
@@ -21,6 +21,17 @@ SUPPORTED_MAJOR = "1"
 _VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){0,2}")
 
 Num = Finite | None  # null: the audit could not compute it (docs/results-schema.md)
+Probability = Annotated[Finite, Field(ge=0, le=1)] | None
+
+# The closed vocabularies of results.json. The audit's verdict (audit/_verdict.py) and rules
+# (audit/_rules.py) write these words; a file holding any other cannot be rendered truthfully.
+GATE_FAILED, UNTESTED, BIASED, METRIC_SPACE_ONLY, NO_FLAG = (
+    "gate-failed", "untested", "biased", "metric-space-only", "no-flag")
+VerdictStatus = Literal["gate-failed", "untested", "biased", "metric-space-only", "no-flag"]
+DECISION, METRIC_SPACE = "decision", "metric_space"
+Category = Literal["decision", "metric_space"] | None
+ReviewStatus = Literal["unreviewed", "confirmed", "rejected"] | None
+GateStatus = Literal["PASS", "WARN", "FAIL", "ERROR", "SKIP"]
 
 
 def _text_or_number(value: Any) -> Any:
@@ -53,8 +64,8 @@ class Stat(OpenSection):
     ci_low: Num = None
     ci_high: Num = None
     n: Count | None = None
-    p_value: Num = None
-    q_value: Num = None
+    p_value: Probability = None
+    q_value: Probability = None
     flaggable: bool | None = None
     note: Text = None
     worst_group: Text = None
@@ -199,15 +210,15 @@ class Example(OpenSection):
     label: Text = None
     true_label: Text = None
     predicted_label: Text = None
-    probability: Num = None
+    probability: Probability = None
     target: Text = None
-    side: Text = None
+    side: Literal["reference", "changed"] | None = None
     pair: int | None = None
     shift: Num = None
 
 
 class Review(OpenSection):
-    status: Text = None
+    status: ReviewStatus = None
     note: Text = None
 
 
@@ -226,7 +237,7 @@ class Finding(OpenSection):
     evidence: dict[str, Any] | None = None
     examples: list[Example] | None = None
     review: Review | None = None
-    category: Text = None
+    category: Category = None
     cause_id: Text = None
     probe: Text = None
 
@@ -241,7 +252,7 @@ class Cause(OpenSection):
     id: str
     title: str
     rank: int | None = None
-    category: Text = None
+    category: Category = None
     summary: Text = None
     attribute: Text = None
     groups: list[str] | None = None
@@ -260,7 +271,7 @@ class Untested(OpenSection):
 
 
 class Verdict(OpenSection):
-    status: str
+    status: VerdictStatus
     headline: str
     n_findings: Count | None = None
     n_causes: Count | None = None
@@ -273,7 +284,7 @@ class Verdict(OpenSection):
 class GateRecord(OpenSection):
     """One gate outcome (``gates_to_json``); files documented with ``name`` and a numeric bound also read."""
 
-    status: str
+    status: GateStatus
     gate: Text = None
     name: Text = None
     path: Text = None
@@ -343,3 +354,60 @@ class ResultsFile(OpenSection):
     clusters: Clusters | None = None
     methods: dict[str, Any] | None = None
 
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ResultsFile:
+        """The parts that restate each other agree, so no reader shows a page that contradicts itself."""
+        findings, causes, verdict = self.findings or [], self.causes, self.verdict
+        ids = [f.id for f in findings]
+        if len(set(ids)) != len(ids):
+            raise problem(f"findings: ids must be unique; got {shown(ids)}")
+        if self.findings_count is not None and self.findings is not None and self.findings_count != len(findings):
+            raise problem(f"findings_count is {self.findings_count} but findings holds {len(findings)}")
+        if causes is not None:
+            cause_ids = [c.id for c in causes]
+            if len(set(cause_ids)) != len(cause_ids):
+                raise problem(f"causes: ids must be unique; got {shown(cause_ids)}")
+            for cause in causes:
+                unknown = sorted(set(cause.finding_ids or []) - set(ids))
+                if unknown:
+                    raise problem(f"causes: {shown(cause.id)} names findings that do not exist: {shown(unknown)}")
+            for finding in findings:
+                if finding.cause_id is not None and finding.cause_id not in cause_ids:
+                    raise problem(f"findings: {shown(finding.id)} names cause {shown(finding.cause_id)}, "
+                                  "which does not exist")
+        if verdict is not None:
+            _check_verdict(verdict, findings, causes, self.gates, self.run)
+        return self
+
+
+def _check_verdict(verdict: Verdict, findings: list[Finding], causes: list[Cause] | None,
+                   gates: list[GateRecord] | None, run: Run) -> None:
+    """The verdict's counts and status follow from the findings, causes, gates and run it sums up."""
+    if verdict.n_findings is not None and verdict.n_findings != len(findings):
+        raise problem(f"verdict.n_findings is {verdict.n_findings} but findings holds {len(findings)}")
+    status = verdict.status
+    if status == GATE_FAILED and not any(g.status in ("FAIL", "ERROR") for g in gates or []):
+        raise problem("verdict.status is 'gate-failed' but no gate record failed")
+    if causes is None:  # schema 1.0: findings only
+        if status in (NO_FLAG, UNTESTED) and findings:
+            raise problem(f"verdict.status is {shown(status)} but findings holds {len(findings)}")
+        if status == BIASED and not findings:
+            raise problem("verdict.status is 'biased' but findings is empty")
+        return
+    decision = sum(c.category == DECISION for c in causes)
+    space = sum(c.category == METRIC_SPACE for c in causes)
+    for key, expected in (("n_causes", len(causes)), ("n_decision_causes", decision),
+                          ("n_metric_space_causes", space)):
+        stated = getattr(verdict, key)
+        if stated is not None and stated != expected:
+            raise problem(f"verdict.{key} is {stated} but causes holds {expected}")
+    if status == GATE_FAILED:
+        return
+    if run.protected_attributes == []:
+        expected_status = UNTESTED
+    else:
+        expected_status = BIASED if decision else METRIC_SPACE_ONLY if space else NO_FLAG
+    if status != expected_status:
+        raise problem(f"verdict.status is {shown(status)} but its causes ({decision} decision, {space} "
+                      f"metric-space) make it {shown(expected_status)}")
