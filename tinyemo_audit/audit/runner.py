@@ -177,9 +177,7 @@ def run_outputs(run_dir: Path, *, junit: str | Path | None, dataset: str | None,
             plan.input(resolve_bundle_path(model), "model bundle")
         except TinyEmoAuditError:
             pass  # an unknown model is reported by load_bundle, in its place among the checks
-    plan.input(config, "settings file")
-    plan.input(gates, "gate file")
-    for path, what in files:
+    for path, what in ((config, "settings file"), (gates, "gate file"), *files):
         if isinstance(path, (str, os.PathLike)):
             plan.input(path, what)
     return plan
@@ -370,8 +368,7 @@ def run_audit(
     run_dir = Path(out) if out else default_run_dir(dataset or "predictions", model or "file")
     outputs = None
     if write:
-        outputs = run_outputs(run_dir, junit=junit, dataset=dataset, model=model, config=config,
-                              gates=gates if isinstance(gates, (str, os.PathLike)) else None,
+        outputs = run_outputs(run_dir, junit=junit, dataset=dataset, model=model, config=config, gates=gates,
                               files=((predictions, "predictions file"), (embeddings, "embeddings file"),
                                      (counterfactuals, "counterfactual manifest"), (baseline, "baseline results")))
         outputs.check()
