@@ -6,15 +6,15 @@ for bias in their decisions and in their metric space. Any other classifier is a
 predictions.
 
 The Python API (docs/api.md) is four functions and their results; the command line is a layer
-over it:
+over it (the function is ``audit_model`` because ``tinyemo_audit.audit`` is the subpackage of the probes):
 
-- :func:`audit` — audit a bundle on a dataset, or a predictions table; returns an :class:`AuditResult`.
+- :func:`audit_model` — audit a bundle on a dataset, or a predictions table; returns an :class:`AuditResult`.
 - :func:`load_results` — read a results.json back as an :class:`AuditResult`.
 - :func:`compare` — compare a new audit with a baseline; returns a :class:`Comparison`.
 """
 
 __version__ = "0.1.0"
 
-from tinyemo_audit.api import AuditResult, Comparison, audit, compare, load_results  # noqa: E402
+from tinyemo_audit.api import AuditResult, Comparison, audit_model, compare, load_results  # noqa: E402
 
-__all__ = ["AuditResult", "Comparison", "__version__", "audit", "compare", "load_results"]
+__all__ = ["AuditResult", "Comparison", "__version__", "audit_model", "compare", "load_results"]

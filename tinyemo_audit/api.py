@@ -1,6 +1,6 @@
 """The Python API: audit a model (a bundle, or its predictions) in a notebook or a pipeline; the CLI is a layer over it.
 
-Four names (docs/api.md): :func:`audit` runs an audit and returns an :class:`AuditResult`;
+Four names (docs/api.md): :func:`audit_model` runs an audit and returns an :class:`AuditResult`;
 :func:`load_results` reads a results.json back as one; :func:`compare` compares two of them as a
 :class:`Comparison`. They take what the command line takes, and also in-memory pandas DataFrames
 (predictions, counterfactual manifests) and numpy arrays (embeddings). Inputs are checked as the
@@ -14,7 +14,7 @@ Examples
 >>> from tinyemo_audit import audit
 >>> table = pd.DataFrame({"id": [f"i{k}" for k in range(40)], "label": ["happy", "sad"] * 20,
 ...                       "prediction": ["happy", "sad"] * 19 + ["sad", "sad"], "site": ["a", "b"] * 20})
->>> result = audit(predictions=table, config={"n_boot": 100, "n_perm": 100})
+>>> result = audit_model(predictions=table, config={"n_boot": 100, "n_perm": 100})
 >>> result.results["run"]["protected_attributes"], result.exit_code
 (['site'], 0)
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditResult", "Comparison", "audit", "compare", "load_results"]
+__all__ = ["AuditResult", "Comparison", "audit_model", "compare", "load_results"]
 
 
 def _write(path: str | os.PathLike, text: str, *, option: str, inputs: tuple = ()) -> Path:
@@ -86,9 +86,9 @@ class AuditResult:
     results : dict
         The whole audit (docs/results-schema.md).
     exit_code : int
-        0, or 1 when gates given to :func:`audit` failed.
+        0, or 1 when gates given to :func:`audit_model` failed.
     run_dir : Path or None
-        The run folder, when :func:`audit` was given ``out``.
+        The run folder, when :func:`audit_model` was given ``out``.
     """
 
     results: dict[str, Any]
@@ -145,7 +145,7 @@ class AuditResult:
         spec = spec if isinstance(spec, GateSpec) else load_gates(spec)
         base = resolve_baseline(spec, _results_of(baseline))
         if base is not None:
-            from .compare import check_comparable
+            from .comparison import check_comparable
 
             check_comparable(base, self.results)
         outcomes = evaluate_gates(spec, self.results, baseline=base)
@@ -201,7 +201,7 @@ class Comparison:
 
     def to_html(self, path: str | os.PathLike) -> Path:
         """Write the comparison's HTML page to ``path``."""
-        from .compare import render_comparison
+        from .comparison import render_comparison
 
         return _write(path, render_comparison(self.data), option="comparison page path")
 
@@ -237,7 +237,7 @@ def compare(baseline: Any, new: Any, *, seed: int = 0) -> Comparison:
     Parameters
     ----------
     baseline, new : path, AuditResult or Mapping
-        results.json files, results of :func:`audit`, or parsed results.
+        results.json files, results of :func:`audit_model`, or parsed results.
     seed : int
         Seed of the bootstrap draws of the changes' CIs.
 
@@ -250,7 +250,7 @@ def compare(baseline: Any, new: Any, *, seed: int = 0) -> Comparison:
     InputError
         The runs are of different schema versions or datasets, or a file is no results.json.
     """
-    from .compare import compare_results
+    from .comparison import compare_results
     from .schema.run_request import check_seed
 
     base, base_name = _as_results(baseline, "baseline")
@@ -258,7 +258,7 @@ def compare(baseline: Any, new: Any, *, seed: int = 0) -> Comparison:
     return Comparison(compare_results(base, after, base_name=base_name, new_name=new_name, seed=check_seed(seed)))
 
 
-def audit(*, model: str | None = None, dataset: str | None = None, predictions: Any = None, embeddings: Any = None,
+def audit_model(*, model: str | None = None, dataset: str | None = None, predictions: Any = None, embeddings: Any = None,
           counterfactuals: Any = None, config: Any = None, gates: Any = None, baseline: Any = None, seed: int = 0,
           n: int | None = None, n_twins: int | None = None, out: str | os.PathLike | None = None,
           junit: str | os.PathLike | None = None, progress: bool = False) -> AuditResult:

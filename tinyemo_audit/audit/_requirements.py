@@ -127,7 +127,7 @@ WHY = {
     "attributes": NO_ATTRIBUTE,
     "min_distinct_embeddings": ("needs at least {need} different projected embeddings; the audited items map "
                                 "to {have} (identical or duplicate features)"),
-    "twins": ("needs counterfactual sets (the same face with one attribute changed): the faces corpus renders "
+    "twins": ("needs counterfactual sets (twins: the same face with one attribute changed): the faces corpus renders "
               "them, other data needs a manifest (--counterfactuals)"),
     "label_sets": "needs both label sets of association_sets ({sets}) among the candidate labels",
     "label_space": ("needs the model's label space (a TinyEmo bundle) to embed prompts; a predictions-only "

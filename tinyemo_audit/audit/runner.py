@@ -126,7 +126,8 @@ def _audit_attributes(data) -> tuple[list[str], list[dict[str, Any]]]:
     """
     from ..data.layout_loader import UNKNOWN_VALUE
 
-    names = (data.meta or {}).get("protected_attributes") or data.attributes.columns
+    declared = (data.meta or {}).get("protected_attributes")
+    names = [a for a in declared if a in data.attributes.columns] if declared else data.attributes.columns
     kept, skipped = [], []
     # Columns the loader left out (a control character in the column name) are named here too.
     for record in (data.meta or {}).get("skipped_attributes", ()):
@@ -486,18 +487,19 @@ def run_audit(
     ordered = guard_results(_ordered(results))
     if outputs is not None:
         write_run_folder(outputs, run_dir, ordered, outcomes if gate_spec is not None else None, junit=junit,
-                         timings=stages.close())
+                         timings=stages.close)
     else:
         stages.close()
     return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered, gate_outcomes=outcomes)
 
 
 def write_run_folder(outputs: OutputPlan, run_dir: Path, results: dict[str, Any], outcomes, *, junit=None,
-                     timings: dict[str, float] | None = None) -> None:
+                     timings=None) -> None:
     """Write results.json, report.html, timings.json and, with gate ``outcomes``, junit.xml and summary.md.
 
     Everything goes through ``outputs`` (checked before any work): the run folder and ``--junit``
-    are written together or not at all.
+    are written together or not at all. ``timings`` is called once the rest is written, so that
+    the writing stage is timed too.
     """
     from ..report import write_report
 
@@ -512,7 +514,7 @@ def write_run_folder(outputs: OutputPlan, run_dir: Path, results: dict[str, Any]
             atomic_write_text(tmp / "summary.md", gates_markdown(outcomes))
             if any(not planned.folder for planned in outputs.outputs):
                 staged.write_text(junit, junit_xml(outcomes))
-        atomic_write_json(tmp / "timings.json", {"stages_seconds": timings or {}})
+        atomic_write_json(tmp / "timings.json", {"stages_seconds": timings() if timings is not None else {}})
 
 
 def _inputs_record(data, bundle, predictions, embeddings) -> dict[str, Any]:

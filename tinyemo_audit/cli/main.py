@@ -81,12 +81,12 @@ def run(
     are left out and counted in results.json (run.n_skipped_items, run.skipped_items) and the
     report; attributes with fewer than two groups are listed in run.skipped.
     """
-    from ..api import audit
+    from ..api import audit_model
     from ..audit.runner import default_run_dir
 
     out = out or default_run_dir(dataset or ("faces" if predictions is None else "predictions"),
                                  model or ("tinyemo-faces-mini" if predictions is None else "file"))
-    result = audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
+    result = audit_model(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                    counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
                    gates=gates, baseline=baseline, junit=junit, progress=True)
     typer.echo(visible(result.verdict["headline"], one_line=True))  # it names groups and labels from the data
@@ -112,7 +112,7 @@ def compare(
     from .._io import resolve_replaced
     from ..api import compare as compare_runs
     from ..audit.runner import default_run_dir
-    from ..compare import render_comparison
+    from ..comparison import render_comparison
     from ..outputs import OutputPlan
 
     base, new = resolve_replaced(base), resolve_replaced(new)

@@ -10,8 +10,8 @@ dimension. The header is checked by :class:`tinyemo_audit.schema.predictions.Pre
 Rules (docs/bring-your-own.md):
 
 - **classes**: the ``prob_`` columns' classes, in column order; without them, the classes named by
-  predictions and labels, ordered as the smallest known taxonomy that holds them all
-  (:func:`~tinyemo_audit.taxonomy.taxonomy_of`) or sorted.
+  predictions and labels, in the order of the smallest known taxonomy that holds them all
+  (:func:`~tinyemo_audit.taxonomy.taxonomy_of`), else sorted.
 - **exit 2** (one line naming the first bad row): a prediction that is no ``prob_`` class, a
   probability that is not a number from 0 to 1, a row whose probabilities do not sum to 1 within
   :data:`~tinyemo_audit.schema.predictions.PROB_SUM_TOLERANCE`, a score that is not finite, a
@@ -27,8 +27,8 @@ Examples
 >>> table = pd.DataFrame({"id": ["a", "b"], "prediction": ["happy", "sad"], "label": ["happy", "happy"],
 ...                       "site": ["x", "y"]})
 >>> data, preds = read_predictions(table)
->>> data.classes[:4], data.labels.tolist(), preds.predicted.tolist()
-(('angry', 'disgust', 'fear', 'happy'), [3, 3], [3, 4])
+>>> data.classes, data.labels.tolist(), preds.predicted.tolist()
+(('happy', 'sad'), [0, 0], [0, 1])
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def _classes(frame: pd.DataFrame, probs: list[str], labelled: bool) -> tuple[str
 
     names = set(frame["prediction"].dropna()) | (set(frame["label"].dropna()) if labelled else set())
     known = taxonomy_of(names)
-    return known.classes if known is not None else tuple(sorted(names))
+    # A class no row names has no rate to compare: only the classes present, in the taxonomy's order.
+    return tuple(c for c in known.classes if c in names) if known is not None else tuple(sorted(names))
 
 
 def _numbers(frame: pd.DataFrame, columns: list[str], source: str, *, probabilities: bool) -> np.ndarray:

@@ -288,7 +288,7 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any], 
     baseline : Mapping, optional
         A baseline run's results. A gate with ``change: true`` bounds the change of its metric
         from the baseline (new − baseline, with a CI where both runs carry the counts;
-        :func:`tinyemo_audit.compare.metric_changes`); without a baseline such a gate is an ERROR.
+        :func:`tinyemo_audit.comparison.metric_changes`); without a baseline such a gate is an ERROR.
 
     Returns
     -------
@@ -325,7 +325,7 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any], 
                                             gate.severity, gate.description))
                 continue
             if gate.change and changes is None:
-                from ..compare import change_tree, metric_changes
+                from ..comparison import change_tree, metric_changes
 
                 changes = change_tree(metric_changes(baseline, results), results)
             outcomes.extend(_evaluate_gate(gate, changes if gate.change else results))

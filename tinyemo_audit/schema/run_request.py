@@ -135,7 +135,7 @@ def check_run_request(*, dataset: str | None, model: str | None, seed: Any, n: A
     baseline = resolve_baseline(gate_spec, baseline)
     if baseline is not None:
         from ..audit.runner import RESULTS_SCHEMA_VERSION
-        from ..compare import check_comparable
+        from ..comparison import check_comparable
 
         this_run = {"schema_version": RESULTS_SCHEMA_VERSION, "run": {"dataset": dataset or "predictions"}}
         check_comparable(baseline, this_run, base_name="the baseline", new_name="this run")

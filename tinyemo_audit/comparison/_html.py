@@ -1,6 +1,6 @@
 """The comparison as one self-contained HTML page (no script needed, no network request), from its plain data.
 
-It reads what :func:`~tinyemo_audit.compare.compare_results` wrote and computes nothing: a header
+It reads what :func:`~tinyemo_audit.comparison.compare_results` wrote and computes nothing: a header
 naming both runs, the counts of new, gone and changed findings and causes, one table each, and the
 metrics whose change is largest (every metric is in the JSON). Every string from the runs is
 escaped with its control characters made visible, by the report's own building blocks.

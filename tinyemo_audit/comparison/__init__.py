@@ -11,9 +11,9 @@ Examples
 {'new': 0, 'gone': 0, 'changed': 0, 'persists': 0}
 """
 
-from tinyemo_audit.compare._diff import COMPARISON_VERSION, check_comparable, compare_results
-from tinyemo_audit.compare._html import render_comparison
-from tinyemo_audit.compare._metrics import change_tree, metric_changes
+from tinyemo_audit.comparison._diff import COMPARISON_VERSION, check_comparable, compare_results
+from tinyemo_audit.comparison._html import render_comparison
+from tinyemo_audit.comparison._metrics import change_tree, metric_changes
 
 __all__ = ["COMPARISON_VERSION", "change_tree", "check_comparable", "compare_results", "metric_changes",
            "render_comparison"]
