@@ -1,7 +1,12 @@
-"""``tinyemo-audit run``: every probe over one bundle and dataset, written as one run folder.
+"""``tinyemo-audit run``: every probe over a bundle on a dataset, or over a model's predictions, written as one run folder.
 
-The run folder holds results.json (the AuditResult, docs/results-schema.md), timings.json,
-report.html and, with gates, junit.xml and summary.md. It is written whole or not at all.
+What is audited comes in as :class:`AuditInputs`: the items, the model's answers (a bundle
+classifies the items, or a predictions file gives them) and the items' counterfactual sets (the
+dataset's own source, or a manifest). Each probe asks the plan whether those inputs support it
+(:mod:`._requirements`); the runner never asks which dataset or kind of model it has. The run
+folder holds results.json (docs/results-schema.md), timings.json, report.html and, with gates,
+junit.xml and summary.md. It is written whole or not at all; the Python API
+(:func:`tinyemo_audit.audit_model`) runs the same audit without writing.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..report._assets import asset
-from ..report._html import Safe, esc, join, page, table, tag
+from ..report._html import Safe, join, page, table, tag
 
 MAX_METRIC_ROWS = 60
 STATUS_WORDS = {"new": "new", "gone": "gone", "changed": "changed", "persists": "persists"}
