@@ -143,7 +143,7 @@ def test_error_names_the_failing_gate_index_and_name(tmp_path):
         ("version: '1'\ngates: [{name: g, metric: m, max: 1}]\n", ["version: must be an integer; got '1'"]),
         ("version: 1\ngates: []\n", ["gates: must not be empty"]),
         ("version: 1\ngates: {a: 1}\n", ["gates: must be a list"]),
-        ("version: 1\ngate: []\n", ["unknown key 'gate'; valid keys: version, description, when_missing, gates"]),
+        ("version: 1\ngate: []\n", ["unknown key 'gate'; valid keys: version, description, when_missing, baseline, gates"]),
         ("version: 1\ngates: [3]\n", ["gates[0]: must be a mapping; got 3"]),
         ("version: 1\ngates: [{name: g, metric: m, max: 1}, {name: g, metric: n, max: 2}]\n",
          ["duplicate gate name 'g': gates[1] repeats gates[0]"]),

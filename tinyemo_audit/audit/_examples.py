@@ -28,14 +28,16 @@ def _twin_examples(tp, value, reference, true_class, label) -> list[dict[str, An
         for side, col in (("reference", i), ("changed", j)):
             predicted = classes[int(tp.predicted[row, col])]
             probability = float(tp.probabilities[row, col, c])
-            out.append({
-                "id": f"{twins.ids[row]}:{twins.values[col]}",
+            example = {
+                "id": f"{twins.ids[row]}:{twins.values[col]}" if twins.item_ids is None else str(twins.item_ids[row, col]),
                 "label": twins.values[col],
                 "caption": f"{twins.values[col]}: P({label}) {100 * probability:.1f}%, predicted {predicted}",
                 "true_label": true, "predicted_label": predicted,
                 "target": label, "probability": probability, "side": side, "pair": pair, "shift": shift,
-                **thumbnail(twins.images[row, col]),
-            })
+            }
+            if twins.images is not None:  # sets of a predictions file have no pixels to show
+                example.update(thumbnail(twins.images[row, col]))
+            out.append(example)
     return out
 
 
@@ -44,13 +46,16 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
     for r in rows[:MAX_EXAMPLES]:
         true = data.classes[int(data.labels[r])] if data.labels[r] >= 0 else None
         predicted = preds.classes[int(preds.predicted[r])]
-        confidence = float(preds.probabilities[r, preds.predicted[r]])
         entry = {
             "id": str(data.ids[r]),
             "label": true if true is not None else "?",
-            "caption": f"true {true or '?'}, predicted {predicted} (P {100 * confidence:.0f}%)",
-            "true_label": true, "predicted_label": predicted, "confidence": confidence,
+            "caption": f"true {true or '?'}, predicted {predicted}",
+            "true_label": true, "predicted_label": predicted,
         }
+        if preds.probabilities is not None:
+            confidence = float(preds.probabilities[r, preds.predicted[r]])
+            entry.update(caption=f"true {true or '?'}, predicted {predicted} (P {100 * confidence:.0f}%)",
+                         confidence=confidence)
         if data.images is not None:
             entry.update(thumbnail(data.images[r]))
         out.append(entry)
@@ -58,7 +63,12 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
 
 
 def _most_confident(preds, rows: np.ndarray) -> np.ndarray:
-    """``rows`` ordered by the probability of their (wrong) prediction, highest first; ties by row."""
+    """``rows`` ordered by the probability of their (wrong) prediction, highest first; ties by row.
+
+    Without probabilities (a predictions file without ``prob_`` columns), in row order.
+    """
+    if preds.probabilities is None:
+        return np.sort(rows)
     confidence = preds.probabilities[rows, preds.predicted[rows]]
     return rows[np.lexsort((rows, -confidence))]
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..metrics import benjamini_hochberg
 from . import _rules
+from ._twins import COSINE
 
 ATTRIBUTE_NAMES = {"skin_group": "skin tone", "skin_tone": "skin tone", "gender": "gender presentation",
                    "age": "age group"}
@@ -111,6 +112,7 @@ def _counterfactual_outcome(row: dict[str, Any]) -> dict[str, Any]:
 
 def _counterfactual_findings(results, settings) -> Iterator[dict[str, Any]]:
     for attr, entry in (results.get("counterfactual") or {}).items():
+        score = entry.get("score", COSINE)  # what the paired test shifts: a bundle's cosine similarity
         passing: dict[tuple, list[dict]] = {}
         for row in entry["shifts"]:
             if _passes("counterfactual", row, settings):
@@ -126,13 +128,14 @@ def _counterfactual_findings(results, settings) -> Iterator[dict[str, Any]]:
                 "summary": (
                     f"Changing only {attribute_name(attr)} from {row['reference']} to {row['value']} — same face, "
                     f"same expression — raises the probability of \"{row['label']}\" for {who} by "
-                    f"{100 * row['prob_shift']:.1f} points on average (cosine similarity "
+                    f"{100 * row['prob_shift']:.1f} points on average ({score} "
                     f"{row['mean_shift']:+.3f}, 95% CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; "
                     f"q = {_fmt_q(row['q_value'])}; {row['n']} twin pairs)."
                 ),
                 "attribute": attr, "groups": [row["reference"], row["value"]],
                 "direction": f"toward {row['label']}",
-                "evidence": _evidence("mean similarity shift (twin pairs)", row, "mean_shift",
+                "evidence": _evidence("mean similarity shift (twin pairs)" if score == COSINE
+                                      else f"mean {score} shift (twin pairs)", row, "mean_shift",
                                       prob_shift=row["prob_shift"]),
                 "outcome": _counterfactual_outcome(row),
                 "_example": ("twins", attr, row["value"], row["reference"], row["true_class"], row["label"]),

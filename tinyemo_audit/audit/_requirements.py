@@ -5,8 +5,11 @@ that was not met, and the results.json keys it would have filled are named. :dat
 single place where those needs live; docs/hostile-inputs.md (class 5) shows it as the table
 :func:`needs_table` writes (a test keeps the two equal).
 
-Counterfactual twins need a dataset that renders them (only ``faces``), and the iEAT
-associations need both label sets of ``association_sets`` among the candidate labels. Bootstrap
+Counterfactual twins need counterfactual sets (the faces corpus renders them; any dataset can
+be given a manifest, ``--counterfactuals``) and each class's probability, and the iEAT
+associations need both label sets of ``association_sets`` among the candidate labels. A
+predictions-only audit (``--predictions``) has no label space, so the text probes cannot run, and
+has embeddings, per-class scores and probabilities only where its files give them. Bootstrap
 CIs and permutation p-values need two rows (one row has nothing to resample or permute); the
 row minimums include that. A protected attribute is one with at least :data:`MIN_GROUPS` groups
 in the audited items (see ``runner._audit_attributes``). A probe that runs may still meet single
@@ -59,6 +62,14 @@ class ProbeNeeds:
         Exact counterfactual twins (a dataset that renders them).
     label_sets : bool
         Both iEAT label sets (settings ``association_sets``) among the candidate labels.
+    label_space : bool
+        The model's label space (a bundle): prompts are embedded in it.
+    embeddings : bool
+        An embedding per item (a bundle's projection, or ``--embeddings``).
+    class_scores : bool
+        A score per item and class (a bundle's similarities, or the ``score_``/``prob_`` columns).
+    probabilities : bool
+        A probability per item and class (a bundle's softmax, or the ``prob_`` columns).
     """
 
     probe: str
@@ -72,19 +83,25 @@ class ProbeNeeds:
     min_distinct_embeddings: int = 0
     twins: bool = False
     label_sets: bool = False
+    label_space: bool = False
+    embeddings: bool = False
+    class_scores: bool = False
+    probabilities: bool = False
 
 
 NEEDS: dict[str, ProbeNeeds] = {
     "group_metrics": ProbeNeeds(
         "group metrics and disparities per protected attribute",
         ("performance.by_attribute", "disparities"), min_rows=2, attributes=True),
-    "counterfactual": ProbeNeeds("counterfactual image twins", ("counterfactual",), twins=True),
+    "counterfactual": ProbeNeeds("counterfactual image twins", ("counterfactual",), twins=True, probabilities=True),
     "text_probes": ProbeNeeds(
-        "counterfactual text probes (prompt pairs in the label space)", ("text_probes",), min_classes=2),
+        "counterfactual text probes (prompt pairs in the label space)", ("text_probes",), min_classes=2,
+        label_space=True),
     "association": ProbeNeeds(
         "association (iEAT effect sizes between groups and label sets)", ("association",),
-        min_rows=4, attributes=True, min_group_rows=2, label_sets=True),
-    "skew": ProbeNeeds("retrieval skew (MaxSkew@k, NDKL)", ("skew.by_label",), min_rows=2, attributes=True),
+        min_rows=4, attributes=True, min_group_rows=2, label_sets=True, embeddings=True),
+    "skew": ProbeNeeds("retrieval skew (MaxSkew@k, NDKL)", ("skew.by_label",), min_rows=2, attributes=True,
+                       class_scores=True),
     "representation": ProbeNeeds(
         "dataset bias: representation of each attribute (ENS, imbalance)", ("dataset_bias.representation",),
         attributes=True),
@@ -93,11 +110,11 @@ NEEDS: dict[str, ProbeNeeds] = {
         min_rows=2, labels=True, min_labels_present=2, attributes=True),
     "discovery": ProbeNeeds(
         "discovery (UMAP, clusters, names)", ("clusters",), min_rows=DISCOVERY_MIN_ROWS,
-        min_distinct_embeddings=2),
+        min_distinct_embeddings=2, embeddings=True),
     "cluster_composition": ProbeNeeds(
         "discovery: over-represented groups per cluster",
         ("clusters.items.*.over_represented", "clusters.items.*.attribute_composition"),
-        min_rows=DISCOVERY_MIN_ROWS, min_distinct_embeddings=2, attributes=True),
+        min_rows=DISCOVERY_MIN_ROWS, min_distinct_embeddings=2, attributes=True, embeddings=True),
 }
 NO_ATTRIBUTE = ("the dataset has no protected attribute with at least {k} groups among the audited items "
                 "(no attribute columns, or each has a single group), so no groups could be compared")
@@ -110,9 +127,16 @@ WHY = {
     "attributes": NO_ATTRIBUTE,
     "min_distinct_embeddings": ("needs at least {need} different projected embeddings; the audited items map "
                                 "to {have} (identical or duplicate features)"),
-    "twins": ("only the faces corpus has exact twins (the same face rendered with one attribute changed); "
-              "text probes stand in for them"),
+    "twins": ("needs counterfactual sets (twins: the same face with one attribute changed): the faces corpus renders "
+              "them, other data needs a manifest (--counterfactuals)"),
     "label_sets": "needs both label sets of association_sets ({sets}) among the candidate labels",
+    "label_space": ("needs the model's label space (a TinyEmo bundle) to embed prompts; a predictions-only "
+                    "audit has none"),
+    "embeddings": "needs an embedding per item; a predictions-only audit has them only with --embeddings",
+    "class_scores": ("needs a score per item and class to rank items by; a predictions file has them only "
+                     "with prob_<class> (or score_<class>) columns"),
+    "probabilities": ("needs each class's probability per item; a predictions file has them only with "
+                      "prob_<class> columns"),
 }
 
 
@@ -134,10 +158,13 @@ class AuditFacts:
     distinct_embeddings : int or None
         Different projected embeddings; None before classification.
     twins : bool
+        Counterfactual sets are available (the dataset's own, or a manifest).
     label_sets : tuple of str
         The iEAT label-set names, when both have a label among the candidates; else empty.
     missing_label_sets : str
         How the label sets read in a reason (names and their labels).
+    label_space, embeddings, class_scores, probabilities : bool
+        What the model gives (a bundle gives all four; a predictions file what its columns hold).
     """
 
     n: int
@@ -149,12 +176,19 @@ class AuditFacts:
     twins: bool = False
     label_sets: tuple[str, ...] = ()
     missing_label_sets: str = ""
+    label_space: bool = True
+    embeddings: bool = True
+    class_scores: bool = True
+    probabilities: bool = True
 
 
 def _reasons(needs: ProbeNeeds, facts: AuditFacts) -> list[str]:
     out = []
     if needs.twins and not facts.twins:
         out.append(WHY["twins"])
+    for need in ("label_space", "embeddings", "class_scores", "probabilities"):
+        if getattr(needs, need) and not getattr(facts, need):
+            out.append(WHY[need])
     if needs.labels and not facts.labelled:
         out.append(WHY["labels"])
     if needs.attributes and not facts.attributes:
@@ -281,8 +315,11 @@ def needs_table() -> str:
              "attribute | items per compared group | distinct embeddings | other |",
              "|---|---|---:|---|---:|---:|---|---:|---:|---|"]
     for key, n in NEEDS.items():
-        other = "; ".join(x for x, on in (("exact twins (faces)", n.twins),
-                                          ("both association label sets", n.label_sets)) if on) or "–"
+        other = "; ".join(x for x, on in (("counterfactual sets", n.twins),
+                                          ("both association label sets", n.label_sets),
+                                          ("a label space (bundle)", n.label_space), ("embeddings", n.embeddings),
+                                          ("per-class scores", n.class_scores),
+                                          ("per-class probabilities", n.probabilities)) if on) or "–"
         lines.append(f"| `{key}` | {n.probe} | {count(n.min_rows)} | {flag(n.labels)} | "
                      f"{count(n.min_labels_present, 0)} | {count(n.min_classes)} | {flag(n.attributes)} | "
                      f"{count(n.min_group_rows)} | {count(n.min_distinct_embeddings, 0)} | {other} |")

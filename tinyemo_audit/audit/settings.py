@@ -6,6 +6,7 @@ The schema (types, ranges, unknown keys, how an override merges) is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ..paths import configs_dir
 
 DEFAULT_SETTINGS = configs_dir() / "audit" / "default.yaml"
 WHAT = "audit config"
+CONFIG_DICT = "<config dict>"
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,11 @@ class LoadedSettings:
         return any(key == path or key.startswith(path + ".") for key in self.overridden)
 
 
-def read_settings(path: str | Path | None = None) -> LoadedSettings:
+def read_settings(path: str | Path | Mapping | None = None) -> LoadedSettings:
     """The default settings with ``path``'s values merged on top, validated.
+
+    ``path`` may also be a mapping of the same keys (the Python API's ``config={...}``), named
+    ``<config dict>`` in messages.
 
     Raises
     ------
@@ -57,7 +62,10 @@ def read_settings(path: str | Path | None = None) -> LoadedSettings:
     if path is None:
         values = validate(AuditSettings, defaults, source=DEFAULT_SETTINGS).model_dump()
         return LoadedSettings(values, frozenset(), str(DEFAULT_SETTINGS))
-    override = read_yaml_mapping(path, what=WHAT)
+    if isinstance(path, Mapping):
+        override, path = dict(path), CONFIG_DICT
+    else:
+        override = read_yaml_mapping(path, what=WHAT)
     merged = merge_settings(defaults, override)
     values = validate(AuditSettings, merged, source=path).model_dump()
     return LoadedSettings(values, overridden_keys(override), str(path))

@@ -217,18 +217,18 @@ def _not_utf8(handle) -> str:
     return "it is not UTF-8 text"
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path, *, what: str = "CSV") -> pd.DataFrame:
     """A CSV (regular file only, at most :data:`MAX_TABLE_BYTES`) as strings; its header cells stripped."""
-    with os.fdopen(open_regular(path, what="CSV"), "rb") as handle:
+    with os.fdopen(open_regular(path, what=what), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > MAX_TABLE_BYTES:
-            raise InputError(f"CSV {shown_path(path)} is {size:,} bytes; at most {MAX_TABLE_BYTES:,} are read")
+            raise InputError(f"{what} {shown_path(path)} is {size:,} bytes; at most {MAX_TABLE_BYTES:,} are read")
         try:
             frame = pd.read_csv(handle, dtype=str, skipinitialspace=True, encoding="utf-8")
         except UnicodeDecodeError:
-            raise InputError(f"cannot read CSV {shown_path(path)}: {_not_utf8(handle)}; save it as UTF-8") from None
+            raise InputError(f"cannot read {what} {shown_path(path)}: {_not_utf8(handle)}; save it as UTF-8") from None
         except (OSError, ValueError, pd.errors.ParserError) as err:
-            raise InputError(f"cannot read CSV {shown_path(path)}: {' '.join(str(err).split())}") from None
+            raise InputError(f"cannot read {what} {shown_path(path)}: {' '.join(str(err).split())}") from None
     frame.columns = [str(c).strip().strip("'\"") for c in frame.columns]
     return frame
 
@@ -282,7 +282,7 @@ def _strip_quotes(values: pd.Series) -> pd.Series:
 def read_manifest(layout: DatasetLayout, root: Path, split: str) -> Items:
     """A CSV manifest: ``path`` (relative to the CSV's folder), optional ``label``/``id``/``split``, attributes."""
     manifest, by_column = _manifest(layout, root, split)
-    frame = _read_csv(manifest)
+    frame = read_csv(manifest)
     path_col, label_col, id_col = layout.column("path"), layout.column("label"), layout.column("id")
     required = [path_col, *(layout.attributes or ())]
     if "label" in layout.columns:
@@ -323,7 +323,7 @@ def read_votes(layout: DatasetLayout, root: Path, split: str) -> Items:
     manifest = dataset_file(root, layout.manifest, "vote table")
     if not os.path.lexists(manifest):
         raise InputError(f"{layout.name}: vote table {shown_path(manifest)} not found")
-    frame = _read_csv(manifest)
+    frame = read_csv(manifest)
     path_col = layout.column("path")
     vote_cols = list(layout.votes)
     _require(frame, [path_col, *vote_cols], manifest)
@@ -427,7 +427,7 @@ def _parse_pixels(strings: np.ndarray, ok: np.ndarray, length: int) -> np.ndarra
 def read_pixels(layout: DatasetLayout, root: Path, split: str) -> Items:
     """A CSV of square greyscale images as space-separated pixel strings (FER2013)."""
     manifest, _ = _manifest(layout, root, split)
-    frame = _read_csv(manifest)
+    frame = read_csv(manifest)
     pixel_col, label_col = layout.column("pixels"), layout.column("label")
     _require(frame, [pixel_col, label_col], manifest)
     frame = _rows_of_split(layout, frame, manifest, split)

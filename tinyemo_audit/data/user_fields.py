@@ -36,7 +36,8 @@ from ..user_text import CONTROL_CHARACTERS, has_control, visible
 
 MSG_FIELD = "control character in {field}"
 MSG_COLUMN = "control character in the attribute name {name}"
-FIELD_NAMES = {"id": "file name or id", "label": "label"}
+FIELD_NAMES = {"id": "file name or id", "label": "label", "prediction": "prediction", "set_id": "set_id",
+               "item_id": "id"}
 
 
 def skip_rows(skipped: list[dict], table: pd.DataFrame, mask: np.ndarray, reasons) -> None:

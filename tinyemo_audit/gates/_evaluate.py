@@ -20,7 +20,8 @@ STATUSES = (PASS, WARN, FAIL, ERROR, SKIP)
 # nothing, so it ranks above PASS in tables but only decides the verdict when nothing else ran.
 STATUS_ORDER = (FAIL, ERROR, WARN, SKIP, PASS)
 # Leaf fields quoted in details, in this order, when present.
-_CONTEXT_FIELDS = ("value", "ci_low", "ci_high", "q_value", "n")
+_CONTEXT_FIELDS = ("value", "ci_low", "ci_high", "q_value", "n", "base", "new")
+NO_BASELINE = "bounds a change from a baseline run (change: true), but no baseline was given"
 _MAX_LISTED_KEYS = 12
 NO_ATTRIBUTES = ("the audit has no protected attribute (run.protected_attributes is empty), so there is "
                  "nothing to compare")
@@ -237,7 +238,8 @@ def _judge(gate: Gate, found: _Found) -> GateOutcome:
     else:
         observed = leaf
     if observed is None:
-        return outcome(ERROR, None, f"{gate.on} of {where} is null")
+        note = leaf.get("note") if isinstance(leaf, Mapping) else None
+        return outcome(ERROR, None, f"{gate.on} of {where} is null" + (f" ({note})" if isinstance(note, str) else ""))
     if not _is_number(observed):
         return outcome(ERROR, None, f"{gate.on} of {where} is {_kind(observed)}, not a number")
     observed = float(observed)
@@ -273,7 +275,8 @@ def _evaluate_gate(gate: Gate, results: Mapping) -> list[GateOutcome]:
     return outcomes
 
 
-def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) -> list[GateOutcome]:
+def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any], *,
+                   baseline: Mapping[str, Any] | None = None) -> list[GateOutcome]:
     """Evaluate every gate against an audit's results.
 
     Parameters
@@ -282,6 +285,10 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) 
         From :func:`load_gates` or :func:`parse_gates`.
     results : Mapping
         The parsed results.json (an AuditResult as plain data).
+    baseline : Mapping, optional
+        A baseline run's results. A gate with ``change: true`` bounds the change of its metric
+        from the baseline (new − baseline, with a CI where both runs carry the counts;
+        :func:`tinyemo_audit.comparison.metric_changes`); without a baseline such a gate is an ERROR.
 
     Returns
     -------
@@ -310,9 +317,18 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) 
         raise UsageError(f"results must be a mapping (the parsed results.json), got {type(results).__name__}")
     gates = spec.gates if isinstance(spec, GateSpec) else tuple(spec)
     outcomes: list[GateOutcome] = []
+    changes = None
     for gate in gates:
         try:
-            outcomes.extend(_evaluate_gate(gate, results))
+            if gate.change and baseline is None:
+                outcomes.append(GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text, NO_BASELINE,
+                                            gate.severity, gate.description))
+                continue
+            if gate.change and changes is None:
+                from ..comparison import change_tree, metric_changes
+
+                changes = change_tree(metric_changes(baseline, results), results)
+            outcomes.extend(_evaluate_gate(gate, changes if gate.change else results))
         except Exception as err:  # a gate that raises is an ERROR, never a crashed gate run
             outcomes.append(
                 GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text,

@@ -118,6 +118,9 @@ class Gate:
         What a check becomes when its metric is absent from the results: ERROR or SKIP.
     skip_reason : str
         Why skipping a missing metric is acceptable; quoted in every SKIP outcome.
+    change : bool
+        Bound the change from the baseline run (new − baseline, with its CI where both runs carry
+        the counts) instead of the metric itself.
     """
 
     name: str
@@ -130,6 +133,7 @@ class Gate:
     description: str = ""
     when_missing: Literal["error", "skip"] = "error"
     skip_reason: str = ""
+    change: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -138,12 +142,13 @@ class Gate:
 
     @property
     def bound_text(self) -> str:
-        """The bound as text, e.g. ``"ci_low <= 0.05"`` or ``"0.1 <= value <= 0.9"``."""
+        """The bound as text, e.g. ``"ci_low <= 0.05"``, ``"0.1 <= value <= 0.9"`` or ``"change ci_low <= 0.02"``."""
+        on = f"change {self.on}" if self.change else self.on
         if self.min is not None and self.max is not None:
-            return f"{self.min:g} <= {self.on} <= {self.max:g}"
+            return f"{self.min:g} <= {on} <= {self.max:g}"
         if self.max is not None:
-            return f"{self.on} <= {self.max:g}"
-        return f"{self.on} >= {self.min:g}"
+            return f"{on} <= {self.max:g}"
+        return f"{on} >= {self.min:g}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,12 +165,20 @@ class GateSpec:
         The file's optional description.
     version : int
         Gate file format version.
+    baseline : str or None
+        The baseline results.json the file names (resolved against the file's folder), if any.
     """
 
     gates: tuple[Gate, ...]
     source: str = "<dict>"
     description: str = ""
     version: int = GATE_FILE_VERSION
+    baseline: str | None = None
+
+    @property
+    def needs_baseline(self) -> bool:
+        """Whether a gate bounds a change from a baseline run."""
+        return any(gate.change for gate in self.gates)
 
 
 def _gate_sets_dir() -> Path:
@@ -272,10 +285,15 @@ def parse_gates(data: Any, *, source: str = "<dict>") -> GateSpec:
             description=entry.description or "",
             when_missing=entry.when_missing or model.when_missing,
             skip_reason=entry.skip_reason or "",
+            change=entry.change,
         )
         for entry in model.gates
     )
-    return GateSpec(gates=gates, source=source, description=model.description or "", version=model.version)
+    baseline = model.baseline
+    if baseline is not None and source != "<dict>" and not os.path.isabs(baseline):
+        baseline = str(Path(source).parent / baseline)
+    return GateSpec(gates=gates, source=source, description=model.description or "", version=model.version,
+                    baseline=baseline)
 
 
 __all__ = ["Gate", "GateSpec", "list_gate_sets", "load_gates", "parse_gates"]

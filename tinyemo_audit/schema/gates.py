@@ -45,6 +45,8 @@ def check_metric(metric: str) -> str:
     return metric
 
 
+# A baseline results.json, relative to the gate file's folder (docs/gates.md, "Gates relative to a baseline").
+BaselinePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(no_control)]
 MetricPath = Annotated[str, Field(min_length=1, max_length=METRIC_MAX), AfterValidator(no_control)]
 
 
@@ -61,6 +63,7 @@ class GateEntry(Section):
     description: FreeText | None = None
     when_missing: Literal["error", "skip"] | None = None
     skip_reason: FreeText | None = None
+    change: bool = False
 
     @field_validator("name")
     @classmethod
@@ -109,6 +112,7 @@ class GateFile(Section):
         return value
     description: FreeText | None = None
     when_missing: Literal["error", "skip"] = "error"
+    baseline: BaselinePath | None = None
     gates: Annotated[list[GateEntry], Field(min_length=1, max_length=MAX_GATES)]
 
     @field_validator("gates")

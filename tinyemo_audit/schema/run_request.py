@@ -34,6 +34,11 @@ MSG_NO_ATTRIBUTE = ("{source}: reference_groups.{attribute}: the data has no att
                     "(its attributes: {present})")
 MSG_NO_GROUP = ("{source}: reference_groups.{attribute}: {group} is not a group of {shown_attribute} in the "
                 "{n:,} audited items (groups: {present})")
+DEFAULT_DATASET = "faces"
+DEFAULT_MODEL = "tinyemo-faces-mini"
+MSG_PREDICTIONS_WITH_MODEL = ("--predictions audits a model's answers read from a file; it takes no {option} "
+                              "(drop {option}, or drop --predictions to run a bundle)")
+MSG_EMBEDDINGS_WITHOUT_PREDICTIONS = "--embeddings go with --predictions (a bundle computes its own embeddings)"
 MSG_NO_CLASS = ("{source}: association_sets.{name}: {label} is not a class of this audit (classes: {present})")
 
 
@@ -60,8 +65,8 @@ class RunRequest:
 
     Attributes
     ----------
-    dataset, model : str
-        Dataset spec and bundle name or folder.
+    dataset, model : str or None
+        Dataset spec and bundle name or folder; both None for a predictions-only audit.
     seed : int
         In ``[0, 2**32 - 1]``.
     n, n_twins : int or None
@@ -70,47 +75,73 @@ class RunRequest:
         Validated settings and which of them the user's file set.
     gate_spec : GateSpec or None
         The gate file, validated.
-    bundle : Bundle
-        The model bundle (bundle.json validated; weights load lazily).
+    bundle : Bundle or None
+        The model bundle (bundle.json validated; weights load lazily); None for a predictions-only audit.
+    baseline : dict or None
+        The baseline results.json (checked), for gates that bound a change.
     """
 
-    dataset: str
-    model: str
+    dataset: str | None
+    model: str | None
     seed: int
     n: int | None
     n_twins: int | None
     settings: Any
     gate_spec: Any
     bundle: Any
+    baseline: Any = None
 
 
-def check_run_request(*, dataset: str, model: str, seed: Any, n: Any, n_twins: Any,
-                      config: str | os.PathLike | None, gates: str | os.PathLike | None) -> RunRequest:
+def check_run_request(*, dataset: str | None, model: str | None, seed: Any, n: Any, n_twins: Any,
+                      config: str | os.PathLike | None, gates: Any, predictions: bool = False,
+                      embeddings: bool = False, baseline: Any = None) -> RunRequest:
     """Check every argument of ``run`` (see the module docstring); nothing is computed yet.
+
+    ``dataset`` and ``model`` default to the faces corpus and its bundle; a predictions-only audit
+    (``predictions``) takes neither. ``gates`` is a gate file, a shipped set's name or a GateSpec;
+    ``baseline`` a results.json path or its parsed dict.
 
     Raises
     ------
     UsageError, InputError
-        One line: an unknown dataset or model, a number out of range, a bad settings or gate file.
+        One line: an unknown dataset or model, a number out of range, a bad settings or gate file,
+        --predictions with --dataset or --model, gates that bound a change without a baseline.
     """
     from ..audit.settings import read_settings
     from ..data.registry import check_dataset_spec
     from ..model.bundle import load_bundle
     from .settings import TWINS_MAX
 
-    check_dataset_spec(dataset)
+    if predictions:
+        for option, value in (("--dataset", dataset), ("--model", model)):
+            if value is not None:
+                raise UsageError(MSG_PREDICTIONS_WITH_MODEL.format(option=option))
+    else:
+        if embeddings:
+            raise UsageError(MSG_EMBEDDINGS_WITHOUT_PREDICTIONS)
+        dataset, model = dataset or DEFAULT_DATASET, model or DEFAULT_MODEL
+        check_dataset_spec(dataset)
     seed = check_seed(seed)
     n = check_count(n, "--n", low=2, high=N_MAX)
     n_twins = check_count(n_twins, "--n-twins", low=2, high=TWINS_MAX)
     settings = read_settings(config)
     gate_spec = None
     if gates is not None:
-        from ..gates import load_gates
+        from ..gates import GateSpec, load_gates
 
-        gate_spec = load_gates(gates)
-    bundle = load_bundle(model)
+        gate_spec = gates if isinstance(gates, GateSpec) else load_gates(gates)
+    from ..gates import resolve_baseline
+
+    baseline = resolve_baseline(gate_spec, baseline)
+    if baseline is not None:
+        from ..audit.runner import RESULTS_SCHEMA_VERSION
+        from ..comparison import check_comparable
+
+        this_run = {"schema_version": RESULTS_SCHEMA_VERSION, "run": {"dataset": dataset or "predictions"}}
+        check_comparable(baseline, this_run, base_name="the baseline", new_name="this run")
+    bundle = load_bundle(model) if model is not None else None
     return RunRequest(dataset=dataset, model=model, seed=seed, n=n, n_twins=n_twins, settings=settings,
-                      gate_spec=gate_spec, bundle=bundle)
+                      gate_spec=gate_spec, bundle=bundle, baseline=baseline)
 
 
 def _listed(names) -> str:
