@@ -198,11 +198,8 @@ def test_pt_layout_still_reads(tmp_path):
 
 def test_embed_cli_with_an_hf_encoder(tmp_path, monkeypatch):
     import torch
-    import typer
     from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
     from typer.testing import CliRunner
-
-    from tinyemo_audit.cli.embed import embed
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TINYEMO_AUDIT_CACHE", str(tmp_path / "cache"))
@@ -213,9 +210,7 @@ def test_embed_cli_with_an_hf_encoder(tmp_path, monkeypatch):
                       image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(tmp_path / "dino")
     # Registered for this test only (the registry is global; other tests list its names).
     monkeypatch.setitem(DATASETS._names, "embed-test-shapes", lambda split: shapes_split(6, split=split))
-    app = typer.Typer()
-    app.command("embed")(embed)
-    app.command("unused")(lambda: None)  # two commands keep "embed" a named subcommand
+    from tinyemo_audit.cli.main import app  # the real app, behind its error boundary
     args = ["embed", "--encoder", f"hf:{tmp_path / 'dino'}", "--dataset", "embed-test-shapes",
             "--out", str(tmp_path / "feats"), "--split", "train", "--split", "test", "--batch-size", "4"]
     result = CliRunner().invoke(app, args)

@@ -296,3 +296,148 @@ def test_umask_is_read_without_being_changed(monkeypatch, tmp_path, proc_status)
         assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+# File modes ---------------------------------------------------------------------------------------
+# Every file the tool writes gets the ordinary mode (0666 & ~umask), folders 0777 & ~umask, whatever the
+# writer library does: safetensors 0.8 creates its file 0600 through a temp file of its own.
+
+def _library_writers():
+    import numpy as np
+    import pandas as pd
+    import torch
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    def numpy_save(path):
+        with open(path, "wb") as handle:
+            np.save(handle, np.zeros(3))
+
+    return {
+        "safetensors.save_file": lambda path: save_file({"a": torch.zeros(2)}, str(path)),
+        "numpy.save": numpy_save,
+        "pandas.to_csv": lambda path: pd.DataFrame({"a": [1]}).to_csv(path, index=False),
+        "PIL.save": lambda path: Image.new("RGB", (2, 2)).save(path, format="PNG"),
+        "write_bytes": lambda path: Path(path).write_bytes(b"x"),
+    }
+
+
+def _in_container(container, target, write):
+    from tinyemo_audit.outputs import OutputPlan
+
+    if container == "atomic_path":
+        with _io.atomic_path(target) as tmp:
+            write(tmp)
+        return [target]
+    if container == "atomic_directory":
+        with _io.atomic_directory(target) as tmp:
+            (tmp / "sub").mkdir()
+            write(tmp / "sub" / "file")
+        return [target, target / "sub", target / "sub" / "file"]
+    plan = OutputPlan()
+    if container == "output file":
+        plan.file(target, "--out")
+        with plan.writing() as staged:
+            write(staged.path(target))
+        return [target, target.parent / ".tinyemo-audit-outputs.json"]
+    plan.folder(target, "--out")
+    with plan.writing() as staged:
+        write(staged.path(target) / "file")
+    return [target, target / "file", target / ".tinyemo-audit-outputs.json"]
+
+
+def _assert_ordinary_modes(paths, umask):
+    for path in paths:
+        expected = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(path.stat().st_mode) == expected, (path, oct(path.stat().st_mode))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("container", ["atomic_path", "atomic_directory", "output file", "output folder"])
+@pytest.mark.parametrize("writer", sorted(_library_writers()))
+def test_written_files_get_ordinary_modes_whatever_the_writer_does(tmp_path, umask, container, writer):
+    old = os.umask(umask)
+    try:
+        paths = _in_container(container, tmp_path / "target", _library_writers()[writer])
+        _assert_ordinary_modes(paths, umask)
+    finally:
+        os.umask(old)
+
+
+def _package_writers(tmp_path):
+    """The package's own writers, each writing one output under ``tmp_path``; returns the paths written."""
+    import numpy as np
+
+    from tinyemo_audit.data.faces import write_preview
+    from tinyemo_audit.encoders.cache import write_checked_array
+    from tinyemo_audit.encoders.faces_mini import FacesMiniConfig, FacesMiniEncoder, build_faces_mini_net
+    from tinyemo_audit.gates import GateOutcome, write_junit
+    from tinyemo_audit.model.projector import MetricProjector, save_projector
+    from tinyemo_audit.model.results_table import results_table, write_table
+    from tinyemo_audit.report import write_report
+
+    config = FacesMiniConfig()
+    return {
+        "save_projector": lambda: save_projector(MetricProjector(4, 3), tmp_path / "p.safetensors")
+        or [tmp_path / "p.safetensors"],
+        "FacesMiniEncoder.save": lambda: FacesMiniEncoder(build_faces_mini_net(config), config).save(
+            tmp_path / "e.safetensors") or [tmp_path / "e.safetensors"],
+        "write_checked_array": lambda: write_checked_array(tmp_path / "a.npy", np.zeros(3))
+        or [tmp_path / "a.npy", tmp_path / "a.json"],
+        "atomic_write_json": lambda: _io.atomic_write_json(tmp_path / "x.json", {}) or [tmp_path / "x.json"],
+        "write_report": lambda: [write_report({"schema_version": "1.0", "run": {}, "findings": []},
+                                              tmp_path / "report.html")],
+        "write_junit": lambda: write_junit([GateOutcome(gate="g", path="m", attribute=None, status="PASS",
+                                                        observed=1.0, bound="<= 2", details="ok")],
+                                           tmp_path / "junit.xml") or [tmp_path / "junit.xml"],
+        "write_table": lambda: [write_table(results_table([{
+            "model": "m", "spec": "faces", "status": "trained on", "trained_on": ["faces"], "accuracy": 0.5,
+            "labels": ["a", "b"], "n": 4, "taxonomy": "t", "split": "test"}]), tmp_path / "t.md")],
+        "write_preview": lambda: [write_preview(tmp_path / "preview.png")],
+    }
+
+
+@pytest.mark.parametrize("writer", ["save_projector", "FacesMiniEncoder.save", "write_checked_array",
+                                    "atomic_write_json", "write_report", "write_junit", "write_table",
+                                    "write_preview"])
+def test_the_package_writers_write_ordinary_modes(tmp_path, writer):
+    old = os.umask(0o027)
+    try:
+        _assert_ordinary_modes(_package_writers(tmp_path)[writer](), 0o027)
+    finally:
+        os.umask(old)
+
+
+# AtomicSet: several targets as one unit ----------------------------------------------------------
+
+def test_atomic_set_swaps_back_what_it_put_in_place_when_a_later_target_fails(tmp_path, monkeypatch, swap):
+    run, junit = tmp_path / "run", tmp_path / "junit.xml"
+    with _io.atomic_set() as outputs:
+        (outputs.folder(run) / "results.json").write_text("old run")
+        outputs.file(junit).write_text("old junit")
+    real = os.replace
+
+    def refuse_the_junit(src, dst, *args, **kwargs):
+        if Path(dst) == junit:
+            raise OSError(errno.EROFS, "Read-only file system", str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(_io.os, "replace", refuse_the_junit)
+    with pytest.raises(OSError, match="Read-only"), _io.atomic_set() as outputs:
+        (outputs.folder(run) / "results.json").write_text("new run")
+        outputs.file(junit).write_text("new junit")
+    assert ((run / "results.json").read_text(), junit.read_text()) == ("old run", "old junit")
+    assert _listing(tmp_path) == ["junit.xml", "run"]
+
+
+def test_atomic_set_never_swaps_a_file_with_a_folder(tmp_path, swap):
+    (tmp_path / "report.html").mkdir()
+    (tmp_path / "report.html" / "keep.txt").write_text("mine")
+    with pytest.raises(IsADirectoryError), _io.atomic_path(tmp_path / "report.html") as tmp:
+        tmp.write_text("<html>")
+    (tmp_path / "run").write_text("a file")
+    with pytest.raises(NotADirectoryError), _io.atomic_directory(tmp_path / "run") as tmp:
+        (tmp / "results.json").write_text("{}")
+    assert (tmp_path / "report.html" / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "run").read_text() == "a file"
+    assert _listing(tmp_path) == ["report.html", "run"]

@@ -12,7 +12,9 @@ import tinyemo_audit
 
 PACKAGE = Path(tinyemo_audit.__file__).resolve().parent
 HELPER_MODULE = "_io.py"  # the atomic helpers themselves
-ATOMIC_CONTEXTS = {"atomic_path", "atomic_directory"}
+# The atomic helpers, and OutputPlan.writing() (tinyemo_audit/outputs/_plan.py), which stages every output of a
+# command in AtomicSet temps and puts them in place together.
+ATOMIC_CONTEXTS = {"atomic_path", "atomic_directory", "atomic_set", "writing"}
 
 # Callee names that always write a file (or a folder) given a path.
 WRITING_CALLS = {
@@ -30,8 +32,13 @@ NOT_WRITES = {("json", "dumps"), ("pickle", "dumps")}
 ALLOWED = {
     ("audit/_thumbnails.py", "png_data_uri", "save"):
         "PIL writes the PNG into an in-memory BytesIO buffer, not a file",
-    ("data/faces/preview.py", "write_preview", "save"):
-        "PIL writes into an in-memory BytesIO buffer; the bytes then go through atomic_write_bytes",
+    ("data/faces/preview.py", "preview_png", "save"):
+        "PIL writes into an in-memory BytesIO buffer; the CLI writes the bytes through OutputPlan.writing",
+    ("outputs/_plan.py", "write_bytes", "write_bytes"):
+        "Staged.write_bytes writes into the temp OutputPlan.writing staged for that output",
+    ("outputs/_plan.py", "write_text", "write_bytes"): "Staged.write_text encodes and calls Staged.write_bytes",
+    ("cli/_errors.py", "_quiet_stdout", "open"):
+        "opens /dev/null to silence stdout after a broken pipe; nothing is written to a file",
     ("encoders/feature_store.py", "_writer_lock", "open"):
         "the O_EXCL lock file holds only a pid; a torn one reads as 'no owner' and is taken over",
     ("encoders/feature_store.py", "_writer_lock", "fdopen"): "writes the pid into that lock file",

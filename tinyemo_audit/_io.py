@@ -98,8 +98,8 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """Serialise the ``.<name>.old`` moves in ``folder`` (blocking flock on the folder itself)."""
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Serialise the ``.<name>.old`` moves and manifest updates in ``folder`` (blocking flock on the folder itself)."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
@@ -187,7 +187,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
                and _remove_if_unlocked(path.parent / name)]
     backup = backup_of(path)
     if backup.name in names and path.name in names:
-        with _folder_lock(path.parent):
+        with folder_lock(path.parent):
             if os.path.lexists(path) and os.path.lexists(backup):
                 _remove(backup)
                 removed.append(backup)
@@ -246,41 +246,259 @@ def _renameat2() -> Callable[[Path, Path, int], None] | None:
     return rename
 
 
-def _swap_in(tmp: Path, path: Path) -> bool:
-    """Put ``tmp`` at ``path`` in one atomic step (the old entry lands at ``tmp``); False if unsupported."""
+def _swap_in(tmp: Path, path: Path) -> str | None:
+    """Put ``tmp`` at ``path`` in one atomic step; None where the platform cannot.
+
+    Returns ``"exchanged"`` (the old entry now sits at ``tmp``) or ``"new"`` (nothing was at ``path``).
+    """
     rename = _renameat2()
     if rename is None:
-        return False
+        return None
     for _ in range(_CREATE_TRIES):
         try:
             rename(tmp, path, RENAME_EXCHANGE)
-            return True
+            return "exchanged"
         except OSError as err:
             if err.errno in _NO_RENAMEAT2:
-                return False
+                return None
             if err.errno != errno.ENOENT:
                 raise
         try:  # nothing at path yet
             rename(tmp, path, RENAME_NOREPLACE)
-            return True
+            return "new"
         except OSError as err:
             if err.errno in _NO_RENAMEAT2:
-                return False
+                return None
             if err.errno != errno.EEXIST:
                 raise
     raise OSError(errno.EAGAIN, "the target kept appearing and vanishing", str(path))
 
 
-def _two_renames(tmp: Path, path: Path) -> None:
-    """The portable swap: old folder to ``.<name>.old``, new one to ``<name>``, then drop the backup."""
+def _two_renames(tmp: Path, path: Path, *, keep_backup: bool = False) -> bool:
+    """The portable swap: old folder to ``.<name>.old``, new one to ``<name>``, then drop the backup.
+
+    With ``keep_backup`` the backup stays (for a rollback) and the caller removes it; returns
+    whether there was an old folder.
+    """
     backup = backup_of(path)
-    with _folder_lock(path.parent):  # concurrent fallback writers take turns here
-        if os.path.lexists(path):
+    with folder_lock(path.parent):  # concurrent fallback writers take turns here
+        had_old = os.path.lexists(path)
+        if had_old:
             _remove(backup)
             os.replace(path, backup)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-        _remove(backup)  # also a backup a kill between the renames left before
+        if not keep_backup:
+            _remove(backup)  # also a backup a kill between the renames left before
+    return had_old
+
+
+def normal_file_mode() -> int:
+    """The mode a new file gets from ``open()`` under the current umask (0666 & ~umask)."""
+    return 0o666 & ~_umask()
+
+
+def _normalise_modes(root: Path) -> None:
+    """Give every file and folder under ``root`` the modes ``open``/``mkdir`` would, whatever wrote them.
+
+    Some writers (safetensors 0.8 among them) create their files 0600 through their own temp file.
+    """
+    files, folders = normal_file_mode(), 0o777 & ~_umask()
+    os.chmod(root, folders)
+    for top, dirs, names in os.walk(root):
+        for name in dirs:
+            with contextlib.suppress(FileNotFoundError):
+                if not os.path.islink(os.path.join(top, name)):
+                    os.chmod(os.path.join(top, name), folders)
+        for name in names:
+            full = os.path.join(top, name)
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISREG(os.lstat(full).st_mode):
+                    os.chmod(full, files)
+
+
+class _Staged:
+    """One target of an :class:`AtomicSet`: its temp, the writer lock on it, and how it was put in place."""
+
+    def __init__(self, path: Path, directory: bool):
+        self.path, self.directory = path, directory
+        self.identity: tuple[int, int] | None = None
+        self.placed: str | None = None  # "exchanged", "new", "fallback", "fallback-new", "replaced", "created"
+        self.backup: Path | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        if directory:
+            self.tmp, self.lock = _locked_temp(
+                lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=True)
+            self.identity = _identity(os.fstat(self.lock))
+            _LOCKED_FOLDERS.add(self.identity)
+            os.chmod(self.tmp, 0o777 & ~_umask())
+        else:
+            self.tmp, self.lock = _locked_temp(
+                lambda: _mkstemp_closed(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=False)
+            os.chmod(self.tmp, normal_file_mode())  # mkstemp makes 0600; a written file should look ordinary
+
+    def finish(self) -> None:
+        """Make the written temp ready to go in place: ordinary modes, file contents on disk."""
+        if self.directory:
+            _normalise_modes(self.tmp)
+            return
+        if _identity(os.lstat(self.tmp)) != _identity(os.fstat(self.lock)):
+            # The writer replaced our temp by a file of its own: lock that one instead.
+            fd = os.open(self.tmp, os.O_RDONLY)
+            _try_lock(fd)
+            os.close(self.lock)
+            self.lock = fd
+        os.chmod(self.tmp, normal_file_mode())
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+
+    def check_kind(self) -> None:
+        """Refuse to swap a file with a folder (or a folder with a file): the swap would delete it."""
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if self.directory and not stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.ENOTDIR, "not a folder, so a folder cannot replace it", str(self.path))
+        if not self.directory and stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.EISDIR, "a folder, so a file cannot replace it", str(self.path))
+
+    def put_in_place(self, keep_old: bool) -> None:
+        self.check_kind()
+        if self.directory:
+            self.placed = _swap_in(self.tmp, self.path)
+            if self.placed is None:
+                had_old = _two_renames(self.tmp, self.path, keep_backup=keep_old)
+                self.placed = "fallback" if had_old else "fallback-new"
+            return
+        if keep_old and os.path.lexists(self.path):
+            self.backup = _link_beside(self.path)
+        existed = self.backup is not None or os.path.lexists(self.path)
+        os.replace(self.tmp, self.path)
+        self.placed = "replaced" if existed else "created"
+
+    def take_back(self) -> None:
+        """Undo :meth:`put_in_place`: the old version (or nothing) at the target again."""
+        placed, self.placed = self.placed, None
+        if placed == "exchanged":
+            _swap_in(self.tmp, self.path)  # exchanging again brings the old one back
+        elif placed == "new" or placed == "fallback-new" or (placed == "created"):
+            os.rename(self.path, self.tmp)
+        elif placed == "fallback":
+            os.rename(self.path, self.tmp)
+            os.rename(backup_of(self.path), self.path)
+        elif placed == "replaced" and self.backup is not None:
+            os.replace(self.backup, self.path)
+            self.backup = None
+
+    def settle(self) -> None:
+        """After the whole set is in place: drop backups of the old versions."""
+        if self.placed in ("exchanged", "new") and os.path.lexists(backup_of(self.path)):
+            remove_stale_temps(self.path)  # a backup left by an earlier fallback swap killed midway
+        if self.placed in ("fallback", "fallback-new"):
+            with folder_lock(self.path.parent):
+                _remove(backup_of(self.path))
+        if self.backup is not None:
+            _remove(self.backup)
+            self.backup = None
+
+    def close(self) -> None:
+        try:
+            _remove(self.tmp)  # after an exchange this is the previous version
+            if self.backup is not None:  # the second name of a file whose replacement failed
+                _remove(self.backup)
+        finally:
+            if self.identity is not None:
+                _LOCKED_FOLDERS.discard(self.identity)
+            os.close(self.lock)
+
+
+def _link_beside(path: Path) -> Path:
+    """A second name ``.<name>.<random>.tmp`` for the file at ``path`` (kept for a rollback)."""
+    for _ in range(_CREATE_TRIES):
+        name = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"
+        try:
+            os.link(path, name)
+            return name
+        except FileExistsError:
+            continue
+    raise OSError(errno.EAGAIN, "could not pick a free backup name", str(path))
+
+
+class AtomicSet:
+    """Files and folders replaced as one unit: all their new versions, or (after a failure) all the old ones.
+
+    Use it through :func:`atomic_set`. Each :meth:`file` / :meth:`folder` call returns a locked temp
+    beside its target to write into; when the ``with`` block ends without an exception every temp
+    is put in place (folders by one exchange where the platform can), and if putting one in place
+    fails, the ones already swapped are swapped back before the error propagates. A SIGKILL during
+    the swaps of several targets can leave some new and some old versions, each one complete.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[_Staged] = []
+
+    def file(self, path: str | os.PathLike) -> Path:
+        """A temp file to write ``path``'s new contents into (write into it in place)."""
+        return self._stage(Path(path), directory=False)
+
+    def folder(self, path: str | os.PathLike) -> Path:
+        """A temp folder to fill with ``path``'s new contents."""
+        return self._stage(Path(path), directory=True)
+
+    def _stage(self, path: Path, directory: bool) -> Path:
+        item = _Staged(path, directory)
+        self._items.append(item)
+        return item.tmp
+
+    def commit(self) -> None:
+        """Put every staged target in place; on a failure swap back those already in place, then raise."""
+        for item in self._items:
+            item.finish()
+        keep_old = len(self._items) > 1  # a single target needs no rollback
+        placed: list[_Staged] = []
+        try:
+            for item in self._items:
+                item.put_in_place(keep_old)
+                placed.append(item)
+        except BaseException:
+            for item in reversed(placed):
+                with contextlib.suppress(OSError):
+                    item.take_back()
+            raise
+        for parent in dict.fromkeys(item.path.parent for item in self._items):
+            _fsync_dir(parent)
+        for item in self._items:
+            item.settle()
+
+    def close(self) -> None:
+        """Remove the temps (after a commit they hold the previous versions) and drop the writer locks."""
+        for item in self._items:
+            item.close()
+
+
+@contextlib.contextmanager
+def atomic_set() -> Iterator[AtomicSet]:
+    """Yield an :class:`AtomicSet`; its targets are replaced together when the block ends cleanly.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_set() as outputs:
+    ...     run = outputs.folder(folder / "run")
+    ...     _ = (run / "results.json").write_text("{}")
+    ...     _ = outputs.file(folder / "junit.xml").write_text("<testsuites/>")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['junit.xml', 'run']
+    """
+    outputs = AtomicSet()
+    try:
+        yield outputs
+        outputs.commit()
+    finally:
+        outputs.close()
 
 
 @contextlib.contextmanager
@@ -290,24 +508,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Use it for writers that want a file name (``safetensors.torch.save_file``, ``np.save``).
     On an exception the temporary file is removed and ``path`` is untouched. The temp file is
     flock-ed while it exists, and temps of killed writers of ``path`` are removed first
-    (:func:`remove_stale_temps`). Write to the yielded path in place; do not delete and recreate it.
+    (:func:`remove_stale_temps`). The file gets the ordinary mode (0666 & ~umask) whatever the
+    writer made, also when the writer replaced the temp by a file of its own.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp_path, lock = _locked_temp(
-        lambda: _mkstemp_closed(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=False)
-    try:
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; a written file should look ordinary
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
-        _fsync_dir(path.parent)
-    finally:
-        if os.path.lexists(tmp_path):
-            _remove(tmp_path)
-        os.close(lock)
+    with atomic_set() as outputs:
+        yield outputs.file(path)
 
 
 def _mkstemp_closed(**kwargs: Any) -> str:
@@ -322,15 +527,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (an undecodable byte of a file name) becomes a visible ``\\udcXX``."""
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`utf8`)."""
+    atomic_write_bytes(path, utf8(text))
+
+
+def json_bytes(obj: Any, *, indent: int | None = 2) -> bytes:
+    """``obj`` as UTF-8 JSON (keys in insertion order, NaN forbidden) and a final newline.
+
+    Text that UTF-8 cannot hold (lone surrogates from undecodable file names) is written as JSON
+    ``\\u`` escapes instead, so it reads back as the same string.
+    """
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, indent=indent, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2) -> None:
-    """Write ``obj`` as JSON (keys in insertion order, NaN forbidden) atomically."""
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
-    atomic_write_text(path, text + "\n")
+    """Write ``obj`` as JSON (see :func:`json_bytes`) atomically."""
+    atomic_write_bytes(path, json_bytes(obj, indent=indent))
 
 
 @contextlib.contextmanager
@@ -341,25 +563,8 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     the old one is then deleted under the temp name, so ``path`` never disappears. Elsewhere (or
     on a filesystem without it) the old folder is moved to ``.<name>.old`` first; a kill between
     the two renames then leaves only that backup, which :func:`resolve_replaced` finds. The temp
-    folder is flock-ed while it exists, and leftovers of killed writers are removed first.
+    folder is flock-ed while it exists, and leftovers of killed writers are removed first. Every
+    file and folder in it gets the ordinary modes (0666 / 0777 & ~umask) before the swap.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp, lock = _locked_temp(
-        lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=True)
-    identity = _identity(os.fstat(lock))
-    _LOCKED_FOLDERS.add(identity)
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        yield tmp
-        if _swap_in(tmp, path):
-            _fsync_dir(path.parent)
-            if os.path.lexists(backup_of(path)):  # left by an earlier fallback swap killed midway
-                remove_stale_temps(path)
-        else:
-            _two_renames(tmp, path)
-    finally:
-        _remove(tmp)  # after a swap, this is the previous version
-        _LOCKED_FOLDERS.discard(identity)
-        os.close(lock)
+    with atomic_set() as outputs:
+        yield outputs.folder(path)

@@ -137,3 +137,24 @@ def get_taxonomy(name: str) -> Taxonomy:
     if name not in taxonomies:
         raise UnknownNameError("taxonomy", name, taxonomies)
     return taxonomies[name]
+
+
+def taxonomy_of(names) -> Taxonomy | None:
+    """The smallest shipped taxonomy whose classes include every one of ``names``; None if none does.
+
+    Class names that a user's table writes as free text are then ordered as a known taxonomy
+    orders them, and that taxonomy's other classes stay candidates (a class no row predicts is
+    still one the model could have chosen).
+
+    Examples
+    --------
+    >>> taxonomy_of(["happy", "sad"]).name
+    'fer7'
+    >>> taxonomy_of(["happy", "joyous-ish"]) is None
+    True
+    """
+    wanted = set(names)
+    if not wanted:
+        return None
+    fitting = [t for t in _load_all().values() if wanted <= set(t.classes)]
+    return min(fitting, key=lambda t: len(t.classes)) if fitting else None

@@ -83,7 +83,8 @@ def test_refuses_an_existing_folder(tmp_path):
 
 def test_run_is_label_free_on_every_attribute(audit):
     out, results = audit
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "timings.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".tinyemo-audit-outputs.json", "report.html", "results.json", "timings.json"]
     run = results["run"]
     assert run["labelled"] is False and run["n"] == 200
     assert run["protected_attributes"] == list(ATTRIBUTES)

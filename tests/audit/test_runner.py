@@ -23,7 +23,10 @@ def audit(tmp_path_factory):
 
 def test_run_folder_contents(audit):
     out, _ = audit
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "timings.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".tinyemo-audit-outputs.json", "report.html", "results.json", "timings.json"]  # the manifest lists the rest
+    listed = json.loads((out / ".tinyemo-audit-outputs.json").read_text())["files"]
+    assert sorted(listed) == ["report.html", "results.json", "timings.json"]
     html = (out / "report.html").read_text()
     assert "<html" in html and "https://" not in html.split("<script")[0]
 
@@ -31,13 +34,32 @@ def test_run_folder_contents(audit):
 def test_results_schema_keys(audit):
     _, results = audit
     for key in ("run", "performance", "disparities", "counterfactual", "text_probes", "association", "skew",
-                "dataset_bias", "clusters", "findings", "gates", "verdict", "schema_version"):
+                "dataset_bias", "clusters", "findings", "causes", "gates", "verdict", "schema_version"):
         assert key in results, key
+    assert results["schema_version"] == "1.1"
+    assert list(results)[:5] == ["schema_version", "run", "verdict", "findings", "causes"]
+    assert set(results["run"]["rules"]) >= {"q_max", "min_group_size", "min_effect", "flag_rule", "severity", "tests"}
     assert results["run"]["n"] == 700
     assert set(results["counterfactual"]) == {"skin_group", "gender", "age"}
     assert results["counterfactual"]["skin_group"]["n_identities"] == 140
     q = [s["q_value"] for s in results["counterfactual"]["skin_group"]["shifts"]]
     assert all(0 <= v <= 1 for v in q)
+
+
+def test_findings_and_causes_agree(audit):
+    _, results = audit
+    findings, causes = results["findings"], results["causes"]
+    assert results["verdict"]["n_causes"] == len(causes)
+    by_id = {f["id"]: f for f in findings}
+    assert sorted(i for c in causes for i in c["finding_ids"]) == sorted(by_id)
+    for cause in causes:
+        assert all(by_id[i]["cause_id"] == cause["id"] for i in cause["finding_ids"])
+        assert cause["category"] in ("decision", "metric_space") and cause["next_steps"]
+    for finding in findings:
+        assert not any(key.startswith("_") for key in finding)
+        assert finding["evidence"]["n"] >= results["run"]["min_group_size"]  # no small-n finding, ever
+        for example in finding["examples"]:
+            assert "true_label" in example and "predicted_label" in example
 
 
 def test_same_seed_same_results(audit, tmp_path):
@@ -70,9 +92,9 @@ def test_gate_command_strict_fails_lenient_passes(audit, tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["run", "--n", "1"], "--n must be at least 2"),
+        (["run", "--n", "1"], "--n must be an integer from 2 to 1,000,000,000; got 1"),
         (["run", "--gates", "/nonexistent/gates.yaml"], "gates"),
-        (["run", "--config", "/nonexistent/audit.yaml"], "audit config file not found"),
+        (["run", "--config", "/nonexistent/audit.yaml"], "audit config not found"),
         (["report", "/nonexistent/results.json"], "results file not found"),
     ],
 )
@@ -114,7 +136,9 @@ def test_label_free_run(tmp_path, monkeypatch):
     results = json.loads((out / "results.json").read_text())
     assert results["run"]["labelled"] is False
     reasons = " ".join(s["reason"] for s in results["run"]["skipped"])
-    assert "no labels" in reasons and "exact twins" in reasons
+    assert "no labels" in reasons
+    # The faces items keep their counterfactual source: twins run whatever the dataset is called.
+    assert set(results["counterfactual"]) == {"skin_group", "gender"}
     assert set(results["disparities"]["gender"]) == {"selection_rate_difference"}
     assert results["clusters"]["points"]["error"] is None
     assert "not run" in (out / "report.html").read_text() or "no labels" in (out / "report.html").read_text()
@@ -167,3 +191,26 @@ def test_loading_stage_is_announced_only_after_it_succeeds(capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("[1/3] loading data (") and err[0].endswith(" s)") and err[1] == "[2/3] classifying"
     assert set(stages.close()) == {"loading data", "classifying"}
+
+
+def test_no_protected_attribute_is_untested_not_clean(tmp_path, monkeypatch):
+    """Issue 11, class 11: an audit that compared nothing says so; it is never a clean bill."""
+    import numpy as np
+
+    from tinyemo_audit.data import registry
+    from tinyemo_audit.data.faces import load_faces
+
+    def plain(split, **_):
+        data = load_faces(split).subset(np.arange(300))
+        data.attributes = data.attributes[[]]
+        return data
+
+    monkeypatch.setitem(registry.DATASETS._names, "plain-faces", plain)
+    out = tmp_path / "plain"
+    result = runner.invoke(app, ["run", "--dataset", "plain-faces", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((out / "results.json").read_text())["verdict"]
+    assert verdict["status"] == "untested"
+    assert verdict["headline"].startswith("Nothing was compared") and "No bias was flagged" not in verdict["headline"]
+    assert verdict["untested"][0]["why"] == "the audited data have no protected attribute with at least two groups"
+    assert verdict["n_decision_causes"] == 0

@@ -148,8 +148,11 @@ def test_min_violation_message():
          "missing key 'accuracy' under 'performance.overall' (present: none)"),
         ({"performance": 3}, "performance.overall.accuracy", "value", "'performance' is a number (3), not a mapping"),
         ({"m": stat(None)}, "m", "value", "value of 'm' is null"),
-        ({"m": stat(float("nan"))}, "m", "value", "value of 'm' is NaN"),
-        ({"m": float("nan")}, "m", "value", "value of 'm' is NaN"),
+        ({"m": stat(float("nan"))}, "m", "value", "value of 'm' is nan, not a finite number"),
+        ({"m": float("nan")}, "m", "value", "value of 'm' is nan, not a finite number"),
+        ({"m": float("inf")}, "m", "value", "value of 'm' is inf, not a finite number"),
+        ({"m": {"value": 0.1, "ci_low": -math.inf, "ci_high": 0.2}}, "m", "ci_low",
+         "ci_low of 'm' is -inf, not a finite number"),
         ({"m": None}, "m", "value", "value of 'm' is null"),
         ({"m": "high"}, "m", "value", "is a string, not a number"),
         ({"m": True}, "m", "value", "not a number"),
@@ -177,10 +180,16 @@ def test_numpy_scalars_and_integer_keys_in_memory_results():
     assert one({"name": "b", "metric": "n", "max": 5}, results).observed == 4
 
 
-def test_infinite_observed_is_judged_but_kept_out_of_json():
-    outcome = one({"name": "ratio", "metric": "r", "max": 2}, {"r": math.inf})
-    assert outcome.status == FAIL and outcome.observed is None
-    json.dumps(gates_to_json([outcome]), allow_nan=False)
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("bound", [{"max": 2}, {"min": -2}, {"min": -2, "max": 2}])
+def test_a_non_finite_observed_value_never_passes(bad, bound):
+    # Before: -inf passed every max bound and +inf every min bound (a non-finite CI end passed a gate).
+    for on in ("value", "ci_low", "ci_high"):
+        leaf = {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0, on: bad}
+        outcome = one({"name": "ratio", "metric": "r", "on": on, **bound}, {"r": leaf})
+        assert outcome.status == ERROR and outcome.observed is None, (on, outcome)
+        assert "not a finite number" in outcome.details
+        json.dumps(gates_to_json([outcome]), allow_nan=False)
 
 
 def test_a_raising_gate_becomes_an_error(monkeypatch):

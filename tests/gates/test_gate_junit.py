@@ -58,11 +58,12 @@ def test_escapes_hostile_names_and_details(tmp_path):
     write_junit(hostile, path, suite_name=NASTY)
     raw = path.read_text(encoding="utf-8")
     assert "<script>" not in raw
-    root = ET.parse(path).getroot()  # parses: control characters were replaced
+    root = ET.parse(path).getroot()  # parses: control characters were made visible escapes
     case = root.find("testsuite/testcase")
     assert case.get("name") == f"{NASTY} [disparities.skin_group.accuracy_difference]"
     assert root.get("name") == NASTY
-    assert case.find("failure").get("message") == f"saw {NASTY}\ufffd\ufffd end"
+    # user_text.visible, the one sanitiser: the reader sees what was there, not a replacement mark
+    assert case.find("failure").get("message") == f"saw {NASTY}\\u0000\\u001B end"
 
 
 def test_empty_outcomes_are_a_valid_suite():

@@ -6,7 +6,7 @@ import pytest
 
 from tinyemo_audit.errors import InputError, UnknownNameError
 from tinyemo_audit.gates import Gate, GateSpec, list_gate_sets, load_gates, parse_gates
-from tinyemo_audit.gates import _spec
+from tinyemo_audit.schema import gates as gate_schema
 
 GOOD = """\
 version: 1
@@ -91,28 +91,35 @@ def _one_line_error(path, *fragments):
 @pytest.mark.parametrize(
     ("gate", "fragments"),
     [
-        ({"mx": 0.1}, ["gates[0] ('g')", "unknown key 'mx'", "valid keys"]),
-        ({"name": None}, ["gates[0]:", "missing required key 'name'"]),
-        ({"metric": None}, ["gates[0] ('g')", "missing required key 'metric'"]),
-        ({"metric": 3}, ["'metric' must be a non-empty string"]),
-        ({"name": ""}, ["'name' must be a non-empty string"]),
-        ({"min": None}, ["missing bound"]),
-        ({"min": "0.5"}, ["'min' must be a finite number"]),
-        ({"max": True}, ["'max' must be a finite number"]),
-        ({"min": float("nan")}, ["'min' must be a finite number"]),
-        ({"min": 0.9, "max": 0.1}, ["greater than 'max'"]),
-        ({"on": "ci_mid"}, ["'on' must be one of value, ci_low, ci_high", "'ci_mid'"]),
-        ({"severity": "error"}, ["'severity' must be one of fail, warn"]),
+        ({"mx": 0.1}, ["gates[0] ('g'): unknown key 'mx'; valid keys: name, metric, attributes, min, max, on"]),
+        ({"name": None}, ["gates[0]: missing required key 'name'"]),
+        ({"metric": None}, ["gates[0] ('g'): missing required key 'metric'"]),
+        ({"metric": 3}, ["gates[0] ('g').metric: must be a string; got 3"]),
+        ({"name": ""}, ["gates[0].name: must not be empty"]),
+        ({"name": "   "}, ["gates[0].name: must be a non-empty string"]),
+        ({"name": "bell\x07"}, ["gates[0] ('bell\\x07').name: must not hold control characters"]),
+        ({"name": "esc\x1b[31m red"}, ["must not hold control characters"]),
+        ({"name": "rtl \u202e"}, ["must not hold control characters"]),
+        ({"min": None}, ["gates[0] ('g'): missing bound"]),
+        ({"min": "0.5"}, ["gates[0] ('g').min: must be a number; got '0.5'"]),
+        ({"max": True}, ["gates[0] ('g').max: must be a number; got True"]),
+        ({"min": float("nan")}, ["gates[0] ('g').min: must be a finite number; got nan"]),
+        ({"min": float("inf")}, ["gates[0] ('g').min: must be a finite number; got inf"]),
+        ({"min": 0.9, "max": 0.1}, ["'min' (0.9) is greater than 'max' (0.1)"]),
+        ({"on": "ci_mid"}, ["gates[0] ('g').on: must be 'value', 'ci_low' or 'ci_high'; got 'ci_mid'"]),
+        ({"severity": "error"}, ["gates[0] ('g').severity: must be 'fail' or 'warn'; got 'error'"]),
+        ({"when_missing": "maybe"}, ["gates[0] ('g').when_missing: must be 'error' or 'skip'; got 'maybe'"]),
         ({"metric": "a..b"}, ["bad metric path", "empty segment"]),
         ({"metric": "a.{attr}.b"}, ["bad metric path", "'{attr}'"]),
         ({"metric": "a.b*"}, ["bad metric path"]),
         ({"metric": "{attribute}.x.{attribute}"}, ["only once"]),
         ({"attributes": ["gender"]}, ["has no {attribute} segment"]),
-        ({"metric": "d.{attribute}.x", "attributes": []}, ["'attributes' must be"]),
-        ({"metric": "d.{attribute}.x", "attributes": "*"}, ["'attributes' must be"]),
-        ({"metric": "d.{attribute}.x", "attributes": ["*", "gender"]}, ["'attributes' must be"]),
-        ({"metric": "d.{attribute}.x", "attributes": ["gender", "gender"]}, ["'attributes' must be"]),
-        ({"description": 5}, ["'description' must be a non-empty string"]),
+        ({"metric": "d.{attribute}.x", "attributes": []}, ["gates[0] ('g').attributes: must be a non-empty list"]),
+        ({"metric": "d.{attribute}.x", "attributes": "*"}, ["gates[0] ('g').attributes: must be a list; got '*'"]),
+        ({"metric": "d.{attribute}.x", "attributes": ["*", "gender"]}, ["'attributes'", "must be a non-empty list"][1:]),
+        ({"metric": "d.{attribute}.x", "attributes": ["gender", "gender"]}, ["must be a non-empty list of distinct"]),
+        ({"metric": "d.{attribute}.x", "attributes": ["a.b"]}, ["attribute names without dots"]),
+        ({"description": 5}, ["gates[0] ('g').description: must be a string; got 5"]),
     ],
 )
 def test_gate_validation_errors_are_one_line(tmp_path, gate, fragments):
@@ -121,24 +128,27 @@ def test_gate_validation_errors_are_one_line(tmp_path, gate, fragments):
 
 def test_error_names_the_failing_gate_index_and_name(tmp_path):
     text = GOOD + "  - name: third\n    metric: x\n    max: 1\n    severity: loud\n"
-    _one_line_error(write(tmp_path, text), "gates[2] ('third')", "'severity'")
+    _one_line_error(write(tmp_path, text), "gates[2] ('third').severity: must be 'fail' or 'warn'; got 'loud'")
 
 
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
-        ("version: 1\ngates: [\n", ["not valid YAML", "line"]),
+        ("version: 1\ngates: [\n", ["gate file", "is not valid YAML", "line"]),
         ("- just a list\n", ["must be a mapping"]),
-        ("", ["must be a mapping"]),
-        ("version: 2\ngates: [{name: g, metric: m, max: 1}]\n", ["'version' must be 1", "2"]),
-        ("gates: [{name: g, metric: m, max: 1}]\n", ["'version' must be 1"]),
-        ("version: true\ngates: [{name: g, metric: m, max: 1}]\n", ["'version' must be 1"]),
-        ("version: 1\ngates: []\n", ["non-empty list"]),
-        ("version: 1\ngate: []\n", ["unknown top-level key 'gate'"]),
-        ("version: 1\ngates: [3]\n", ["gates[0]", "must be a mapping, got int"]),
+        ("", ["missing required key 'version'"]),
+        ("version: 2\ngates: [{name: g, metric: m, max: 1}]\n", ["version: must be 1", "got 2"]),
+        ("gates: [{name: g, metric: m, max: 1}]\n", ["missing required key 'version'"]),
+        ("version: true\ngates: [{name: g, metric: m, max: 1}]\n", ["version: must be an integer; got True"]),
+        ("version: '1'\ngates: [{name: g, metric: m, max: 1}]\n", ["version: must be an integer; got '1'"]),
+        ("version: 1\ngates: []\n", ["gates: must not be empty"]),
+        ("version: 1\ngates: {a: 1}\n", ["gates: must be a list"]),
+        ("version: 1\ngate: []\n", ["unknown key 'gate'; valid keys: version, description, when_missing, baseline, gates"]),
+        ("version: 1\ngates: [3]\n", ["gates[0]: must be a mapping; got 3"]),
         ("version: 1\ngates: [{name: g, metric: m, max: 1}, {name: g, metric: n, max: 2}]\n",
-         ["gates[1] ('g')", "duplicate gate name"]),
-        ("version: 1\ngates:\n  - name: g\n    metric: m\n    max: 1\n    max: 2\n", ["duplicate key 'max'", "line 6"]),
+         ["duplicate gate name 'g': gates[1] repeats gates[0]"]),
+        ("version: 1\ngates:\n  - name: g\n    metric: m\n    max: 1\n    max: 2\n",
+         ["the key 'max' is given twice", "line 6"]),
     ],
 )
 def test_file_level_errors_are_one_line(tmp_path, text, fragments):
@@ -158,7 +168,7 @@ def test_missing_file_and_unknown_gate_set(tmp_path):
 def test_non_utf8_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"version: 1\n\xff\xfe\n")
-    _one_line_error(path, "cannot read gate file")
+    _one_line_error(path, "gate file", "is not UTF-8 text")
 
 
 def test_parse_gates_from_dict_names_its_source():
@@ -170,7 +180,7 @@ def test_message_constants_match_raised_messages(tmp_path):
     path = gate_file(tmp_path, min=None)
     with pytest.raises(InputError) as info:
         load_gates(path)
-    assert str(info.value) == _spec.MSG_MISSING_BOUND.format(where=f"{path}: gates[0] ('g')")
+    assert str(info.value) == f"{path}: gates[0] ('g'): {gate_schema.PROBLEM_MISSING_BOUND}"
 
 
 @pytest.mark.parametrize("name", ["strict", "lenient"])

@@ -56,14 +56,15 @@ def test_default_is_error_and_file_default_applies():
     ("document", "fragment"),
     [
         ({"version": 1, "gates": [gate(when_missing="ignore")]},
-         "'when_missing' must be one of error, skip; got 'ignore'"),
-        ({"version": 1, "when_missing": True, "gates": [gate()]}, "'when_missing' must be one of error, skip"),
-        ({"version": 1, "gates": [gate(skip_reason=3)]}, "'skip_reason' must be a non-empty string, got 3"),
+         "<dict>: gates[0] ('accuracy').when_missing: must be 'error' or 'skip'; got 'ignore'"),
+        ({"version": 1, "when_missing": True, "gates": [gate()]}, "<dict>: when_missing: must be 'error' or 'skip'"),
+        ({"version": 1, "gates": [gate(skip_reason=3)]}, "<dict>: gates[0] ('accuracy').skip_reason: must be a string; got 3"),
     ],
 )
 def test_bad_values_are_one_line_input_errors(document, fragment):
-    with pytest.raises(InputError, match="^<dict>.*" + fragment.replace("(", r"\(")) as err:
+    with pytest.raises(InputError) as err:
         parse_gates(document)
+    assert str(err.value).startswith(fragment)
     assert "\n" not in str(err.value)
 
 

@@ -173,3 +173,7 @@ def write_text(path: Path, text: str) -> Path:
 
 
 PYTHON_TAG_YAML = "seed: !!python/object/apply:os.system ['touch {marker}']\n"
+
+
+# Audit settings for quick end-to-end runs on tiny datasets: the smallest budgets the settings schema accepts.
+SMALL_BUDGET = "n_boot: 100\nn_perm: 100\nn_perm_paired: 100\nskew_k: 10\n"

@@ -342,10 +342,10 @@ def test_bad_safetensors_checkpoint(tmp_path, case, line):
 
 @needs_bundle
 @pytest.mark.parametrize("case, line", [
-    ("json_corrupt", "{b}/bundle.json is not valid JSON: Expecting property name enclosed in double quotes: "
-                     "line 1 column 2 (char 1)"),
+    ("json_corrupt", "bundle file {b}/bundle.json is not valid JSON: Expecting property name enclosed in double "
+                     "quotes (line 1, column 2)"),
     ("json_list", "{b}/bundle.json is not a tinyemo-audit-bundle file"),
-    ("json_wrong_type", "{b}/bundle.json: projector.d_in must be an integer, got 'lots'"),
+    ("json_wrong_type", "{b}/bundle.json: projector.d_in: must be an integer; got 'lots'"),
     ("missing_file", "bundle {b} lacks projector.safetensors"),
     ("int_weights", "projector {b}/projector.safetensors: projector checkpoint entry 'model.0.bias' is torch.int32, "
                     "expected a floating-point tensor"),
@@ -390,26 +390,25 @@ BAD_YAML = {
     "python_tag": hf.PYTHON_TAG_YAML,
 }
 EXPECTED_CONFIG_ERRORS = {
-    ("train", "unknown_key"): "{p}: unknown key(s) bogus_key; valid keys: batch_size, bos, dataset, datasets, "
-                              "description, dropout, dtype, encoder, encoder_epochs, encoder_weights, epochs, faces, "
-                              "label_space, loss, max_lr, name, seed, synonyms, taxonomy, temperature, template, "
-                              "tokenizer, trust_remote_code, weight_decay",
-    ("train", "wrong_type"): "{p}: epochs must be int, got str ('lots')",
+    ("train", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: dataset, datasets, encoder, encoder_weights, "
+                              "encoder_epochs, label_space, tokenizer, bos, dtype, template, synonyms, taxonomy, loss, "
+                              "temperature, epochs, batch_size, max_lr, weight_decay, dropout, seed, "
+                              "trust_remote_code, name, description, faces",
+    ("train", "wrong_type"): "{p}: epochs: must be an integer; got 'lots'",
     ("train", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
-    ("train", "python_tag"): "config {p} is not valid YAML: could not determine a constructor for the tag "
-                             "'tag:yaml.org,2002:python/object/apply:os.system'",
-    ("audit", "unknown_key"): "{p}: unknown audit setting bogus_key; valid: association_sets, discovery, min_effect, "
-                              "min_group_size, n_boot, n_perm, n_perm_paired, q_max, reference_groups, skew_k, "
-                              "text_probes, twins_per_attribute",
-    ("audit", "wrong_type"): "{p}: n_boot must be int, got 'lots'",
+    ("train", "python_tag"): "training config file {p} is not valid YAML: could not determine a constructor for the tag "
+                             "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
+    ("audit", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: n_boot, n_perm, n_perm_paired, q_max, "
+                              "min_group_size, min_effect, twins_per_attribute, reference_groups, skew_k, discovery, "
+                              "association_sets, text_probes",
+    ("audit", "wrong_type"): "{p}: n_boot: must be an integer; got 'lots'",
     ("audit", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
     ("audit", "python_tag"): "audit config {p} is not valid YAML: could not determine a constructor for the tag "
-                             "'tag:yaml.org,2002:python/object/apply:os.system'",
-    ("gates", "unknown_key"): "{p}: unknown top-level key 'bogus_key'; valid keys: version, description, "
-                              "when_missing, gates",
-    ("gates", "wrong_type"): "{p}: 'gates' must be a non-empty list of gates",
-    ("gates", "not_a_mapping"): "{p}: must be a mapping with keys 'version' and 'gates'",
-    ("gates", "python_tag"): "{p}: not valid YAML: could not determine a constructor for the tag "
+                             "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
+    ("gates", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: version, description, when_missing, gates",
+    ("gates", "wrong_type"): "{p}: gates: must be a list; got 'lots'",
+    ("gates", "not_a_mapping"): "{p}: must be a mapping; got [1, 2]",
+    ("gates", "python_tag"): "gate file {p} is not valid YAML: could not determine a constructor for the tag "
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
 }
 
@@ -449,9 +448,11 @@ def test_audit_config_python_tag_in_a_real_process(tmp_path):
                                         "fairface:<...>, features:<...>, fer2013:<...>, fi:<...>, imagefolder:<...>, "
                                         "rafdb:<...>, unbiasedemo:<...>, utkface:<...>, webemo:<...>"),
     (["eval", "--split", "dev"], "unknown split 'dev'; valid choices: train, val, test"),
-    (["run", "--n", "0"], "--n must be at least 2"),
-    (["run", "--n", "-5"], "--n must be at least 2"),
-    (["run", "--n-twins", "0"], "--n-twins must be at least 2"),
+    (["run", "--n", "0"], "--n must be an integer from 2 to 1,000,000,000; got 0"),
+    (["run", "--n", "-5"], "--n must be an integer from 2 to 1,000,000,000; got -5"),
+    (["run", "--n-twins", "0"], "--n-twins must be an integer from 2 to 5,000; got 0"),
+    (["run", "--seed", "-1"], "--seed must be an integer from 0 to 4,294,967,295; got -1"),
+    (["run", "--seed", str(2**32)], "--seed must be an integer from 0 to 4,294,967,295; got 4294967296"),
 ])
 def test_bad_names_and_numbers(tmp_path, args, line):
     out = tmp_path / "out"
@@ -559,24 +560,200 @@ def test_out_that_is_an_existing_file(hostile_audit):
     target.write_text("keep me")
     result = cli("run", "--dataset", f"csv:{folder / 'm.csv'}", "--out", target)
     assert target.read_text() == "keep me"
-    assert error_line(result) == f"--out {target} is a file; give a folder for the run"
+    assert error_line(result) == f"--out {target} is a file; give a folder"
 
 
-def test_out_that_is_a_folder_of_other_things(tmp_path):
+@pytest.mark.parametrize("contents", [
+    {"chapter1.tex": "keep me"},
+    # Another tool's results folder: a results.json does not make a folder a run this tool wrote.
+    {"results.json": "{}", "figures.csv": "a,b\n"},
+    {"results.json": "{}"},
+])
+def test_out_that_is_a_folder_this_tool_did_not_write(tmp_path, contents):
+    from tinyemo_audit.outputs import MANIFEST_NAME, NOT_OURS_FOLDER
+
     target = tmp_path / "thesis"
     target.mkdir()
-    (target / "chapter1.tex").write_text("keep me")
+    for name, text in contents.items():
+        (target / name).write_text(text)
     line = error_line(cli("run", "--dataset", "faces", "--out", target))
-    assert line == (f"--out {target} is a folder that is not a previous run (no results.json) and not empty; "
-                    "give a new or empty folder, or a previous run folder to replace")
-    assert [p.name for p in target.iterdir()] == ["chapter1.tex"]
+    assert line == f"--out {target} " + NOT_OURS_FOLDER.format(manifest=MANIFEST_NAME)
+    assert {p.name: p.read_text() for p in target.iterdir()} == contents
 
 
-def test_out_that_is_a_previous_run_or_empty_is_accepted(tmp_path):
-    from tinyemo_audit.audit.runner import check_run_dir
+def test_out_that_is_new_empty_or_a_run_this_tool_wrote_is_accepted(tmp_path):
+    from tinyemo_audit.audit.runner import run_outputs
+    from tinyemo_audit.outputs import write_folder_manifest
 
     (tmp_path / "empty").mkdir()
     (tmp_path / "old-run").mkdir()
     (tmp_path / "old-run" / "results.json").write_text("{}")
-    for ok in (tmp_path / "new", tmp_path / "empty", tmp_path / "old-run", None):
-        check_run_dir(ok)
+    write_folder_manifest(tmp_path / "old-run")
+    for ok in (tmp_path / "new", tmp_path / "empty", tmp_path / "old-run"):
+        run_outputs(ok, junit=None, dataset="faces", model="tinyemo-faces-mini", config=None, gates=None).check()
+
+
+# ---------------------------------------------------------------- outputs: never an input, never someone's file
+# Rows 60-78 of docs/hostile-inputs.md (classes 1 and 4): every case exits 2 with one line before any work,
+# and what stood at the path is unchanged.
+
+GATES = Path(__file__).resolve().parents[2] / "configs" / "gates" / "lenient.yaml"
+
+
+@pytest.fixture
+def run_copy(hostile_audit, tmp_path):
+    """A private copy of the hostile audit's run folder (its manifest included)."""
+    import shutil
+
+    _, out, result = hostile_audit
+    if result.exit_code != 0:
+        pytest.skip("the hostile audit did not run")
+    return Path(shutil.copytree(out, tmp_path / "run"))
+
+
+def _unchanged(paths: list[Path]):
+    before = {p: p.read_bytes() for p in paths}
+    return lambda: all(p.read_bytes() == data for p, data in before.items())
+
+
+@needs_bundle
+@pytest.mark.parametrize("args, fragment", [
+    (["report", "{results}", "--out", "{results}"], "--out {results} is the results file this command reads"),
+    (["report", "{results}", "--out", "{link}"], "--out {link} is the results file this command reads"),
+    (["gate", "{results}", "--gates", "{gates}", "--junit", "{results}"],
+     "--junit {results} is the results file this command reads"),
+    (["gate", "{results}", "--gates", "{gates}", "--summary", "{gates}"],
+     "--summary {gates} is the gate file this command reads"),
+    (["gate", "{results}", "--gates", "{gates}", "--junit", "{run}/x.xml", "--summary", "{run}/x.xml"],
+     "--summary {run}/x.xml overlaps --junit {run}/x.xml"),
+    (["report", "{results}", "--out", "{run}"], "--out {run} is a folder; give a file path"),
+    (["gate", "{results}", "--gates", "{gates}", "--junit", "{tmp}"], "--junit {tmp} is a folder; give a file path"),
+    (["report", "{results}", "--out", "{notes}"], "--out {notes} exists and was not written by tinyemo-audit"),
+    (["report", "{results}", "--out", "{notes}/report.html"],
+     "--out {notes}/report.html cannot be created: {notes} is a file, not a folder"),
+    (["report", "{results}", "--out", "/proc/tinyemo/report.html"], "is under /proc"),
+    (["report", "{results}", "--out", "/sys/report.html"], "is under /sys"),
+    (["report", "{results}", "--out", "/dev/null"], "--out /dev/null is a character device, not a file"),
+])
+def test_outputs_that_are_inputs_or_unwritable_are_refused_before_any_work(run_copy, tmp_path, args, fragment):
+    import shutil
+
+    results, notes, link = run_copy / "results.json", tmp_path / "notes.html", tmp_path / "link.json"
+    notes.write_text("my notes")
+    link.symlink_to(results)
+    gates = Path(shutil.copy(GATES, tmp_path / "gates.yaml"))
+    values = dict(results=results, run=run_copy, gates=gates, notes=notes, link=link, tmp=tmp_path)
+    same = _unchanged([results, notes, gates, *run_copy.iterdir()])
+    line = error_line(cli(*[a.format(**values) for a in args]))
+    assert fragment.format(**values) in line
+    assert same()
+    assert not (run_copy / "x.xml").exists() and not (run_copy / "junit.xml").exists()
+
+
+@needs_bundle
+def test_report_rewrites_its_own_page_but_not_one_a_person_edited(run_copy):
+    page = run_copy / "report.html"
+    result = cli("report", run_copy / "results.json")
+    assert result.exit_code == 0, result.output
+    page.write_text(page.read_text() + "<!-- my review notes -->")
+    line = error_line(cli("report", run_copy / "results.json"))
+    assert line == f"--out {page} was changed after tinyemo-audit wrote it"
+    assert page.read_text().endswith("<!-- my review notes -->")
+
+
+@needs_bundle
+def test_gate_writes_junit_and_summary_beside_the_run_and_keeps_it_replaceable(run_copy):
+    from tinyemo_audit.outputs import folder_problem
+
+    result = cli("gate", run_copy / "results.json", "--gates", GATES)
+    assert result.exit_code in (0, 1), result.output
+    assert (run_copy / "junit.xml").is_file() and (run_copy / "summary.md").is_file()
+    assert folder_problem(run_copy) is None  # a later `run --out` may still replace it whole
+
+
+@pytest.mark.parametrize("where", ["root", "inside", "symlink"])
+def test_run_out_pointing_at_the_dataset_folder_is_refused(tmp_path, where):
+    root = tmp_path / "faces-photos"
+    hf.good_images(root / "test" / "happy", 2)
+    hf.good_images(root / "test" / "sad", 2, seed=1)
+    out = {"root": root, "inside": root / "test" / "report", "symlink": tmp_path / "alias"}[where]
+    if where == "symlink":
+        out.symlink_to(root)
+    same = _unchanged(sorted(p for p in root.rglob("*") if p.is_file()))
+    line = error_line(cli("run", "--dataset", f"imagefolder:{root}", "--out", out))
+    assert "dataset imagefolder:" in line and "this command reads" in line
+    assert same() and not (root / "test" / "report").exists()
+
+
+def test_a_cache_path_that_is_a_file_is_refused_before_any_work(tmp_path):
+    cache = tmp_path / "cache"
+    cache.write_text("a file")
+    env_result = subprocess.run(
+        [sys.executable, "-m", "tinyemo_audit.cli.main", "run", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, env={**os.environ, "TINYEMO_AUDIT_CACHE": str(cache)}, timeout=120)
+    line = error_line(env_result)
+    assert line.startswith(f"the cache folder {cache} is a file; give a folder")
+    assert cache.read_text() == "a file"
+    assert_no_output(tmp_path / "run")
+
+
+def test_train_out_that_is_not_a_bundle_this_tool_wrote_is_refused(tmp_path):
+    from tinyemo_audit.outputs import MANIFEST_NAME, NOT_OURS_FOLDER
+
+    target = tmp_path / "my-models"
+    target.mkdir()
+    (target / "weights.bin").write_bytes(b"\x00" * 8)
+    line = error_line(cli("train", "--out", target, "--epochs", "1"))
+    assert line == f"--out {target} " + NOT_OURS_FOLDER.format(manifest=MANIFEST_NAME)
+    assert [p.name for p in target.iterdir()] == ["weights.bin"]
+
+
+def test_train_out_that_is_a_bundle_with_an_edited_file_is_refused(tmp_path):
+    bundle = hf.copy_bundle(tmp_path / "b")
+    (bundle / "MODEL_CARD.md").write_text("my edits")
+    line = error_line(cli("train", "--out", bundle, "--epochs", "1"))
+    assert line == f"--out {bundle} holds MODEL_CARD.md, which was changed after tinyemo-audit wrote it"
+
+
+def test_embed_out_that_is_not_a_feature_cache_is_refused(tmp_path):
+    target = tmp_path / "feats"
+    (target / "test").mkdir(parents=True)
+    (target / "test" / "features.npy").write_bytes(b"someone's array")
+    line = error_line(cli("embed", "--encoder", "faces-mini", "--dataset", "faces", "--out", target))
+    assert line.startswith(f"--out {target} is not a feature cache embed wrote")
+    assert (target / "test" / "features.npy").read_bytes() == b"someone's array"
+
+
+@pytest.mark.parametrize("name", ["table.md", "folder.md"])
+def test_eval_table_out_is_checked_before_any_evaluation(tmp_path, name):
+    target = tmp_path / name
+    if name == "folder.md":
+        target.mkdir()
+    else:
+        target.write_text("| my | table |")
+    line = error_line(cli("eval", "--table-out", target, "--model", "no-such-bundle"))
+    assert line.startswith(f"--table-out {target} ")
+    if name == "table.md":
+        assert target.read_text() == "| my | table |"
+
+
+def test_faces_preview_refuses_a_png_it_did_not_write(tmp_path):
+    png = tmp_path / "holiday.png"
+    hf.random_png(png, 0)
+    same = _unchanged([png])
+    line = error_line(cli_process("faces", "preview", "--out", png))
+    assert line == f"--out {png} exists and was not written by tinyemo-audit (its folder's .tinyemo-audit-outputs.json does not list it)"
+    assert same()
+
+
+def test_an_output_name_that_is_not_utf8_is_written_and_recognised(tmp_path):
+    """Row O18: undecodable bytes in a file name reach stdout and the manifest escaped, never as a crash."""
+    target = os.fsencode(tmp_path) + b"/sheet-\xff.png"
+    for _ in range(2):  # the second run replaces the first: the manifest recognises the odd name
+        result = subprocess.run([sys.executable, "-m", "tinyemo_audit.cli.main", "faces", "preview", "--out", target],
+                                capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+        assert (result.returncode, result.stderr) == (0, b""), result.stderr
+        assert b"\\udcff" in result.stdout
+    assert os.path.isfile(target)
+    listed = json.loads((tmp_path / ".tinyemo-audit-outputs.json").read_text())["files"]
+    assert list(listed) == ["sheet-\udcff.png"]

@@ -21,13 +21,13 @@ def _weat_oracle(X, Y, A, B):
     sy = [s(y) for y in Y]
     statistic = sum(sx) - sum(sy)
     effect = (np.mean(sx) - np.mean(sy)) / np.std(sx + sy, ddof=1)
-    greater = total = 0
+    at_least = total = 0
     for chosen in itertools.combinations(range(len(targets)), len(X)):
         rest = [i for i in range(len(targets)) if i not in chosen]
         value = sum(s(targets[i]) for i in chosen) - sum(s(targets[i]) for i in rest)
-        greater += value > statistic + 1e-12
+        at_least += value >= statistic - 1e-12  # the observed partition counts: p is never 0
         total += 1
-    return effect, statistic, greater / total
+    return effect, statistic, at_least / total
 
 
 @pytest.mark.parametrize("seed, n_x, n_y", [(0, 4, 4), (1, 5, 5), (2, 3, 5)])
@@ -77,3 +77,28 @@ def test_weat_input_errors():
         weat(np.zeros((2, 3)), good, good, good)
     with pytest.raises(InputError, match="missing values"):
         weat(np.full((2, 3), np.nan), good, good, good)
+
+
+@pytest.mark.parametrize("seed, n", [(0, 30), (1, 60), (2, 150)])
+def test_weat_normal_limit_agrees_with_permutations_where_both_resolve(seed, n):
+    rng = np.random.default_rng(seed)
+    A, B = rng.normal(size=(3, 8)), rng.normal(size=(3, 8))
+    for shift in (0.0, 0.05, 0.1, 0.2):
+        X = rng.normal(size=(n, 8)) + shift * (A.mean(0) - B.mean(0))
+        Y = rng.normal(size=(n, 8))
+        normal = weat(X, Y, A, B, n_perm=20_000, seed=seed)
+        permuted = weat(X, Y, A, B, n_perm=20_000, seed=seed, normal_min_targets=None)
+        assert normal["test"] == "re-partitions, normal approximation"
+        assert permuted["test"] == "re-partitions, permutations"
+        if permuted["p_value"] > 0.005:
+            assert normal["p_value"] == pytest.approx(permuted["p_value"], abs=0.02, rel=0.15)
+
+
+def test_weat_p_value_is_never_zero():
+    X = [[1.0, 0.1], [0.9, 0.0]]
+    Y = [[0.0, 1.0], [0.1, 0.9]]
+    assert weat(X, Y, [[1.0, 0.0]], [[0.0, 1.0]])["p_value"] == pytest.approx(1 / 6)
+    rng = np.random.default_rng(0)
+    far = weat(rng.normal(size=(12, 4)) + 5 * np.eye(4)[0], rng.normal(size=(12, 4)), np.eye(4)[:1], np.eye(4)[1:2],
+               n_perm=500)
+    assert far["test"] == "re-partitions, permutations" and far["p_value"] == pytest.approx(1 / 501)

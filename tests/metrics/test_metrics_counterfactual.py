@@ -94,3 +94,32 @@ def test_label_distribution_kl():
     assert kl[1] == pytest.approx(0.0, abs=1e-15)
     with pytest.raises(UsageError):
         label_distribution_kl(s_a, s_b, temperature=0)
+
+
+@pytest.mark.parametrize("seed, n", [(0, 30), (1, 45), (2, 60), (3, 120), (4, 59)])
+def test_paired_shift_normal_limit_agrees_with_sign_flips_where_both_resolve(seed, n):
+    # Known answer: the normal limit of the sign-flip null and 20 000 sign flips give the same p.
+    rng = np.random.default_rng(seed)
+    diff = rng.gamma(2.0, 1.0, size=(n, 6)) * rng.choice([-1, 1], size=(n, 6)) + np.linspace(-0.3, 0.5, 6)
+    normal = paired_shift(np.zeros_like(diff), diff, n_perm=20_000, n_boot=0, seed=seed)
+    permuted = paired_shift(np.zeros_like(diff), diff, n_perm=20_000, n_boot=0, seed=seed, normal_min_pairs=None)
+    assert normal["test"] == "sign-flip, normal approximation"
+    assert permuted["test"] == "sign-flip, permutations"
+    resolved = permuted["p_value"] > 0.005
+    assert resolved.any()
+    np.testing.assert_allclose(normal["p_value"][resolved], permuted["p_value"][resolved], atol=0.02, rtol=0.15)
+
+
+def test_paired_shift_normal_limit_has_no_floor():
+    rng = np.random.default_rng(7)
+    diff = 0.3 + rng.normal(0, 0.1, size=59)
+    normal = paired_shift(np.zeros(59), diff, n_perm=10_000, n_boot=0)
+    permuted = paired_shift(np.zeros(59), diff, n_perm=10_000, n_boot=0, normal_min_pairs=None)
+    assert permuted["p_value"] == pytest.approx(1 / 10_001)  # the permutation floor
+    assert normal["p_value"] < 1e-10  # 59 pairs all moving one way: far below it
+    assert paired_shift(np.zeros(40), np.zeros(40), n_perm=10, n_boot=0)["p_value"] == 1.0
+
+
+def test_paired_shift_small_n_keeps_the_exact_test():
+    result = paired_shift(np.zeros(10), np.arange(10.0) - 2, n_perm=10_000, n_boot=0)
+    assert result["exact"] and result["test"] == "sign-flip, exact"

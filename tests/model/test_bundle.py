@@ -44,21 +44,25 @@ def test_a_well_typed_bundle_loads(bundle_dir):
 
 
 @pytest.mark.parametrize("section, key, value, message", [
-    ("projector", "d_in", "lots", "projector.d_in must be an integer, got 'lots'"),
-    ("projector", "d_out", 4.0, "projector.d_out must be an integer, got 4.0"),
-    ("projector", "d_in", True, "projector.d_in must be an integer, got True"),
-    ("projector", "d_in", 0, "projector.d_in must be at least 1, got 0"),
-    ("projector", "dropout", "0.2", "projector.dropout must be a number, got '0.2'"),
-    ("loss", "temperature", "hot", "loss.temperature must be a number, got 'hot'"),
-    ("loss", "temperature", -1, "loss.temperature must be positive, got -1"),
-    ("taxonomy", "classes", "a,b", "taxonomy.classes must be a non-empty list of strings, got 'a,b'"),
-    ("taxonomy", "classes", ["a", 3], "taxonomy.classes must be a non-empty list of strings"),
-    ("taxonomy", "classes", [], "taxonomy.classes must be a non-empty list of strings"),
-    ("label_space", "template", 7, "label_space.template must be a string, got 7"),
-    ("label_space", "synonyms", "yes", "label_space.synonyms must be true or false, got 'yes'"),
-    ("label_space", "tokenizer", 1, "label_space.tokenizer must be a string or null, got 1"),
-    ("encoder", "spec", ["x"], "encoder.spec must be a string, got ['x']"),
-    ("training", "datasets", [{"spec": 1}], "training.datasets must be a list of objects each with a string 'spec'"),
+    ("projector", "d_in", "lots", "projector.d_in: must be an integer; got 'lots'"),
+    ("projector", "d_out", 4.0, "projector.d_out: must be an integer; got 4.0"),
+    ("projector", "d_in", True, "projector.d_in: must be an integer; got True"),
+    ("projector", "d_in", 0, "projector.d_in: must be at least 1; got 0"),
+    ("projector", "d_in", 10**18, "projector.d_in: must be at most 1048576; got 1000000000000000000"),
+    ("projector", "dropout", "0.2", "projector.dropout: must be a number; got '0.2'"),
+    ("projector", "dropout", 1.5, "projector.dropout: must be less than 1.0; got 1.5"),
+    ("loss", "temperature", "hot", "loss.temperature: must be a number; got 'hot'"),
+    ("loss", "temperature", -1, "loss.temperature: must be greater than 0.0; got -1"),
+    ("taxonomy", "classes", "a,b", "taxonomy.classes: must be a list; got 'a,b'"),
+    ("taxonomy", "classes", ["a", 3], "taxonomy.classes[1]: must be a string; got 3"),
+    ("taxonomy", "classes", [], "taxonomy.classes: must not be empty; got []"),
+    ("taxonomy", "classes", ["a", "a"], "taxonomy.classes: lists the class 'a' twice"),
+    ("taxonomy", "classes", ["a", "b\x1b[2J"], "taxonomy.classes[1]: must not hold control characters; got 'b\\x1b[2J'"),
+    ("label_space", "template", 7, "label_space.template: must be a string; got 7"),
+    ("label_space", "synonyms", "yes", "label_space.synonyms: must be true or false; got 'yes'"),
+    ("label_space", "tokenizer", 1, "label_space.tokenizer: must be a string; got 1"),
+    ("encoder", "spec", ["x"], "encoder.spec: must be a string; got ['x']"),
+    ("training", "datasets", [{"spec": 1}], "training.datasets[0].spec: must be a string; got 1"),
 ])
 def test_a_mistyped_field_is_one_line_naming_file_and_field(bundle_dir, section, key, value, message):
     folder, spec = bundle_dir
@@ -70,10 +74,10 @@ def test_a_mistyped_field_is_one_line_naming_file_and_field(bundle_dir, section,
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda s: s.update(loss=[]), "'loss' must be an object, got []"),
-    (lambda s: s.update(name=5), "'name' must be a string or null, got 5"),
-    (lambda s: s["projector"].pop("d_in"), " lacks the key projector.d_in"),
-    (lambda s: s.pop("taxonomy"), " lacks the key 'taxonomy'"),
+    (lambda s: s.update(loss=[]), "loss: must be a mapping; got []"),
+    (lambda s: s.update(name=5), "name: must be a string; got 5"),
+    (lambda s: s["projector"].pop("d_in"), "projector: missing required key 'd_in'"),
+    (lambda s: s.pop("taxonomy"), "missing required key 'taxonomy'"),
 ])
 def test_sections_and_required_fields(bundle_dir, change, message):
     folder, spec = bundle_dir
@@ -81,8 +85,29 @@ def test_sections_and_required_fields(bundle_dir, change, message):
     _write(folder, spec)
     with pytest.raises(InputError) as info:
         load_bundle(folder)
-    sep = "" if message.startswith(" ") else ": "
-    assert str(info.value) == f"{folder / 'bundle.json'}{sep}{message}"
+    assert str(info.value) == f"{folder / 'bundle.json'}: {message}"
+
+
+def test_unknown_keys_are_kept_for_newer_writers(bundle_dir):
+    folder, spec = bundle_dir
+    spec["future_section"] = {"x": 1}
+    spec["projector"]["future_key"] = [1, 2]
+    _write(folder, spec)
+    assert load_bundle(folder).spec["future_section"] == {"x": 1}
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"format": "tinyemo-audit-bundle", "version": NaN}', "NaN is not a JSON number"),
+    ('{"format": "tinyemo-audit-bundle", "version": 1, "x": ' + "9" * 5000 + "}", "an integer of 5,000 digits"),
+    ('{"format": "tinyemo-audit-bundle", "version": 1, "x": ' + "[" * 10000 + "]" * 10000 + "}", "nested more than"),
+    ('{"format": "tinyemo-audit-bundle", "version": true}', "has bundle version True"),
+])
+def test_hostile_json_is_one_line(bundle_dir, text, fragment):
+    folder, _ = bundle_dir
+    (folder / "bundle.json").write_text(text)
+    with pytest.raises(InputError) as info:
+        load_bundle(folder)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
 
 
 def test_optional_fields_needed_later_fail_clearly(bundle_dir):

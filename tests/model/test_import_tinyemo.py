@@ -142,14 +142,10 @@ def test_wrong_label_space_width_names_both_shapes(tmp_path, openelm_like):
 
 
 def test_cli_exit_2_with_one_line_naming_both_shapes(tmp_path, openelm_like):
-    import typer
     from typer.testing import CliRunner
 
-    from tinyemo_audit.cli.import_projector import import_tinyemo
+    from tinyemo_audit.cli.main import app
 
-    app = typer.Typer()
-    app.command("import-tinyemo")(import_tinyemo)
-    app.command("unused")(lambda: None)
     weights = _save_bin(tmp_path / "p.bin", 1024, 1280)
     args = ["import-tinyemo", "--projector", f"tinyemo:{weights}", "--encoder", CLIP_L14,
             "--label-space", f"llm:{openelm_like[0]}", "--tokenizer", str(openelm_like[1]),
@@ -207,10 +203,8 @@ def test_published_variant_with_a_local_llm(tmp_path, openelm_like, monkeypatch)
 
 
 def test_models_list_shows_bundles_variants_and_encoders(tmp_path, monkeypatch):
-    import typer
     from typer.testing import CliRunner
 
-    from tinyemo_audit.cli.models_catalog import models_list
     from tinyemo_audit.model.catalog import model_catalog
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -220,12 +214,11 @@ def test_models_list_shows_bundles_variants_and_encoders(tmp_path, monkeypatch):
     assert all(row["available"] is False and "projector" in row["missing"] for row in catalog["published"])
     assert {row["dims"] for row in catalog["published"]} == {f"768->{w}" for w in PUBLISHED_WIDTHS.values()}
     assert catalog["bundles"] == []
-    app = typer.Typer()
-    app.command("list")(models_list)
-    app.command("unused")(lambda: None)
-    result = CliRunner().invoke(app, ["list", "--json", "--no-check-weights"])
+    from tinyemo_audit.cli.main import app
+
+    result = CliRunner().invoke(app, ["models", "list", "--json", "--no-check-weights"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert {row["spec"] for row in shown["encoders"]} >= {"open_clip:ViT-L-14/openai", "hf:facebook/dinov2-large"}
-    text = CliRunner().invoke(app, ["list", "--no-check-weights"]).output
+    text = CliRunner().invoke(app, ["models", "list", "--no-check-weights"]).output
     assert "openelm-270m" in text and "768->1280" in text and "siglip-so400m" in text

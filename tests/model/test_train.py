@@ -46,8 +46,14 @@ def test_bundle_files_are_safe_formats(trained):
     _, out = trained
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".tinyemo-audit-outputs.json",  # the outputs manifest (JSON): what train wrote, with digests
         "MODEL_CARD.md", "bundle.json", "label_embeddings.safetensors", "metrics.json", "projector.safetensors",
     ]
+    # Ordinary modes whatever safetensors does (it creates its files 0600).
+    from tinyemo_audit._io import normal_file_mode
+
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()} == {
+        name: oct(normal_file_mode()) for name in names}
     spec = json.loads((out / "bundle.json").read_text())
     assert spec["projector"]["d_in"] == 48 and spec["projector"]["d_out"] == 576
     assert spec["taxonomy"]["classes"] == list(CLASSES)

@@ -48,7 +48,8 @@ def find_chromium() -> str | None:
 class Chromium:
     """Headless Chromium with one page; ``events`` collects every DevTools event of that page."""
 
-    def __init__(self, executable: str, profile_dir: Path, *, width: int = 1400, height: int = 3000):
+    def __init__(self, executable: str, profile_dir: Path, *, width: int = 1400, height: int = 3000,
+                 mobile: bool = False):
         cmd_r, self._cmd_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
 
@@ -80,8 +81,12 @@ class Chromium:
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable", session=True)
+        self.set_viewport(width, height, mobile=mobile)
+
+    def set_viewport(self, width: int, height: int, *, mobile: bool = False, scale: float = 1) -> None:
+        """Emulate a screen: ``mobile`` honours the page's viewport meta tag as a phone does."""
         self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=True)
+                  {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile}, session=True)
 
     def _read(self) -> None:
         buf = b""
@@ -211,9 +216,10 @@ def chromium_or_skip() -> str:
 
 
 @contextmanager
-def open_report(report: Path, profile_dir: Path, *, width: int = 1400, height: int = 3000):
+def open_report(report: Path, profile_dir: Path, *, width: int = 1400, height: int = 3000, mobile: bool = False,
+                executable: str | None = None):
     """Open ``report`` in headless Chromium, wait for every chart; yields the browser with ``charts`` set."""
-    chrome = Chromium(chromium_or_skip(), profile_dir, width=width, height=height)
+    chrome = Chromium(executable or chromium_or_skip(), profile_dir, width=width, height=height, mobile=mobile)
     try:
         chrome.open(Path(report).as_uri())
         chrome.charts = chrome.evaluate(WAIT_FOR_CHARTS)

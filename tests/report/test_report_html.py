@@ -13,10 +13,16 @@ from report_fixture import (HOSTILE, HOSTILE_CLASS, HOSTILE_CLUSTER, HOSTILE_MOD
 
 from tinyemo_audit.errors import InputError, UsageError
 from tinyemo_audit.report import render_report, write_report
-from tinyemo_audit.report import _figures, _format
+from tinyemo_audit.report import _charts, _figures, _format
+from tinyemo_audit.report._assets import plotly_js
 
-SECTION_ORDER = ["verdict", "skipped", "findings", "groups", "confusion", "twins", "map", "probes", "dataset", "gates",
-                 "methods"]
+SECTION_ORDER = ["verdict", "skipped", "findings", "rules", "groups", "confusion", "twins", "map", "probes", "dataset",
+                 "gates", "methods"]
+
+
+def _chart_specs(parsed) -> list[str]:
+    """The JSON of every chart (a <script type="application/json" class="chart-spec">)."""
+    return [s for s in parsed.scripts if s.lstrip().startswith(("{\"data\"", "{\"map\"", "{\"layout\""))]
 
 
 class _Page(HTMLParser):
@@ -73,21 +79,22 @@ def test_hostile_strings_never_appear_as_markup(page):
 def test_hostile_strings_are_shown_as_text(parsed):
     text = "".join(parsed.text)
     for value in (HOSTILE_MODEL, HOSTILE_VALUE, HOSTILE_CLUSTER, HOSTILE_CLASS,
-                  f"identity 17 {HOSTILE} & 'light'", "# Model card"):
+                  f"identity 17 {HOSTILE} & 'light'", "Model card", f"{HOSTILE} & <i>x</i>"):
         assert value in text, value
 
 
 def test_hostile_strings_reach_plotly_escaped(parsed):
-    # plotly renders some tags in labels, so its data must hold &lt; entities, never a (JSON-escaped) tag.
-    figures = [s for s in parsed.scripts if "Plotly.newPlot" in s]
+    # plotly renders some tags in labels, so its data must hold &lt; entities (here JSON-escaped as \u0026lt;),
+    # never a tag; and no "<" at all may reach a <script> element.
+    figures = _chart_specs(parsed)
     assert len(figures) >= 12
-    assert not any("\\u003cscript" in s or "\\u003cimg" in s for s in figures)
-    assert any("&lt;script&gt;alert(1)&lt;\\u002fscript&gt;" in s for s in figures)
-    assert any('&lt;img src=x onerror=alert(2)&gt; &amp; \\"co\\"' in s for s in figures)
-    fig = _figures.confusion_grid([("g", make_results()["performance"]["overall"]["confusion"])],
-                                  make_results()["run"]["classes"])
-    labels = list(fig["data"][0]["x"])
-    assert _figures.ptext(HOSTILE_CLASS) in labels
+    assert not any("<" in s or "\\u003cscript" in s or "\\u003cimg" in s for s in figures)
+    assert any("\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;\\u002fscript\\u0026gt;" in s for s in figures)
+    assert any('\\u0026lt;img src=x onerror=alert(2)\\u0026gt; \\u0026amp; \\"co\\"' in s for s in figures)
+    chart = _figures.confusion("g", make_results()["performance"]["overall"]["confusion"],
+                               make_results()["run"]["classes"])
+    labels = list(chart.spec["data"][0]["x"])
+    assert _charts.ptext(HOSTILE_CLASS) in labels
     assert all("<" not in label for label in labels)
 
 
@@ -108,10 +115,8 @@ def test_no_external_resources_or_handlers(parsed):
 
 def test_no_http_outside_plotly_source(page):
     # plotly.js mentions URLs in comments and error messages; nothing else may.
-    from plotly.offline import get_plotlyjs
-
-    rest = page.replace(get_plotlyjs(), "")
-    assert page.count(get_plotlyjs()) == 1  # embedded once
+    rest = page.replace(plotly_js(), "")
+    assert page.count(plotly_js()) == 1  # embedded once
     assert not re.search(r"https?://", rest), re.search(r".{60}https?://.{60}", rest)
     assert "mathjax" not in rest.lower().replace("mathjaxconfig: 'local'", "")
 
@@ -119,57 +124,68 @@ def test_no_http_outside_plotly_source(page):
 def test_unsafe_images_are_dropped(page):
     assert "javascript:alert(3)" not in page
     assert "evil.example" not in page
-    assert page.count('<figure class="thumb">') == 3 + 6 + 3  # finding examples + twin thumbnails
+    # 3 twin pairs (6 images), 1 disparity example, 4 misclassified cluster members, 9 twin-section thumbnails
+    assert page.count('<figure class="thumb">') == 6 + 1 + 4 + 9
 
 
 def test_sections_in_order(parsed):
     ids = [a["id"] for t, a in parsed.tags if t == "section"]
     assert ids == SECTION_ORDER
-    toc = [a["href"] for t, a in parsed.tags if t == "a" and a.get("href", "").startswith("#") and
-           not a["href"].startswith("#finding-")]
+    nav = parsed.tags[[t for t, _ in parsed.tags].index("nav"):]
+    toc = [a["href"] for t, a in nav[:40] if t == "a"][:len(SECTION_ORDER)]
     assert toc == [f"#{s}" for s in SECTION_ORDER]
 
 
 def test_verdict_comes_first_with_key_numbers(parsed):
     text = " ".join("".join(parsed.text).split())
-    verdict = text.index("Bias found: 3 findings.")
-    assert verdict < text.index("Overall accuracy") < text.index("Top finding") < text.index("Per-group metrics",
-                                                                                              verdict)
+    verdict = text.index("Bias found: 2 decision biases.")
+    assert verdict < text.index("2 decision biases") < text.index("2 metric-space properties") < text.index("Next steps") \
+        < text.index("Overall accuracy") < text.index("Per-group metrics", verdict)
     assert "76.2 %" in text and "3,500" in text and "1 / 2 pass" in text
+    assert "2 of 59 twin pairs change prediction; P(angry) +11.8 points" in text
 
 
-def test_findings_have_evidence_and_review_controls(page, parsed):
+def test_causes_have_probes_evidence_and_review_controls(page, parsed):
     cards = [a for t, a in parsed.tags if t == "article"]
-    assert [a["data-finding-id"] for a in cards] == ["F1", "F2", "F3"]
-    boxes = [a for t, a in parsed.tags if t == "input" and a.get("class") == "review-confirm"]
-    assert len(boxes) == 3 and [("checked" in b) for b in boxes] == [False, True, False]
-    assert "matches the model card</textarea>" in page
-    assert 'id="review-export"' in page
-    text = "".join(parsed.text)
-    assert "+0.041" in text and "2.1e-04" in text and "+9.1 pp" in text and "50.0 %" in text
+    assert [a["data-review-id"] for a in cards] == ["C1", "C2", "C3", "C4"]
+    assert [a["data-review-kind"] for a in cards] == ["cause"] * 4
+    radios = [a for t, a in parsed.tags if t == "input" and a.get("class") == "review-status"]
+    assert len(radios) == 3 * 4 and {a["value"] for a in radios} == {"unreviewed", "confirmed", "rejected"}
+    assert "matches the model card</textarea>" not in page  # a cause has no saved review of its own
+    assert 'id="review-export"' in page and 'id="review-load"' in page
+    text = " ".join("".join(parsed.text).split())
+    assert "Supported by 3 probes" in text  # C1: twins, cluster, iEAT
+    assert "+0.041" in text and "2.1e-04" in text and "+9.1 pp" in text and "9 of 171 misclassified" in text
+    assert "P(angry) +11.8 points" in text and "P(angry) 12.0 %" in text and "P(angry) 61.0 %" in text
+    assert "Relabel the neutral faces with dark skin" in text
+    assert "tinyemo-audit gate results.json --gates configs/gates/strict.yaml" in text
 
 
 def test_run_meta_is_safe_json(page):
     raw = re.search(r'<script type="application/json" id="run-meta">(.*?)</script>', page).group(1)
     assert "<" not in raw
-    assert json.loads(raw)["model"] == HOSTILE_MODEL
+    meta = json.loads(raw)
+    assert meta["model"] == HOSTILE_MODEL
+    assert meta["review_key"].endswith(meta["results_digest"]) and len(meta["results_digest"]) == 16
 
 
-def test_small_groups_are_marked(page):
+def test_small_groups_are_marked_in_tables_never_in_a_finding(page):
     # age "child" has n=24 < min_group_size=30.
-    row = re.search(r"<td>child</td><td class=\"num\">24(.*?)</td>", page)
-    assert row and "small n — not flagged" in row.group(1)
+    rows = re.findall(r"<td>child</td><td class=\"num\">24(.*?)</td>", page)
+    assert any("n &lt; 30: not flagged" in r for r in rows)
+    for card in re.findall(r'<article class="cause.*?</article>', page, flags=re.S):
+        assert "not flagged" not in card and "small n" not in card
 
 
 def test_every_chart_has_its_own_div_and_is_deterministic(page):
-    ids = re.findall(r'<div id="(chart-\d+)" class="plotly-graph-div"', page)
+    ids = re.findall(r'<div id="(chart-\d+)" class="plot plotly-graph-div', page)
     assert ids == [f"chart-{i}" for i in range(1, len(ids) + 1)] and len(ids) >= 12
     assert render_report(make_results(), thumbnails=thumbnails()) == page
 
 
 def test_minimal_results_degrade_gracefully():
     page = render_report(minimal_results())
-    assert "Plotly" not in page  # no figure, so no plotly.js either
+    assert plotly_js()[:300] not in page and 'class="chart-spec"' not in page  # no figure, no plotly.js
     assert "not run: the dataset has no twin sets" in page
     assert "not run: fewer than 50 items" in page
     assert 'id="verdict"' in page and 'id="methods"' in page and "No bias flagged." in page
@@ -196,13 +212,8 @@ def test_null_numbers_render_as_dash_with_note():
     results["clusters"]["points"]["x"] = []
     page = render_report(results)
     assert '<span title="empty group">—</span>' in page
-    assert "0 / 0" not in page and "nan" not in page.replace(_plotly_js(), "").lower().replace("nan\\u003c", "")
-
-
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
+    rest = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page.replace(plotly_js(), ""))
+    assert "0 / 0" not in page and "nan" not in rest.lower()
 
 
 def test_unlabelled_run_without_performance_shows_skip_reason():
@@ -240,8 +251,8 @@ def test_number_formats(fn, value, expected):
 
 
 def test_ptext_escapes_for_plotly():
-    assert _figures.ptext('<b>x</b> & "y"') == '&lt;b&gt;x&lt;/b&gt; &amp; "y"'
-    assert _figures.short("a" * 40, 10) == "a" * 9 + "…"
+    assert _charts.ptext('<b>x</b> & "y"') == '&lt;b&gt;x&lt;/b&gt; &amp; "y"'
+    assert _charts.short("a" * 40, 10) == "a" * 9 + "…"
 
 
 def test_counterfactual_examples_may_carry_inline_images():
@@ -249,7 +260,7 @@ def test_counterfactual_examples_may_carry_inline_images():
     image = thumbnails()["id-gender-0"]
     results["counterfactual"]["gender"]["examples"] = {"feminine": [{"id": "t1", "image": image, "caption": "twin 1"}]}
     page = render_report(results)  # no thumbnails argument: the image comes from the results
-    assert f'<img src="{image}" alt="twin 1">' in page
+    assert f'<img src="{image}" width="128" height="128" alt="twin 1">' in page  # 64 px at 2×
 
 
 # C0 but tab and newline, DEL, C1, bidi marks, overrides and isolates.
@@ -258,14 +269,12 @@ CONTROL = [chr(c) for c in range(0x20) if c not in (0x09, 0x0A)] + [chr(c) for c
 
 
 def test_control_characters_in_user_strings_are_shown_as_escapes():
-    from plotly.offline import get_plotlyjs
-
     # Attribute names, group values, titles and figure labels all contain "skin": poison every one.
     poison = "sk\\u202ein\\u0007\\u001b[31m\\u0085\\u2066\\u0000\\r"
     results = json.loads(json.dumps(make_results()).replace("skin", poison))
     results["run"]["model"] = "mini\u202e\x1b[2J"
     page = render_report(results, thumbnails=thumbnails())
-    rest = page.replace(get_plotlyjs(), "")
+    rest = page.replace(plotly_js(), "")
     assert [c for c in CONTROL if c in rest] == []
     p = _Page()
     p.feed(page)
@@ -273,7 +282,7 @@ def test_control_characters_in_user_strings_are_shown_as_escapes():
     text = "".join(p.text)
     assert "sk\\u202Ein\\u0007\\u001B[31m\\u0085\\u2066\\u0000\\u000D_group" in text  # visible, not acting
     assert "mini\\u202E\\u001B[2J" in text
-    figures = [s for s in p.scripts if "Plotly.newPlot" in s]
+    figures = _chart_specs(p)
     # In chart JSON the escape itself is escaped, so the chart shows the same visible text.
     assert any("sk\\\\u202Ein\\\\u0007" in s for s in figures)
     for ordinary in ("a\tb", "a\nb"):  # tab and newline are ordinary text

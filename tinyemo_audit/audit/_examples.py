@@ -1,4 +1,10 @@
-"""Example thumbnails for findings: twin pairs, misclassified faces, cluster members."""
+"""Example thumbnails that show a finding's effect: twin pairs whose P(target) moved most, misclassified faces.
+
+Every example carries ``true_label`` and ``predicted_label`` where known, so that the evidence can
+be checked without the HTML. Twin examples come in pairs (``side`` reference / changed, ``pair``
+0 = largest shift) with ``probability`` of the finding's ``target`` emotion on each side.
+Error-cluster and disparity examples are misclassified items, most confident mistakes first.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +12,65 @@ from typing import Any
 
 import numpy as np
 
-from ._thumbnails import png_data_uri
+from ._thumbnails import thumbnail
 from ._twins import shift_examples
 
 MAX_EXAMPLES = 4
+TWIN_PAIRS = 3
 
 
 def _twin_examples(tp, value, reference, true_class, label) -> list[dict[str, Any]]:
+    twins, classes = tp.twins, tp.twins.classes
+    c = classes.index(label)
     out = []
-    for row, i, j in shift_examples(tp, value, reference, true_class, label, top=3):
-        for col in (i, j):
-            predicted = tp.twins.classes[int(tp.predicted[row, col])]
-            out.append({
-                "id": f"{tp.twins.ids[row]}:{tp.twins.values[col]}",
-                "label": tp.twins.values[col],
-                "caption": f"{tp.twins.values[col]}: predicted {predicted}",
-                "image": png_data_uri(tp.twins.images[row, col]),
-            })
+    for pair, (row, i, j, shift) in enumerate(shift_examples(tp, value, reference, true_class, label, top=TWIN_PAIRS)):
+        true = classes[int(twins.labels[row])] if twins.labels[row] >= 0 else None
+        for side, col in (("reference", i), ("changed", j)):
+            predicted = classes[int(tp.predicted[row, col])]
+            probability = float(tp.probabilities[row, col, c])
+            example = {
+                "id": f"{twins.ids[row]}:{twins.values[col]}" if twins.item_ids is None else str(twins.item_ids[row, col]),
+                "label": twins.values[col],
+                "caption": f"{twins.values[col]}: P({label}) {100 * probability:.1f}%, predicted {predicted}",
+                "true_label": true, "predicted_label": predicted,
+                "target": label, "probability": probability, "side": side, "pair": pair, "shift": shift,
+            }
+            if twins.images is not None:  # sets of a predictions file have no pixels to show
+                example.update(thumbnail(twins.images[row, col]))
+            out.append(example)
     return out
 
 
 def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
     out = []
     for r in rows[:MAX_EXAMPLES]:
-        true = data.classes[int(data.labels[r])] if data.labels[r] >= 0 else "?"
+        true = data.classes[int(data.labels[r])] if data.labels[r] >= 0 else None
+        predicted = preds.classes[int(preds.predicted[r])]
         entry = {
             "id": str(data.ids[r]),
-            "label": true,
-            "caption": f"true {true}, predicted {data.classes[int(preds.predicted[r])]}",
+            "label": true if true is not None else "?",
+            "caption": f"true {true or '?'}, predicted {predicted}",
+            "true_label": true, "predicted_label": predicted,
         }
+        if preds.probabilities is not None:
+            confidence = float(preds.probabilities[r, preds.predicted[r]])
+            entry.update(caption=f"true {true or '?'}, predicted {predicted} (P {100 * confidence:.0f}%)",
+                         confidence=confidence)
         if data.images is not None:
-            entry["image"] = png_data_uri(data.images[r])
+            entry.update(thumbnail(data.images[r]))
         out.append(entry)
     return out
+
+
+def _most_confident(preds, rows: np.ndarray) -> np.ndarray:
+    """``rows`` ordered by the probability of their (wrong) prediction, highest first; ties by row.
+
+    Without probabilities (a predictions file without ``prob_`` columns), in row order.
+    """
+    if preds.probabilities is None:
+        return np.sort(rows)
+    confidence = preds.probabilities[rows, preds.predicted[rows]]
+    return rows[np.lexsort((rows, -confidence))]
 
 
 def _error_rows(data, preds, attr, group, cls, metric) -> np.ndarray:
@@ -52,9 +84,16 @@ def _error_rows(data, preds, attr, group, cls, metric) -> np.ndarray:
             wrong = wrong & (data.labels == c)
         else:
             wrong = wrong & ((preds.predicted == c) | (data.labels == c))
-    rows = np.flatnonzero(in_group & wrong)
-    confidence = preds.probabilities[rows, preds.predicted[rows]]
-    return rows[np.argsort(-confidence, kind="stable")]
+    return _most_confident(preds, np.flatnonzero(in_group & wrong))
+
+
+def _cluster_rows(data, preds, clusters, cluster_id) -> np.ndarray:
+    """The cluster's misclassified members (mapped rows only), most confident mistakes first."""
+    points = clusters["points"]
+    members = np.asarray(points["item"])[np.asarray(points["cluster"]) == cluster_id]
+    if not data.has_labels:
+        return np.sort(members)
+    return _most_confident(preds, members[preds.predicted[members] != data.labels[members]])
 
 
 def attach_examples(findings, *, data, preds, twin_predictions, clusters=None) -> None:
@@ -71,6 +110,4 @@ def attach_examples(findings, *, data, preds, twin_predictions, clusters=None) -
             _, attr, group, cls, metric = hint
             finding["examples"] = _item_examples(data, preds, _error_rows(data, preds, attr, group, cls, metric))
         elif kind == "cluster" and clusters is not None:
-            points = clusters["points"]
-            members = np.asarray(points["item"])[np.asarray(points["cluster"]) == hint[1]]
-            finding["examples"] = _item_examples(data, preds, np.sort(members))
+            finding["examples"] = _item_examples(data, preds, _cluster_rows(data, preds, clusters, hint[1]))

@@ -34,6 +34,12 @@ def stat(value, ci_low=None, ci_high=None, n=None, **extra) -> dict[str, Any]:
     return out
 
 
+def confusion(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Counts of (true, predicted) pairs, rows true; every class a row and a column, even with one class."""
+    cells = np.bincount(np.asarray(true) * n_classes + np.asarray(predicted), minlength=n_classes * n_classes)
+    return cells.reshape(n_classes, n_classes).tolist()
+
+
 def _row_stat(row) -> dict[str, Any]:
     return stat(row.value, row.ci_low, row.ci_high, row.n)
 
@@ -42,8 +48,6 @@ def performance(
     true: np.ndarray, predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int
 ) -> dict[str, Any]:
     """Overall and per-group accuracy/TPR/FPR/selection rate with CIs, and confusion matrices."""
-    from sklearn.metrics import confusion_matrix
-
     k = np.arange(len(classes))
     overall_table = group_table(true, predicted, np.zeros(len(true), dtype=int), classes=k,
                                 n_boot=settings["n_boot"], seed=seed)
@@ -54,7 +58,7 @@ def performance(
         "overall": {
             "accuracy": _row_stat(acc_row),
             "per_class": {classes[int(r.cls)]: _row_stat(r) for r in tpr_rows.itertuples()},
-            "confusion": confusion_matrix(true, predicted, labels=k).tolist(),
+            "confusion": confusion(true, predicted, len(classes)),
         },
         "by_attribute": {},
     }
@@ -72,7 +76,7 @@ def performance(
                     entry["accuracy"] = _row_stat(r)
                 else:
                     entry.setdefault(r.metric, {})[classes[int(r.cls)]] = _row_stat(r)
-            entry["confusion"] = confusion_matrix(true[mask], predicted[mask], labels=k).tolist()
+            entry["confusion"] = confusion(true[mask], predicted[mask], len(classes))
             per_group[g] = entry
         result["by_attribute"][attr] = {"groups": per_group}
     return result
@@ -85,6 +89,9 @@ def _disparity_stat(d: dict[str, Any]) -> dict[str, Any]:
         best_group=str(d["best_group"]) if d["best_group"] is not None else None,
         flaggable=bool(d.get("flaggable", True)), note=d.get("note") or None,
         by_group={str(g): (None if v is None or not np.isfinite(v) else float(v)) for g, v in d["by_group"].items()},
+        trials_by_group={str(g): int(v) for g, v in (d.get("trials_by_group") or {}).items()},
+        successes_by_group={str(g): int(v) for g, v in (d.get("successes_by_group") or {}).items()},
+        test=d.get("test"),
     )
 
 

@@ -7,6 +7,12 @@ from typing import Any
 import numpy as np
 
 from ..metrics import paired_shift
+from ._requirements import LeftOut
+from ._results_guard import finite_or_none, undefined_note
+
+# When the two prompts of every pair land on the same point, the shift is 0 and has no spread.
+NOTE_NO_SHIFT = "the paired prompts' similarities do not differ"
+WHY_UNDEFINED = "the shift or its confidence interval is undefined"
 
 
 def _prompts(templates, terms, emotion):
@@ -15,7 +21,8 @@ def _prompts(templates, terms, emotion):
 
 
 def text_probe(
-    space, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict, reference_groups: dict, seed: int
+    space, label_emb: np.ndarray, classes: tuple[str, ...], settings: dict, reference_groups: dict, seed: int,
+    *, left_out: LeftOut | None = None,
 ) -> dict[str, Any]:
     """Shift of every label's similarity when only the group term in a prompt changes.
 
@@ -48,11 +55,16 @@ def text_probe(
                 res = paired_shift(sims[: len(texts_a)], sims[len(texts_a):], n_perm=settings["n_perm_paired"],
                                    n_boot=settings["n_boot"], seed=seed)
                 for c, label in enumerate(classes):
-                    rows.append({
-                        "value": value, "reference": ref, "emotion": emotion, "label": label,
-                        "mean_shift": float(res["mean_shift"][c]), "ci_low": float(res["ci_low"][c]),
-                        "ci_high": float(res["ci_high"][c]), "p_value": float(res["p_value"][c]),
-                        "n": int(res["n"]),
-                    })
+                    numbers = {key: finite_or_none(res[key][c]) for key in ("mean_shift", "ci_low", "ci_high", "p_value")}
+                    if None in (numbers["mean_shift"], numbers["ci_low"], numbers["ci_high"]):
+                        if left_out is not None:
+                            left_out.add(WHY_UNDEFINED, f"{attr}: {value} vs {ref}, {emotion} → {label}")
+                        continue
+                    row = {"value": value, "reference": ref, "emotion": emotion, "label": label, **numbers,
+                           "n": int(res["n"]), "test": res["test"]}
+                    note = undefined_note(numbers, NOTE_NO_SHIFT)
+                    if note:
+                        row["note"] = note
+                    rows.append(row)
         out["by_attribute"][attr] = {"terms": {k: list(v[:size]) for k, v in groups.items()}, "shifts": rows}
     return out

@@ -1,34 +1,42 @@
-"""``tinyemo-audit run``: every probe over one bundle and dataset, written as one run folder.
+"""``tinyemo-audit run``: every probe over a bundle on a dataset, or over a model's predictions, written as one run folder.
 
-The run folder holds results.json (the AuditResult, docs/results-schema.md), timings.json,
-report.html and, with gates, junit.xml and summary.md. It is written whole or not at all.
+What is audited comes in as :class:`AuditInputs`: the items, the model's answers (a bundle
+classifies the items, or a predictions file gives them) and the items' counterfactual sets (the
+dataset's own source, or a manifest). Each probe asks the plan whether those inputs support it
+(:mod:`._requirements`); the runner never asks which dataset or kind of model it has. The run
+folder holds results.json (docs/results-schema.md), timings.json, report.html and, with gates,
+junit.xml and summary.md. It is written whole or not at all; the Python API
+(:func:`tinyemo_audit.audit_model`) runs the same audit without writing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_directory, atomic_write_json
-from ..errors import UsageError
-from ..model.bundle import load_bundle
+from .._io import atomic_write_json, atomic_write_text
 from ..model.classifier import predict
+from ..outputs import OutputPlan
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
+from ._causes import group_causes
 from ._examples import attach_examples
+from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
+from ._results_guard import guard_results
+from ._rules import rules
 from ._text_probes import text_probe
-from .settings import load_settings
+from ._verdict import verdict
 
-RESULTS_SCHEMA_VERSION = "1.0"
-# Faces attributes audited by default: skin_tone's six levels are summarised by skin_group.
-FACES_AUDIT_ATTRIBUTES = ("skin_group", "gender", "age")
+RESULTS_SCHEMA_VERSION = "1.1"
+CLUSTER_TEST = "binomial, exact (one-sided, against the overall error rate)"
 NO_LABELS = "the dataset has no labels"
 # What an unlabelled dataset cannot support: (probe, reason, results.json paths left out). Every one
 # needs the true emotion of each image; prediction rates, twins, text probes, associations, skew and
@@ -65,9 +73,12 @@ BIAS_FRAMEWORK = (
 
 @dataclass
 class RunOutcome:
+    """What ``run`` did: its folder (written unless ``write=False``), exit code, results and gate outcomes."""
+
     run_dir: Path
     exit_code: int
     results: dict[str, Any]
+    gate_outcomes: list = field(default_factory=list)
 
 
 def default_run_dir(dataset: str, model: str) -> Path:
@@ -112,17 +123,26 @@ class _Stages:
         return self.timings
 
 
-def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any]]]:
-    """The attributes the group probes compare, and a ``run.skipped`` entry for each one left out."""
+def _audit_attributes(data) -> tuple[list[str], list[dict[str, Any]]]:
+    """The attributes the group probes compare, and a ``run.skipped`` entry for each one left out.
+
+    A dataset may name its protected attributes (``meta["protected_attributes"]``: the faces corpus
+    summarises skin_tone's six levels by skin_group); otherwise every attribute column is one.
+    """
     from ..data.layout_loader import UNKNOWN_VALUE
 
-    if dataset == "faces":
-        return list(FACES_AUDIT_ATTRIBUTES), []
+    declared = (data.meta or {}).get("protected_attributes")
+    names = [a for a in declared if a in data.attributes.columns] if declared else data.attributes.columns
     kept, skipped = [], []
-    for name in data.attributes.columns:
+    # Columns the loader left out (a control character in the column name) are named here too.
+    for record in (data.meta or {}).get("skipped_attributes", ()):
+        skipped.append({"probe": f"group comparisons by attribute {record['attribute']}",
+                        "reason": f"{record['reason']}; the column is left out of every group probe",
+                        "metrics": []})
+    for name in names:
         values = data.attributes[name]
         groups = sorted(values.dropna().astype(str).unique())
-        if len(groups) >= 2:
+        if len(groups) >= MIN_GROUPS:
             kept.append(name)
             continue
         if not groups or groups == [UNKNOWN_VALUE]:
@@ -139,21 +159,34 @@ def _audit_attributes(dataset: str, data) -> tuple[list[str], list[dict[str, Any
     return kept, skipped
 
 
-def check_run_dir(out: str | Path | None) -> None:
-    """UsageError unless ``--out`` may become (or replace) the run folder.
+def run_outputs(run_dir: Path, *, junit: str | Path | None, dataset: str | None, model: str | None,
+                config: str | Path | None, gates: str | Path | None, files: tuple = ()) -> OutputPlan:
+    """The outputs of ``run`` (the run folder, and ``--junit`` when gates run) and the inputs they must not touch.
 
-    A missing path, an empty folder or a previous run folder (one holding results.json) is fine:
-    the run replaces it whole. An existing file, or a folder holding anything else, is refused,
-    so that a mistyped --out never deletes someone's work.
+    The run folder may be new, empty or a run folder this tool wrote and nobody changed; the rule
+    and the up-front checks are :mod:`tinyemo_audit.outputs`. ``files`` are the other inputs as
+    ``(path or in-memory object, what)``: the predictions, embeddings, counterfactual manifest and
+    baseline; in-memory ones are no files and are left out.
     """
-    if out is None:
-        return
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for the run")
-    if out.is_dir() and not (out / "results.json").is_file() and any(out.iterdir()):
-        raise UsageError(f"--out {out} is a folder that is not a previous run (no results.json) and not empty; "
-                         "give a new or empty folder, or a previous run folder to replace")
+    from ..errors import TinyEmoAuditError
+    from ..model.bundle import resolve_bundle_path
+    from ..outputs import dataset_inputs
+
+    plan = OutputPlan(cache=True)
+    plan.folder(run_dir, "--out")
+    if junit is not None and gates is not None and Path(junit).absolute() != (run_dir / "junit.xml").absolute():
+        plan.file(junit, "--junit")
+    for path, what in dataset_inputs(dataset) if dataset is not None else ():
+        plan.input(path, what)
+    if model is not None:
+        try:
+            plan.input(resolve_bundle_path(model), "model bundle")
+        except TinyEmoAuditError:
+            pass  # an unknown model is reported by load_bundle, in its place among the checks
+    for path, what in ((config, "settings file"), (gates, "gate file"), *files):
+        if isinstance(path, (str, os.PathLike)):
+            plan.input(path, what)
+    return plan
 
 
 def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[str, Any]:
@@ -161,14 +194,16 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
 
     from ..discovery import discover
 
-    words, vectors = space.vocabulary()
-    # Names read better from plain lowercase words than from capitalised forms and word pieces.
-    keep = np.flatnonzero([w.isalpha() and w.islower() for w in words])
-    words, vectors = [words[i] for i in keep], np.asarray(vectors)[keep]
+    vocabulary = None  # without a label space (a predictions file) clusters are named by their groups alone
+    if space is not None:
+        words, vectors = space.vocabulary()
+        # Names read better from plain lowercase words than from capitalised forms and word pieces.
+        keep = np.flatnonzero([w.isalpha() and w.islower() for w in words])
+        vocabulary = ([words[i] for i in keep], np.asarray(vectors)[keep].astype(np.float32))
     errors = None if true is None else preds.predicted != true
     result = discover(
         preds.embeddings, errors=errors, attributes=attributes,
-        vocabulary=(list(words), np.asarray(vectors, dtype=np.float32)),
+        vocabulary=vocabulary,
         method=settings["discovery"]["method"], umap_cap=settings["discovery"]["umap_cap"],
         min_size=settings["min_group_size"], seed=seed, progress=progress,
     )
@@ -192,164 +227,320 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
         if errors is not None and item.get("error_rate") is not None and 0 < overall_error < 1:
             k = int(round(item["error_rate"] * item["size"]))
             item["p_value"] = float(binomtest(k, item["size"], overall_error, alternative="greater").pvalue)
+            item["test"] = CLUSTER_TEST
         items.append(item)
     return {"method": data["method"], "params": data["params"], "points": points, "items": items}
 
 
-def _verdict(findings: list[dict], gate_status: str | None) -> dict[str, Any]:
-    if gate_status == "failed":
-        status = "gate-failed"
+@dataclass
+class AuditInputs:
+    """What one audit reads: the items, the model's answers about them, and where twins come from.
+
+    Attributes
+    ----------
+    data : Dataset
+        The audited items (their ``counterfactuals`` source, if any, gives the twin sets).
+    preds : Predictions or None
+        The model's answers; None until a bundle has classified ``data``.
+    bundle : Bundle or None
+        The model bundle; None for a predictions-only audit (no label space, no encoder).
+    score : str
+        What ``preds.similarities`` are (a bundle's cosine similarities, a file's scores or probabilities).
+    """
+
+    data: Any
+    preds: Any
+    bundle: Any
+    score: str
+
+
+def _read_inputs(request, *, predictions, embeddings, counterfactuals, seed: int, n: int | None) -> AuditInputs:
+    """Load the dataset (or read the predictions file) and the counterfactual manifest; subsample to ``n``."""
+    from dataclasses import replace
+
+    from ..data.registry import load_dataset
+    from ..model.classifier import subset_predictions
+    from ._twins import COSINE, PROBABILITY, SCORE
+
+    if predictions is not None:
+        from ..data.predictions import read_predictions
+
+        data, preds = read_predictions(predictions, embeddings=embeddings)
+        scored = preds.similarities is not None and preds.similarities is not preds.probabilities
+        score = SCORE if scored else PROBABILITY
     else:
-        status = "biased" if findings else "no-flag"
-    if findings:
-        headline = (f"{len(findings)} potential bias{'es' if len(findings) != 1 else ''} found. "
-                    f"Most severe: {findings[0]['title']}.")
-    else:
-        headline = "No bias was flagged: no test passed both the significance (q) and the effect-size bar."
-    return {"status": status, "headline": headline, "n_findings": len(findings)}
+        data, preds, score = load_dataset(request.dataset, "test"), None, COSINE
+    if n is not None and n < len(data):
+        keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
+        data = data.subset(keep)
+        preds = None if preds is None else subset_predictions(preds, keep)
+    if counterfactuals is not None:
+        from ..data.counterfactuals import read_counterfactuals
+        from ..data.images import DEFAULT_SIZE
+
+        classes = data.classes or request.bundle.classes
+        manifest = read_counterfactuals(
+            counterfactuals, classes=classes, cells="items" if predictions is not None else "auto",
+            image_size=int(data.images.shape[1]) if data.images is not None else DEFAULT_SIZE,
+            item_ids=data.ids, item_labels=data.labels)
+        data = replace(data, counterfactuals=manifest)  # a manifest given replaces the dataset's own sets
+    return AuditInputs(data=data, preds=preds, bundle=request.bundle, score=score)
+
+
+def _counterfactual(inputs: AuditInputs, attributes, references, settings, seed, n_twins, plan, progress):
+    """The twin probes over every attribute the dataset's counterfactual source has sets for."""
+    from ..data.counterfactuals import counterfactual_counts
+    from ._twins import item_twins
+
+    source, bundle = inputs.data.counterfactuals, inputs.bundle
+    counterfactual, twin_predictions = {}, {}
+    left_out = plan.left_out("counterfactual")
+    for attr in source.attributes(list(attributes.columns)):
+        twins = source.twin_set(attr, n_identities=n_twins or settings["twins_per_attribute"])
+        if twins is None or not len(twins):
+            counts = counterfactual_counts(twins) if twins is not None else {}
+            why = ", ".join(f"{k} ({v})" for k, v in {**counts.get("skipped_sets", {}),
+                                                         **counts.get("skipped_rows", {})}.items())
+            left_out.add("no usable counterfactual set" + (f": {why}" if why else ""), attr)
+            continue
+        if twins.item_ids is not None:
+            tp = item_twins(twins, inputs.preds, inputs.data.ids, score=inputs.score)
+        else:
+            tp = _twins.predict_twins(bundle, twins, progress=progress)
+        twin_predictions[attr] = tp
+        configured = settings["reference_groups"].get(attr)
+        reference = references.get(attr) if attr in references else configured
+        counterfactual[attr] = {**_twins.counterfactual_probe(
+            tp, reference=reference, temperature=bundle.temperature if bundle is not None else 1.0,
+            settings=settings, seed=seed,
+        ), "source": source.description, **counterfactual_counts(twins)}
+    return counterfactual, twin_predictions
+
+
+def _label_embeddings(inputs: AuditInputs, classes, true) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """Each class's point in the embedding space, and the classes that have one.
+
+    A bundle embeds every class in its label space. Without one (a predictions file with
+    embeddings) a class is represented by the mean of the L2-normalised embeddings of its items (by
+    true label where there are labels, else by prediction); a class without items has none.
+    """
+    if inputs.bundle is not None:
+        return inputs.bundle.embed_classes(classes).numpy().astype(np.float32), tuple(classes)
+    if inputs.preds.embeddings is None:
+        return None, ()
+    embeddings = inputs.preds.embeddings
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    members = true if true is not None else inputs.preds.predicted
+    present = np.unique(members)
+    prototypes = np.stack([unit[members == c].mean(axis=0) for c in present]).astype(np.float32)
+    return prototypes, tuple(classes[c] for c in present)
 
 
 def run_audit(
     *,
-    dataset: str = "faces",
-    model: str = "tinyemo-faces-mini",
+    dataset: str | None = None,
+    model: str | None = None,
+    predictions: Any = None,
+    embeddings: Any = None,
+    counterfactuals: Any = None,
     out: str | Path | None = None,
     seed: int = 0,
     n: int | None = None,
     n_twins: int | None = None,
     config: str | Path | None = None,
-    gates: str | Path | None = None,
+    gates: Any = None,
     junit: str | Path | None = None,
+    baseline: Any = None,
     progress: bool = True,
+    write: bool = True,
 ) -> RunOutcome:
-    """Audit ``model`` on ``dataset``'s test split and write the run folder (see module docstring)."""
-    from ..data.registry import check_dataset_spec, load_dataset
+    """Audit a bundle on a dataset, or a predictions file, and write the run folder (see module docstring).
 
-    check_dataset_spec(dataset)
-    check_run_dir(out)
-    if n is not None and n < 2:
-        raise UsageError("--n must be at least 2")
-    if n_twins is not None and n_twins < 2:
-        raise UsageError("--n-twins must be at least 2")
-    settings = load_settings(config)
-    gate_spec = None
-    if gates is not None:
-        from ..gates import load_gates
+    With ``predictions`` (a CSV/Parquet file or a DataFrame; docs/bring-your-own.md) the audit reads
+    the model's answers instead of running a bundle: ``dataset`` and ``model`` must then be None.
+    ``counterfactuals`` (a manifest) gives the twin sets; ``baseline`` (a results.json) is what
+    gates with ``change: true`` compare against. With ``write=False`` nothing is written (the
+    Python API's ``audit`` without ``out``); ``out`` is then ignored.
+    """
+    from ..schema.run_request import check_against_data, check_run_request
 
-        gate_spec = load_gates(gates)  # fail on a bad gate file before any work
-    bundle = load_bundle(model)  # a bad model name fails before any progress output
+    # Every argument, the settings, the gate file and the bundle: checked before any stage line.
+    request = check_run_request(dataset=dataset, model=model, seed=seed, n=n, n_twins=n_twins, config=config,
+                                gates=gates, predictions=predictions is not None, embeddings=embeddings is not None,
+                                baseline=baseline)
+    settings, gate_spec, bundle = request.settings.values, request.gate_spec, request.bundle
+    dataset, model = request.dataset, request.model
+    # Every output: writable, and only replacing what this tool wrote (never an input).
+    run_dir = Path(out) if out else default_run_dir(dataset or "predictions", model or "file")
+    outputs = None
+    if write:
+        outputs = run_outputs(run_dir, junit=junit, dataset=dataset, model=model, config=config, gates=gates,
+                              files=((predictions, "predictions file"), (embeddings, "embeddings file"),
+                                     (counterfactuals, "counterfactual manifest"), (baseline, "baseline results")))
+        outputs.check()
     stages = _Stages(8, progress)
     stages("loading data", after=True)
-    data = load_dataset(dataset, "test")
-    if n is not None and n < len(data):
-        keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
-        data = data.subset(keep)
-    audited, skipped = _audit_attributes(dataset, data)
+    inputs = _read_inputs(request, predictions=predictions, embeddings=embeddings, counterfactuals=counterfactuals,
+                          seed=request.seed, n=n)
+    data = inputs.data
+    audited, skipped = _audit_attributes(data)
     attributes = data.attributes[audited]
     skipped_loading = data.skipped_by_reason()
-    references = {a: settings["reference_groups"].get(a) for a in attributes.columns}
+    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
+    # What the probes need of the settings, checked before the next stage line.
+    references = check_against_data(request, data.attributes, audited, classes)
 
-    stages("embedding and classifying the test split")
-    preds = predict(bundle, data, progress=progress)
+    stages("embedding and classifying the test split" if bundle is not None else "reading the predictions")
+    if inputs.preds is None:
+        inputs.preds = predict(bundle, data, progress=progress)
+    preds = inputs.preds
     labelled = data.has_labels
     true = data.labels if labelled else None
-    classes = data.classes or bundle.classes  # a label-free dataset without a taxonomy: the bundle's labels
     results: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION}
+    # Every probe below asks the plan first: a probe the data cannot support is listed in run.skipped.
+    label_sets, described_sets = label_sets_present(settings, classes)
+    source = data.counterfactuals
+    plan = ProbePlan(AuditFacts(
+        n=len(data), labelled=labelled, labels_present=int(len(np.unique(true))) if labelled else 0,
+        n_classes=len(classes), attributes=tuple(attributes.columns),
+        distinct_embeddings=_distinct_rows(preds.embeddings) if preds.embeddings is not None else None,
+        twins=source is not None and bool(source.attributes(list(attributes.columns))),
+        label_sets=label_sets, missing_label_sets=described_sets, label_space=bundle is not None,
+        embeddings=preds.embeddings is not None, class_scores=preds.similarities is not None,
+        probabilities=preds.probabilities is not None,
+    ), skipped)
+    no_attributes = attributes.iloc[:, :0]
 
-    stages("group metrics with Wilson CIs, bootstrapped disparities and permutation tests")
+    stages("group metrics with Wilson CIs, bootstrapped disparities and tests of equal rates")
+    grouped = attributes if plan.runs("group_metrics") else no_attributes
     if labelled:
-        results["performance"] = _groups.performance(true, preds.predicted, attributes, classes, settings, seed)
-        results["disparities"] = _groups.disparities(true, preds.predicted, attributes, classes, settings, seed,
+        results["performance"] = _groups.performance(true, preds.predicted, grouped, classes, settings, seed)
+        results["disparities"] = _groups.disparities(true, preds.predicted, grouped, classes, settings, seed,
                                                      progress=progress)
     else:
         results["performance"], results["disparities"] = _groups.prediction_rates(
-            preds.predicted, attributes, classes, settings, seed
+            preds.predicted, grouped, classes, settings, seed
         )
         skipped.extend({"probe": probe, "reason": reason, "metrics": metrics}
                        for probe, reason, metrics in LABEL_FREE_SKIPS)
 
     stages("counterfactual twins")
     twin_predictions = {}
-    if dataset == "faces":
-        from ..data.faces import load_twins
-
-        counterfactual = {}
-        for attr in attributes.columns:
-            twins = load_twins(attr, n_identities=n_twins or settings["twins_per_attribute"])
-            twin_predictions[attr] = _twins.predict_twins(bundle, twins, progress=progress)
-            counterfactual[attr] = _twins.counterfactual_probe(
-                twin_predictions[attr], reference=references.get(attr), temperature=bundle.temperature,
-                settings=settings, seed=seed,
-            )
-        results["counterfactual"] = counterfactual
-    else:
-        skipped.append({"probe": "counterfactual image twins",
-                        "reason": "only the faces corpus has exact twins (the same face rendered with one "
-                                  "attribute changed); text probes stand in for them",
-                        "metrics": ["counterfactual"]})
+    if plan.runs("counterfactual"):
+        results["counterfactual"], twin_predictions = _counterfactual(
+            inputs, attributes, references, settings, seed, n_twins, plan, progress)
 
     stages("text probes, associations, retrieval skew, dataset bias")
-    space = bundle.label_space()
-    label_emb = bundle.embed_classes(classes).numpy().astype(np.float32)
-    results["text_probes"] = text_probe(space, label_emb, classes, settings, references, seed)
-    results["association"] = _embedding_probes.association(
-        preds.embeddings, attributes, label_emb, classes, settings, references, seed
-    )
-    results["skew"] = _embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"])
-    results["dataset_bias"] = _embedding_probes.dataset_bias(true, attributes, classes)
+    space = bundle.label_space() if bundle is not None else None
+    label_emb, embedded_classes = _label_embeddings(inputs, classes, true)
+    results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed,
+                                         left_out=plan.left_out("text_probes"))
+                              if plan.runs("text_probes") else None)
+    results["association"] = (_embedding_probes.association(preds.embeddings, attributes, label_emb,
+                                                            embedded_classes, settings, references, seed,
+                                                            left_out=plan.left_out("association"))
+                              if plan.runs("association") else [])
+    results["skew"] = (_embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"],
+                                                        left_out=plan.left_out("skew"))
+                       if plan.runs("skew") else None)
+    results["dataset_bias"] = _embedding_probes.dataset_bias(
+        true if labelled and plan.runs("stereotype") else None,
+        attributes if plan.runs("representation") else no_attributes, classes)
 
     stages("discovery: UMAP, clusters, names")
-    results["clusters"] = _clusters(preds, true, attributes, space, settings, seed, progress)
+    results["clusters"] = None
+    if plan.runs("discovery"):
+        composed = attributes if plan.runs("cluster_composition") else no_attributes
+        results["clusters"] = _clusters(preds, true, composed, space, settings, seed, progress)
 
     stages("findings")
     _findings.apply_fdr(results, settings["q_max"])
     findings = _findings.rank_findings(results, settings)
+    causes = group_causes(findings, results, classes=list(classes), dataset=dataset or "predictions")
     attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
                     clusters=results["clusters"])
-    results["findings"] = findings
+    results["findings"] = [_findings.public(f) for f in findings]
+    results["causes"] = causes
     results["findings_count"] = len(findings)
     results["run"] = {
-        "tool_version": __version__, "dataset": dataset, "split": data.split, "model": bundle.name,
-        "model_card": _model_card(bundle), "classes": list(classes),
+        "tool_version": __version__, "dataset": dataset or "predictions", "split": data.split,
+        "model": bundle.name if bundle is not None else "predictions file",
+        "model_card": _model_card(bundle) if bundle is not None else "", "classes": list(classes),
         "protected_attributes": list(attributes.columns), "reference_groups": references, "seed": seed,
         "n": int(len(data)), "n_skipped_items": sum(skipped_loading.values()), "skipped_items": skipped_loading,
         "n_boot": settings["n_boot"], "n_perm": settings["n_perm"],
         "q_max": settings["q_max"], "min_group_size": settings["min_group_size"],
         "min_effect": settings["min_effect"], "labelled": labelled, "skipped": skipped,
+        "rules": rules(settings),
+        "inputs": _inputs_record(data, bundle, predictions, embeddings),
     }
     results["methods"] = {"bias_framework": BIAS_FRAMEWORK}
 
     stages("writing results, report and gates")
-    exit_code, gate_status = 0, None
+    exit_code, gate_status, outcomes = 0, None, []
     if gate_spec is not None:
         from ..gates import evaluate_gates, gates_exit_code, gates_to_json
 
-        outcomes = evaluate_gates(gate_spec, results)
+        outcomes = evaluate_gates(gate_spec, results, baseline=request.baseline)
         exit_code = gates_exit_code(outcomes)
         gate_status = "failed" if exit_code else "passed"
         results["gates"] = gates_to_json(outcomes)
     else:
         results["gates"] = None
-    results["verdict"] = _verdict(findings, gate_status)
-    ordered = _ordered(results)
-    run_dir = Path(out) if out else default_run_dir(dataset, model)
-    with atomic_directory(run_dir) as tmp:
-        atomic_write_json(tmp / "results.json", ordered)
-        from ..report import write_report
+    results["verdict"] = verdict(results, causes, gate_status)
+    # A NaN here is a probe's bug (exit 3 naming its JSON path, nothing written); user text is made visible.
+    ordered = guard_results(_ordered(results))
+    if outputs is not None:
+        write_run_folder(outputs, run_dir, ordered, outcomes if gate_spec is not None else None, junit=junit,
+                         timings=stages.close)
+    else:
+        stages.close()
+    return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered, gate_outcomes=outcomes)
 
-        write_report(ordered, tmp / "report.html")
-        if gate_spec is not None:
-            from ..gates import gates_markdown, write_junit
+
+def write_run_folder(outputs: OutputPlan, run_dir: Path, results: dict[str, Any], outcomes, *, junit=None,
+                     timings=None) -> None:
+    """Write results.json, report.html, timings.json and, with gate ``outcomes``, junit.xml and summary.md.
+
+    Everything goes through ``outputs`` (checked before any work): the run folder and ``--junit``
+    are written together or not at all. ``timings`` is called once the rest is written, so that
+    the writing stage is timed too.
+    """
+    from ..report import write_report
+
+    with outputs.writing() as staged:  # the run folder and --junit: both, or neither
+        tmp = staged.path(run_dir)
+        atomic_write_json(tmp / "results.json", results)
+        write_report(results, tmp / "report.html")
+        if outcomes is not None:
+            from ..gates import gates_markdown, junit_xml, write_junit
 
             write_junit(outcomes, tmp / "junit.xml")
-            (tmp / "summary.md").write_text(gates_markdown(outcomes), encoding="utf-8")
-        atomic_write_json(tmp / "timings.json", {"stages_seconds": stages.close()})
-    if junit is not None and gate_spec is not None:
-        write_junit(outcomes, junit)
-    return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered)
+            atomic_write_text(tmp / "summary.md", gates_markdown(outcomes))
+            if any(not planned.folder for planned in outputs.outputs):
+                staged.write_text(junit, junit_xml(outcomes))
+        atomic_write_json(tmp / "timings.json", {"stages_seconds": timings() if timings is not None else {}})
 
 
-KEY_ORDER = ("schema_version", "run", "verdict", "findings", "findings_count", "gates", "performance",
+def _inputs_record(data, bundle, predictions, embeddings) -> dict[str, Any]:
+    """``run.inputs``: what the audit read (a bundle and a dataset, or a predictions file) and its twin source."""
+    from ..input_files import shown_path
+
+    def name(value, in_memory: str):
+        if value is None:
+            return None
+        return shown_path(value) if isinstance(value, (str, os.PathLike)) else in_memory
+
+    source = data.counterfactuals
+    return {
+        "kind": "bundle" if bundle is not None else "predictions",
+        "predictions": name(predictions, "<DataFrame>"),
+        "embeddings": name(embeddings, "<array>"),
+        "counterfactuals": getattr(source, "description", None),
+    }
+
+
+KEY_ORDER = ("schema_version", "run", "verdict", "findings", "causes", "findings_count", "gates", "performance",
              "disparities", "counterfactual", "text_probes", "association", "skew", "dataset_bias",
              "clusters", "methods")
 
@@ -358,6 +549,16 @@ def _ordered(results: dict[str, Any]) -> dict[str, Any]:
     return {k: results[k] for k in KEY_ORDER if k in results}
 
 
+def _distinct_rows(embeddings: np.ndarray) -> int:
+    """How many different rows ``embeddings`` has (bit for bit)."""
+    rows = np.ascontiguousarray(embeddings)
+    if rows.ndim != 2 or not len(rows):
+        return len(rows)
+    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))
+
+
 def _model_card(bundle) -> str:
+    from ..input_files import MiB, read_text
+
     path = bundle.path / "MODEL_CARD.md"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return read_text(path, what="model card", max_bytes=4 * MiB) if os.path.lexists(path) else ""

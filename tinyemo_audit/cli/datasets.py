@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._errors import report_errors
+from ..user_text import visible
+from ._errors import AuditGroup
 
 datasets_app = typer.Typer(
+    cls=AuditGroup,  # the error boundary, also when this group is invoked on its own
     help="Datasets as layouts: named layouts (webemo:<root>, fairface:<root>, ...), csv:<manifest>, imagefolder:<root>.",
     no_args_is_help=True,
 )
@@ -18,7 +20,6 @@ MAX_SKIPPED_SHOWN = 10
 
 
 @datasets_app.command("list")
-@report_errors
 def list_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON list instead of a table.")] = False,
 ) -> None:
@@ -31,59 +32,61 @@ def list_command(
         return
     width = max(len(r["spec"]) for r in rows)
     for r in rows:
-        typer.echo(
+        _say(
             f"{r['spec']:<{width}}  {r['kind']:<11}  {r['taxonomy'] or '-':<10}  "
             f"{','.join(r['splits']) or '-':<14}  {r['description']}"
         )
     typer.echo("also: faces (embedded corpus), features:<root> (TinyEmo .pt feature folders)")
 
 
+def _say(line: str) -> None:
+    """One line on the terminal: every name in it comes from the dataset, so control characters show as escapes."""
+    typer.echo(visible(line, one_line=True))
+
+
 def _print_report(report: dict) -> None:
-    typer.echo(f"{report['spec']}  taxonomy: {report.get('taxonomy') or '-'}  "
-               f"items: {report['n_items']}  skipped: {report['n_skipped']}")
+    _say(f"{report['spec']}  taxonomy: {report.get('taxonomy') or '-'}  "
+         f"items: {report['n_items']}  skipped: {report['n_skipped']}")
     for split, summary in report["splits"].items():
         if "error" in summary:
-            typer.echo(f"[{split}] error: {summary['error']}")
+            _say(f"[{split}] error: {summary['error']}")
             continue
-        typer.echo(f"[{split}] {summary['n']} items, {'labelled' if summary['labelled'] else 'unlabelled'}")
+        _say(f"[{split}] {summary['n']} items, {'labelled' if summary['labelled'] else 'unlabelled'}")
         for label, n in summary.get("labels", {}).items():
             if n:  # empty classes are listed once among the problems
-                typer.echo(f"  label {label}: {n}")
+                _say(f"  label {label}: {n}")
         for attribute, counts in summary["attributes"].items():
-            typer.echo(f"  {attribute}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            _say(f"  {attribute}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for skip in summary["skipped"][:MAX_SKIPPED_SHOWN]:
-            typer.echo(f"  skipped {skip['path'] or skip['id']}: {skip['reason']}")
+            _say(f"  skipped {skip['path'] or skip['id']}: {skip['reason']}")
         if len(summary["skipped"]) > MAX_SKIPPED_SHOWN:
-            typer.echo(f"  ... and {len(summary['skipped']) - MAX_SKIPPED_SHOWN} more skipped")
+            _say(f"  ... and {len(summary['skipped']) - MAX_SKIPPED_SHOWN} more skipped")
     if report["missing_splits"]:
-        typer.echo("missing splits: " + ", ".join(report["missing_splits"]))
+        _say("missing splits: " + ", ".join(report["missing_splits"]))
     if report["problems"]:
-        typer.echo("problems:")
+        _say("problems:")
         for problem in report["problems"]:
-            typer.echo(f"  - {problem}")
+            _say(f"  - {problem}")
     else:
-        typer.echo("no problems found")
+        _say("no problems found")
 
 
 def _overrides(pairs: list[str]) -> dict:
-    import yaml
-
+    from .._yaml import load_yaml_text
     from ..errors import UsageError
+    from ..user_text import shown
 
     options = {}
     for pair in pairs:
         field, sep, value = pair.partition("=")
         if not sep or not field.strip():
-            raise UsageError(f"--set needs FIELD=VALUE, not {pair!r}")
-        try:
-            options[field.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as err:
-            raise UsageError(f"--set {field.strip()}: value is not valid YAML ({' '.join(str(err).split())})") from None
+            raise UsageError(f"--set needs FIELD=VALUE, not {shown(pair)}")
+        # The one YAML reader: aliases, nesting and integers stay bounded here too.
+        options[field.strip()] = load_yaml_text(value, source=field.strip(), what="--set value")
     return options
 
 
 @datasets_app.command("inspect")
-@report_errors
 def inspect_command(
     spec: Annotated[str, typer.Argument(help="Dataset spec, e.g. webemo:/data/webemo, csv:/data/manifest.csv, imagefolder:/data/x.")],
     split: Annotated[Optional[list[str]], typer.Option(help="Split(s) to inspect (repeatable); default all.")] = None,

@@ -7,10 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._errors import report_errors
+from ..user_text import visible
 
 
-@report_errors
 def embed(
     encoder: Annotated[str, typer.Option(help="Encoder spec: 'open_clip:<arch>/<tag-or-path>', 'hf:<id-or-folder>' or 'faces-mini' (with --weights).")],
     dataset: Annotated[str, typer.Option(help="Dataset spec whose splits hold images, e.g. 'faces'.")],
@@ -32,5 +31,5 @@ def embed(
     folders = run_embed(encoder, dataset, out, splits=tuple(split or DEFAULT_SPLITS), batch_size=batch_size,
                         weights=weights, trust_remote_code=trust_remote_code, overwrite=overwrite)
     for folder in folders:
-        typer.echo(f"wrote {folder}")
-    typer.echo(f"read it back with --dataset features:{out}")
+        typer.echo(f"wrote {visible(str(folder), one_line=True)}")
+    typer.echo(f"read it back with --dataset features:{visible(str(out), one_line=True)}")

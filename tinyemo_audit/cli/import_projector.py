@@ -8,10 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from ._errors import report_errors
+from ..user_text import visible
 
 
-@report_errors
 def import_tinyemo(
     out: Annotated[Path, typer.Option(help="Bundle folder to write (replaced atomically).")],
     projector: Annotated[Optional[str], typer.Option(help="Projector weights: 'tinyemo:<file.bin>' or 'tinyemo:<owner>/<repo>/<file>' in the local HF cache.")] = None,
@@ -48,4 +47,4 @@ def import_tinyemo(
             raise UsageError("import-tinyemo needs --variant, or all of --projector, --encoder and --label-space")
         given = {k: v for k, v in options.items() if v is not None}
         path = import_tinyemo_projector(projector, out=out, **given)
-    typer.echo(f"wrote bundle {path}")
+    typer.echo(f"wrote bundle {visible(str(path), one_line=True)}")

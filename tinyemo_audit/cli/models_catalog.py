@@ -6,10 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ._errors import report_errors
 
 
-@report_errors
 def models_list(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     check_weights: Annotated[bool, typer.Option("--check-weights/--no-check-weights", help="Look for each model's weights on this machine (folders and the HF cache; never downloads).")] = True,

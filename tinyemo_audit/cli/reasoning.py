@@ -9,17 +9,17 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from ._errors import report_errors
+from ._errors import AuditGroup
 
 DEFAULT_EXPLAIN_N = 12
 instruct_app = typer.Typer(
+    cls=AuditGroup,  # the error boundary, also when this group is invoked on its own
     help="Synthetic emotional instruct data: TinyEmo's pre-training and EmoReason formats as LLaVA-style JSON.",
     no_args_is_help=True,
 )
 
 
 @instruct_app.command("build")
-@report_errors
 def instruct_build(
     out: Annotated[Path, typer.Option(help="Folder to write (new, empty, or a previous instruct folder, which is replaced whole).")],
     dataset: Annotated[Optional[str], typer.Option(help="'faces' (reasoning grounded in the drawn action units) or any labelled image dataset spec ('imagefolder:<root>', 'csv:<manifest>', a named layout: label-only templates). Default faces.")] = None,
@@ -43,7 +43,6 @@ def instruct_build(
     typer.echo(f"wrote {build_instruct(cfg, out)}")
 
 
-@report_errors
 def train_reasoning(
     data: Annotated[Path, typer.Option(help="Instruct folder written by `instruct build`.")],
     model: Annotated[str, typer.Option(help="Bundle name (in models/) or folder; its reasoning/ part is replaced.")] = "tinyemo-faces-mini",
@@ -102,7 +101,6 @@ def _text(records) -> str:
     return "\n".join(lines)
 
 
-@report_errors
 def explain(
     model: Annotated[str, typer.Option(help="Bundle with a reasoning part (name in models/ or folder).")] = "tinyemo-faces-mini",
     dataset: Annotated[Optional[str], typer.Option(help="Dataset spec ('faces', 'imagefolder:<root>', ...). Default faces unless --image is given.")] = None,

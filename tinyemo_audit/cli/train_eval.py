@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from ._errors import report_errors
+from ..user_text import visible
 
 DATASET_HELP = (
     "Dataset spec: 'faces', 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout "
@@ -16,7 +16,6 @@ DATASET_HELP = (
 )
 
 
-@report_errors
 def train(
     config: Annotated[Optional[Path], typer.Option(help="Training config YAML (configs/models/*.yaml); flags override it.")] = None,
     dataset: Annotated[Optional[list[str]], typer.Option(help="Dataset spec ('faces', 'features:<root>', ...). Repeat it to train jointly on several datasets with one shared label space (the union of their class names); they must share the encoder.")] = None,
@@ -55,11 +54,33 @@ def train(
         template=template,
         trust_remote_code=trust_remote_code or None,
     )
-    bundle_dir = train_bundle(cfg, out)
-    typer.echo(f"wrote bundle {bundle_dir}")
+    bundle_dir = train_bundle(cfg, out, config_file=config)
+    typer.echo(f"wrote bundle {visible(str(bundle_dir), one_line=True)}")
 
 
-@report_errors
+def _eval_outputs(models: list[str], datasets: list[str], table_out: Optional[Path]):
+    """``--table-out`` checked before any evaluation: its suffix, and the output rules of tinyemo_audit.outputs."""
+    from ..errors import TinyEmoAuditError
+    from ..model.bundle import resolve_bundle_path
+    from ..model.results_table import table_kind
+    from ..outputs import OutputPlan, dataset_inputs
+
+    plan = OutputPlan(cache=True)
+    if table_out is not None:
+        table_kind(table_out)
+        plan.file(table_out, "--table-out")
+    for spec in datasets:
+        for path, what in dataset_inputs(spec):
+            plan.input(path, what)
+    for name in models:
+        try:
+            plan.input(resolve_bundle_path(name), "model bundle")
+        except TinyEmoAuditError:
+            pass  # reported by the evaluation itself, with the valid choices
+    plan.check()
+    return plan
+
+
 def evaluate(
     model: Annotated[Optional[list[str]], typer.Option(help="Bundle name (in models/) or bundle folder; repeat it to compare bundles (default tinyemo-faces-mini).")] = None,
     dataset: Annotated[Optional[list[str]], typer.Option(help=DATASET_HELP + " Repeat it for a table over several datasets (default faces).")] = None,
@@ -89,7 +110,7 @@ def evaluate(
     import sys
 
     from ..model.evaluate import format_evaluation
-    from ..model.results_table import format_table_text, results_table, table_markdown, write_table
+    from ..model.results_table import format_table_text, results_table, table_markdown, table_text
     from ..model.zero_shot import evaluate_grid
 
     if json_output and markdown:
@@ -102,6 +123,7 @@ def evaluate(
         if not reasoning:
             raise UsageError("--n is for --reasoning")
         return reasoning_eval(models, datasets, split, n, json_output)
+    plan = _eval_outputs(models, datasets, table_out)
     results = evaluate_grid(models, datasets, split=split, zero_shot=zero_shot)
     as_table = table or markdown or table_out is not None or len(results) > 1
     if not as_table:
@@ -110,7 +132,10 @@ def evaluate(
         return
     grid = results_table(results)
     if table_out is not None:
-        print(f"wrote {write_table(grid, table_out)}", file=sys.stderr)
+        text = table_text(grid, table_out)
+        with plan.writing() as staged:
+            staged.write_text(table_out, text)
+        print(f"wrote {visible(str(table_out), one_line=True)}", file=sys.stderr)
     if json_output:
         typer.echo(json.dumps(grid.to_dict()))
     elif markdown:

@@ -7,10 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._errors import report_errors
 
 
-@report_errors
 def validate(
     quick: Annotated[bool, typer.Option("--quick", help="The CI plan: fewer trials (minutes on 2 cores).")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object, not markdown.")] = False,
@@ -24,14 +22,21 @@ def validate(
     import os
     import time
 
-    from .._io import atomic_write_json
+    from .._io import json_bytes
+    from ..outputs import OutputPlan
     from ..validate import run_validation, validation_markdown
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    plan = OutputPlan(cache=True)
+    if out is not None:
+        plan.file(out, "--out")
+    plan.check()
     started = time.perf_counter()
     result = run_validation(quick=quick, seed=seed, progress=progress)
     if out is not None:
-        atomic_write_json(out, result)
+        data = json_bytes(result)
+        with plan.writing() as staged:
+            staged.write_bytes(out, data)
     if json_output:
         typer.echo(json.dumps(result, sort_keys=False))
     else:

@@ -33,7 +33,11 @@ class Dataset:
     features : ndarray of float32, shape (N, D), optional
         Exactly one of ``images`` / ``features`` is set.
     meta : dict
-        Anything else a producer wants to pass along (captions, intensities, ...).
+        Anything else a producer wants to pass along (captions, intensities, ...). ``meta["protected_attributes"]``
+        (a tuple), where a producer sets it, names the attributes an audit compares (default: every column).
+    counterfactuals : CounterfactualSource, optional
+        The dataset's counterfactual sets (:mod:`tinyemo_audit.data.counterfactuals`): the faces corpus
+        renders twins; any dataset can be given a user manifest. None: the dataset has none.
     """
 
     name: str
@@ -45,6 +49,7 @@ class Dataset:
     images: np.ndarray | None = None
     features: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    counterfactuals: Any = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -101,19 +106,30 @@ class Dataset:
 
 @dataclass
 class TwinSet:
-    """Exact counterfactual twins: each identity rendered once per value of one attribute.
+    """Counterfactual sets of one attribute: each identity (person, scene) once per value of ``attribute``.
 
-    ``images[i, j]`` is identity ``i`` with ``attribute == values[j]``; everything else equal.
+    Cell ``[i, j]`` is identity ``i`` with ``attribute == values[j]``; everything else equal. A cell
+    is an image (``images``) or an item of the audited data (``item_ids``, e.g. a row of a
+    predictions table). Rendered twins have every cell; a user's sets may lack some values
+    (``present``), and a comparison of two values uses the identities that have both.
     """
 
     attribute: str
     values: tuple[str, ...]
     classes: tuple[str, ...]
-    images: np.ndarray  # uint8 (n_identities, n_values, H, W, 3)
-    labels: np.ndarray  # int64 (n_identities,) true expression
+    images: np.ndarray | None  # uint8 (n_identities, n_values, H, W, 3); None when cells are items
+    labels: np.ndarray  # int64 (n_identities,) true expression, UNLABELLED where unknown
     ids: np.ndarray  # str (n_identities,)
     attributes: pd.DataFrame  # per identity: the attributes that are held fixed
     meta: dict[str, Any] = field(default_factory=dict)
+    present: np.ndarray | None = None  # bool (n_identities, n_values); None: every cell is there
+    item_ids: np.ndarray | None = None  # str (n_identities, n_values): ids into the audited items
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def has(self) -> np.ndarray:
+        """Which cells are there: bool (n_identities, n_values)."""
+        if self.present is not None:
+            return self.present
+        return np.ones((len(self), len(self.values)), dtype=bool)

@@ -11,13 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_directory, atomic_write_json
+from ..errors import InputError
+from ..input_files import MiB, read_text
 from ..paths import cache_dir
+from .arrays import memmap_regular
 from .images import read_images
 
 CACHE_VERSION = 1
 CHUNK = 256  # images decoded per step: bounds the RAM a build needs
 IMAGES_FILE = "images.u8"
 INDEX_FILE = "index.json"
+MAX_INDEX_BYTES = 256 * MiB  # one reason (or null) per image
 
 
 def image_cache_key(paths: Sequence[str], size: int, fit: str, max_pixels: int) -> str:
@@ -37,8 +41,12 @@ def _digest():
 
 
 def _open(folder: Path, n: int, size: int):
-    """The cached entry, or ValueError/OSError/KeyError/TypeError when it is absent or damaged."""
-    index = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
+    """The cached entry, or InputError/ValueError/OSError/KeyError/TypeError when it is absent or damaged.
+
+    Both files are read through the regular-file rule: anything but a regular file there is damage
+    (rebuilt), never a hang.
+    """
+    index = json.loads(read_text(folder / INDEX_FILE, what="image-cache index", max_bytes=MAX_INDEX_BYTES))
     reasons = index["reasons"]
     if index.get("version") != CACHE_VERSION or not isinstance(reasons, list) or len(reasons) != n:
         raise ValueError("index does not match the file list")
@@ -48,11 +56,8 @@ def _open(folder: Path, n: int, size: int):
     shape = (int(ok.sum()), size, size, 3)
     if (folder / IMAGES_FILE).stat().st_size != int(np.prod(shape)):
         raise ValueError("image file has the wrong size")
-    if shape[0] == 0:
-        images = np.zeros(shape, dtype=np.uint8)
-    else:
-        # copy-on-write: a caller that edits pixels changes its own copy, never the cache
-        images = np.memmap(folder / IMAGES_FILE, dtype=np.uint8, mode="c", shape=shape)
+    # copy-on-write: a caller that edits pixels changes its own copy, never the cache
+    images = memmap_regular(folder / IMAGES_FILE, what="image-cache pixels", dtype=np.uint8, shape=shape, mode="c")
     digest = _digest()
     digest.update(images.data)
     if index.get("images_blake2b") != digest.hexdigest():
@@ -77,7 +82,7 @@ def cached_read_images(paths: Sequence[str], size: int, *, fit: str, max_pixels:
     folder = cache_dir() / "images" / image_cache_key(paths, size, fit, max_pixels)
     try:
         return _open(folder, len(paths), size)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (InputError, OSError, ValueError, KeyError, TypeError):
         pass  # absent or damaged: (re)build
     reasons: list[str | None] = []
     digest = _digest()

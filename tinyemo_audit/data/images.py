@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -10,9 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+from ..input_files import MiB, not_regular_reason, open_regular
+
 DEFAULT_SIZE = 224
 # Pillow's own default; anything larger is refused before its pixels are decoded.
 DEFAULT_MAX_PIXELS = 89_478_485
+# An image file larger than this is skipped before it is read: even an uncompressed image at the
+# pixel limit above fits in it.
+MAX_IMAGE_BYTES = 512 * MiB
 FITS = ("crop", "pad", "stretch")
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif"}
@@ -63,6 +70,38 @@ def _fit(image, size: int, fit: str):
     return image.resize((size, size), Image.Resampling.BICUBIC)
 
 
+def image_file_bytes(path: str | Path, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of one image file, read only if it is a regular file of at most ``max_bytes``.
+
+    A FIFO, socket, device or folder under an image name is never opened for reading (it could
+    block forever); it is skipped with what it is.
+
+    Raises
+    ------
+    SkippedImage
+        Not a regular file, missing, empty, too large or unreadable.
+    """
+    reason = not_regular_reason(path)
+    if reason is not None:
+        if reason == "not found" or reason.startswith("cannot"):
+            raise SkippedImage(f"cannot read file: {reason.removeprefix('cannot be read ').strip('()')}")
+        raise SkippedImage(reason.removeprefix("is "))  # "a FIFO (named pipe), not a regular file"
+    try:
+        fd = open_regular(path, what="image file")  # checks again on the descriptor: a swapped file is caught
+    except InputError:
+        raise SkippedImage("not a regular file when opened") from None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise SkippedImage("empty file (0 bytes)")
+        if size > max_bytes:
+            raise SkippedImage(f"file too large ({size:,} bytes; at most {max_bytes:,} are read)")
+        try:
+            return handle.read(max_bytes + 1)[:max_bytes]
+        except OSError as err:
+            raise SkippedImage(f"cannot read file: {err.strerror or type(err).__name__}") from None
+
+
 def decode_image(path: str | Path, size: int = DEFAULT_SIZE, *, fit: str = "crop",
                  max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read one image file as a ``(size, size, 3)`` uint8 RGB array.
@@ -87,17 +126,15 @@ def decode_image(path: str | Path, size: int = DEFAULT_SIZE, *, fit: str = "crop
     """
     from PIL import Image, ImageOps
 
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise SkippedImage("empty file (0 bytes)")
-    except OSError as err:
-        raise SkippedImage(f"cannot read file: {err.strerror or type(err).__name__}") from None
-    with warnings.catch_warnings():
+    from ..diagnostics import c_stderr_captured
+
+    data = image_file_bytes(path)
+    # libtiff (and other C decoders) print to descriptor 2; that goes to the diagnostics log instead.
+    with warnings.catch_warnings(), c_stderr_captured():
         # Pillow only warns between 1x and 2x its own limit; here every bomb warning is an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise SkippedImage(

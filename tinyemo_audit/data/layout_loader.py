@@ -8,26 +8,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UsageError
-from ..user_text import CONTROL_CHARACTERS
+from ..input_files import shown_path
+from ..user_text import shown, visible
 from .dataset import UNLABELLED, Dataset
 from .images import DEFAULT_MAX_PIXELS, DEFAULT_SIZE, read_images
 from .layout_spec import DatasetLayout
-from .layouts import READERS, Items
+from .layouts import MSG_OUTSIDE, READERS, Items, outside
+from .user_fields import clean_labels, control_columns, control_rows
+from .user_fields import skip_rows as _skip
 
 UNKNOWN_VALUE = "unknown"  # attribute value where the source has none
-# C0/C1 controls and the bidirectional overrides: they corrupt terminals and CSV exports and can make
-# report.html show text other than what it holds (U+202E reverses what follows), so such items are
-# skipped with a reason rather than carried into results.
 MSG_ALL_UNKNOWN = "none of the {n} labels in {source} is a {taxonomy} class (found: {found}); valid: {valid}"
-
-
-def _skip(skipped: list[dict], table: pd.DataFrame, mask: np.ndarray, reasons) -> None:
-    rows = table[mask]
-    reasons = [reasons] * len(rows) if isinstance(reasons, str) else list(reasons)
-    skipped.extend(
-        {"id": str(i), "path": None if p is None or (isinstance(p, float) and np.isnan(p)) else str(p), "reason": r}
-        for i, p, r in zip(rows["id"], rows["path"], reasons)
-    )
+ROLE_COLUMNS = ("path", "label", "id")
 
 
 def _classes(layout: DatasetLayout, items: Items, taxonomy: str | None) -> tuple[tuple[str, ...], str | None]:
@@ -39,7 +31,7 @@ def _classes(layout: DatasetLayout, items: Items, taxonomy: str | None) -> tuple
     if items.all_labels is not None:
         labels = _normalise(layout, pd.Series(items.all_labels, dtype=object)).dropna()
         # a label with a control character only ever names skipped items: it is no class
-        return tuple(labels[~labels.str.contains(CONTROL_CHARACTERS, regex=True)].unique()), None
+        return clean_labels(labels.unique()), None
     return (), None
 
 
@@ -79,12 +71,13 @@ def _match_labels(layout, items, classes, taxonomy, skipped, problems) -> np.nda
     if unknown.any() and not (~missing & ~unknown).any():
         found = sorted(labels[unknown].unique())
         raise UsageError(MSG_ALL_UNKNOWN.format(
-            n=int(unknown.sum()), source=items.source, taxonomy=taxonomy or "dataset",
-            found=", ".join(found[:10]) + (" ..." if len(found) > 10 else ""), valid=", ".join(classes)))
+            n=int(unknown.sum()), source=shown_path(items.source), taxonomy=taxonomy or "dataset",
+            found=", ".join(shown(f, limit=40)[1:-1] for f in found[:10]) + (" ..." if len(found) > 10 else ""),
+            valid=", ".join(classes)))
     if unknown.any():
         counts = labels[unknown].value_counts()
-        problems.append("unknown labels skipped: " + ", ".join(f"{k!r} x{v}" for k, v in counts.items()))
-        _skip(skipped, table, unknown, [f"unknown label {v!r}" for v in labels[unknown]])
+        problems.append("unknown labels skipped: " + ", ".join(f"{shown(k, limit=40)} x{v}" for k, v in counts.items()))
+        _skip(skipped, table, unknown, [f"unknown label {shown(v, limit=40)}" for v in labels[unknown]])
     if missing.any():
         problems.append(f"{int(missing.sum())} item(s) without a label skipped")
         _skip(skipped, table, missing, "missing label")
@@ -121,25 +114,30 @@ def _bin(layout: DatasetLayout, column: str, values: pd.Series, problems: list[s
     return binned.astype(object).where(binned.notna(), None)
 
 
-def _control_characters(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np.ndarray:
-    """Rows whose id (file name), label or an attribute value holds a control character; each skipped once."""
-    bad = np.zeros(len(table), dtype=bool)
-    for column in (c for c in table.columns if c != "path"):
-        text = table[column].astype("string").str.strip()
-        hit = text.str.contains(CONTROL_CHARACTERS, regex=True, na=False).to_numpy(bool) & ~bad
-        if hit.any():
-            field = {"id": "file name or id", "label": "label"}.get(column, f"attribute {column!r}")
-            problems.append(f"{int(hit.sum())} item(s) skipped: control character in {field}")
-            _skip(skipped, table, hit, f"control character in {field}")
-            bad |= hit
-    return bad
+def _outside_rows(table: pd.DataFrame, root, skipped: list[dict], problems: list[str]) -> np.ndarray:
+    """Rows whose file resolves outside the dataset folder ``root``: skipped, never opened."""
+    if root is None or "path" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    out = outside([None if not isinstance(p, str) else p for p in table["path"]], root)
+    if out.any():
+        problems.append(f"{int(out.sum())} item(s) skipped: path leaves the dataset folder")
+        _skip(skipped, table, out, MSG_OUTSIDE.format(root=shown_path(root)))
+    return out
+
+
+def _clean_columns(table: pd.DataFrame, problems: list[str]) -> tuple[pd.DataFrame, list[dict]]:
+    """``table`` without attribute columns whose names hold a control character, and a record of each."""
+    attributes = [c for c in table.columns if c not in ROLE_COLUMNS]
+    kept, dropped = control_columns(attributes)
+    problems.extend(f"attribute column left out: {record['reason']}" for record in dropped)
+    return (table.drop(columns=[c for c in attributes if c not in kept]) if dropped else table), dropped
 
 
 def _dedupe(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np.ndarray:
     duplicate = table["id"].duplicated(keep="first").to_numpy()
     if duplicate.any():
         problems.append(f"{int(duplicate.sum())} duplicate id(s) skipped (first kept): "
-                        + ", ".join(sorted(set(table["id"][duplicate]))[:5]))
+                        + ", ".join(visible(i, one_line=True) for i in sorted(set(table["id"][duplicate]))[:5]))
         _skip(skipped, table, duplicate, "duplicate id (first kept)")
     return duplicate
 
@@ -151,11 +149,12 @@ def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: s
     skipped, problems = list(items.skipped), list(items.problems)
     if items.skipped:
         problems.append(f"{len(items.skipped)} item(s) skipped while reading {Path(items.source).name}")
-    table = items.table.reset_index(drop=True)
+    table, skipped_attributes = _clean_columns(items.table.reset_index(drop=True), problems)
     classes, taxonomy = _classes(layout, items, taxonomy)
-    drop = _dedupe(table, skipped, problems)
+    drop = _outside_rows(table, items.root, skipped, problems)
+    drop[~drop] = _dedupe(table[~drop], skipped, problems)
     control = np.zeros(len(table), dtype=bool)
-    control[~drop] = _control_characters(table[~drop], skipped, problems)
+    control[~drop] = control_rows(table[~drop], skipped, problems)
     drop = drop | control
     if items.labelled:
         labels, classes = _match_labels(layout, Items(table[~drop], True, items.source), classes, taxonomy,
@@ -204,6 +203,7 @@ def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: s
             "taxonomy": taxonomy,
             # tuples, not lists: Dataset.subset indexes per-item lists and these are per-split
             "skipped": tuple(skipped),
+            "skipped_attributes": tuple(skipped_attributes),
             "problems": tuple(problems),
             "paths": [None if p is None else str(p) for p in table["path"]],
         },

@@ -12,13 +12,21 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..input_files import MiB, is_inside, open_regular, read_text, shown_path
+from ..user_text import shown, visible
 from .images import IMAGE_SUFFIXES
 from .layout_spec import SPLIT_NAMES, DatasetLayout
 
 ROLES = ("path", "label", "id", "split", "pixels")
-# Relative paths may not climb out of the dataset: a shared manifest must not make the audit read
-# (and show thumbnails of) files elsewhere on the machine.
+# No item may be read from outside its dataset folder, decided on resolved paths (symlinks and
+# ``..`` included): a shared manifest or a link in the folder must not make the audit read (and
+# show thumbnails of) files elsewhere on the machine. Such an item is skipped, never opened.
 MSG_OUTSIDE = "path leaves the dataset folder {root}"
+# A file the whole split is read from (manifest, list) that leaves the folder fails the load.
+MSG_FILE_OUTSIDE = "{what} {path} leaves the dataset folder {root}"
+MAX_TABLE_BYTES = 4096 * MiB  # CSV manifests and pixel tables (FER2013's is 287 MB)
+MAX_LIST_BYTES = 512 * MiB  # split and label lists
+MAX_ATTRIBUTE_FILE_BYTES = MiB  # one item's attribute file
 
 
 class MissingSplitError(InputError):
@@ -40,6 +48,7 @@ class Items:
     problems: list[str] = dataclasses.field(default_factory=list)
     all_labels: tuple[str, ...] | None = None  # every label in every split, for a shared index
     images: np.ndarray | None = None  # pre-decoded (pixels kind), one row per table row
+    root: Path | None = None  # the dataset folder every item path must stay inside (None: no paths)
 
 
 def _missing(layout: DatasetLayout, root: Path, split: str, looked: str) -> MissingSplitError:
@@ -60,12 +69,22 @@ def _split_folder(layout: DatasetLayout, root: Path, split: str) -> Path:
     raise _missing(layout, root, split, looked)
 
 
-def _outside(base: Path, root: Path, relative: pd.Series) -> np.ndarray:
-    """Which relative paths climb out of ``root`` (``../../etc/passwd``); absolute paths are read as given."""
-    top = os.path.normpath(root.resolve())
-    joined = [os.path.normpath(os.path.join(base.resolve(), p)) for p in relative]
-    return np.asarray([not os.path.isabs(p) and os.path.commonpath([top, j]) != top
-                       for p, j in zip(relative, joined)], dtype=bool)
+def outside(paths, root: Path) -> np.ndarray:
+    """Which of ``paths`` (None: no file) resolve outside the folder ``root``; see :data:`MSG_OUTSIDE`."""
+    return np.asarray([p is not None and not is_inside(p, root) for p in paths], dtype=bool)
+
+
+def dataset_file(root: Path, relative: str, what: str) -> Path:
+    """``root / relative``, a file a whole split is read from; an InputError if it resolves outside ``root``."""
+    path = root / relative
+    if not is_inside(path, root):
+        raise InputError(MSG_FILE_OUTSIDE.format(what=what, path=shown_path(path), root=shown_path(root)))
+    return path
+
+
+def _first_present(root: Path, candidates, what: str) -> Path | None:
+    """The first candidate that exists in any form (a FIFO or folder there is then refused when read)."""
+    return next((dataset_file(root, c, what) for c in candidates if os.path.lexists(root / c)), None)
 
 
 def _rel_id(path: Path, base: Path) -> str:
@@ -76,25 +95,39 @@ def _rel_id(path: Path, base: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
-def _files(folder: Path) -> tuple[list[tuple[str, ...]], int]:
-    """Image files under ``folder`` as relative path parts, and how many non-image files were ignored."""
-    parts, ignored = [], 0
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).parts
-        if any(p.startswith(".") for p in rel) or not path.is_file():
-            continue
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            parts.append(rel)
-        else:
-            ignored += 1
-    return parts, ignored
+def _files(folder: Path) -> tuple[list[tuple[str, ...]], int, int]:
+    """Entries named as images under ``folder`` (relative path parts), non-image files ignored, linked folders.
+
+    Every entry with an image suffix is an item, whatever it is: a FIFO, socket or folder named
+    ``x.png`` is then skipped with what it is when read, never opened for reading. Links to
+    folders are not followed (they could lead outside the dataset, or in a circle).
+    """
+    parts, ignored, linked = [], 0, 0
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        rel_top = Path(top).relative_to(folder).parts
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            if os.path.islink(os.path.join(top, name)):
+                linked += 1
+                if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                    parts.append((*rel_top, name))
+            elif Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                parts.append((*rel_top, name))  # a folder named like an image: skipped when read
+        for name in sorted(f for f in files if not f.startswith(".")):
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                parts.append((*rel_top, name))
+            else:
+                ignored += 1
+    return sorted(parts), ignored, linked
 
 
 def read_imagefolder(layout: DatasetLayout, root: Path, split: str) -> Items:
     """``<split>/<label>/[<path_attributes>/...]<file>``; without label folders, ``<split>/<file>`` unlabelled."""
     folder = _split_folder(layout, root, split)
-    parts, ignored = _files(folder)
+    parts, ignored, linked = _files(folder)
     problems = [f"{ignored} non-image file(s) ignored"] if ignored else []
+    if linked:
+        problems.append(f"{linked} link(s) to folders not followed")
     labelled = bool(layout.path_attributes) or any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
     depth = 2 + len(layout.path_attributes) if labelled else 1
     kept = [p for p in parts if len(p) == depth]
@@ -117,38 +150,34 @@ def read_imagefolder(layout: DatasetLayout, root: Path, split: str) -> Items:
             except MissingSplitError:
                 pass
         all_labels = tuple(sorted({d.name for s in split_dirs for d in s.iterdir() if d.is_dir() and not d.name.startswith(".")}))
-    return Items(table, labelled, str(folder), problems=problems, all_labels=all_labels)
+    return Items(table, labelled, str(folder), problems=problems, all_labels=all_labels, root=root)
 
 
 def read_split_lists(layout: DatasetLayout, root: Path, split: str) -> Items:
     """Per-split list files: text lines ``<path> [<label>]`` (label = first folder if absent) or JSON ``[label, path, ...]``."""
     candidates = layout.splits.get(split, ())
-    listing = next((root / c for c in candidates if (root / c).is_file()), None)
+    listing = _first_present(root, candidates, "split list")
     if listing is None:
         raise _missing(layout, root, split, f"looked for {', '.join(candidates) or 'no list file'}")
     base = root / layout.image_dir
+    text = read_text(listing, what="split list", max_bytes=MAX_LIST_BYTES)
     if listing.suffix.lower() == ".json":
         try:
-            entries = json.loads(listing.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise InputError(f"cannot read split list {listing}: {err}") from None
+            entries = json.loads(text)
+        except ValueError as err:
+            raise InputError(f"cannot read split list {shown_path(listing)}: {err}") from None
         if not isinstance(entries, list) or not all(isinstance(e, (list, dict)) and e for e in entries):
-            raise InputError(f"split list {listing} must be a JSON list of [label, path, ...] entries")
+            raise InputError(f"split list {shown_path(listing)} must be a JSON list of [label, path, ...] entries")
         rows = [(e[1], e[0]) if isinstance(e, list) else (e.get("path"), e.get("label")) for e in entries]
     else:
-        lines = [line.split() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [line.split() for line in text.splitlines() if line.strip()]
         rows = [(t[0], t[1] if len(t) > 1 else Path(t[0]).parts[0]) for t in lines]
-    paths = [str(p) for p, _ in rows]
-    outside = _outside(base, root, pd.Series(paths, dtype=object))
-    skipped = [{"id": Path(p).with_suffix("").as_posix(), "path": p, "reason": MSG_OUTSIDE.format(root=root)}
-               for p in np.asarray(paths, dtype=object)[outside]]
-    kept = [row for row, out in zip(rows, outside) if not out]
     table = pd.DataFrame({
-        "path": [str(base / p) for p, _ in kept],
-        "label": [None if lab is None else str(lab) for _, lab in kept],
-        "id": [Path(str(p)).with_suffix("").as_posix() for p, _ in kept],
+        "path": [str(base / str(p)) for p, _ in rows],
+        "label": [None if lab is None else str(lab) for _, lab in rows],
+        "id": [Path(str(p)).with_suffix("").as_posix() for p, _ in rows],
     })
-    return Items(table, True, str(listing), skipped=skipped)
+    return Items(table, True, str(listing), root=root)
 
 
 def read_filenames(layout: DatasetLayout, root: Path, split: str) -> Items:
@@ -160,8 +189,8 @@ def read_filenames(layout: DatasetLayout, root: Path, split: str) -> Items:
     except re.error as err:
         raise InputError(f"dataset layout {layout.name!r}: bad pattern {layout.pattern!r}: {err}") from None
     folder = _split_folder(layout, root, split)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                   and not p.name.startswith("."))
+    # Every entry named as an image is an item; one that is not a regular file is skipped when read.
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
     groups = list(pattern.groupindex)
     matches = [pattern.match(p.name) for p in files]
     skipped = [{"id": p.stem, "path": str(p), "reason": f"file name does not match {layout.pattern}"}
@@ -173,12 +202,13 @@ def read_filenames(layout: DatasetLayout, root: Path, split: str) -> Items:
     labelled = "label" in groups
     if labelled:
         table.insert(1, "label", table.pop("label"))
-    return Items(table, labelled, str(folder), skipped=skipped)
+    return Items(table, labelled, str(folder), skipped=skipped, root=root)
 
 
-def _not_utf8(path: Path) -> str:
+def _not_utf8(handle) -> str:
     """Where the first non-UTF-8 byte is (pandas' own error counts from a chunk, not the file)."""
-    data = path.read_bytes()
+    handle.seek(0)
+    data = handle.read()
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -187,13 +217,18 @@ def _not_utf8(path: Path) -> str:
     return "it is not UTF-8 text"
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"cannot read CSV {path}: {_not_utf8(path)}; save it as UTF-8") from None
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise InputError(f"cannot read CSV {path}: {' '.join(str(err).split())}") from None
+def read_csv(path: Path, *, what: str = "CSV") -> pd.DataFrame:
+    """A CSV (regular file only, at most :data:`MAX_TABLE_BYTES`) as strings; its header cells stripped."""
+    with os.fdopen(open_regular(path, what=what), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_TABLE_BYTES:
+            raise InputError(f"{what} {shown_path(path)} is {size:,} bytes; at most {MAX_TABLE_BYTES:,} are read")
+        try:
+            frame = pd.read_csv(handle, dtype=str, skipinitialspace=True, encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"cannot read {what} {shown_path(path)}: {_not_utf8(handle)}; save it as UTF-8") from None
+        except (OSError, ValueError, pd.errors.ParserError) as err:
+            raise InputError(f"cannot read {what} {shown_path(path)}: {' '.join(str(err).split())}") from None
     frame.columns = [str(c).strip().strip("'\"") for c in frame.columns]
     return frame
 
@@ -201,24 +236,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _require(frame: pd.DataFrame, columns, where: Path) -> None:
     for column in columns:
         if column not in frame.columns:
-            raise InputError(
-                f"{where} has no {column!r} column (columns: {', '.join(map(str, frame.columns)) or 'none'})"
-            )
+            present = ", ".join(visible(str(c), one_line=True) for c in frame.columns[:20])
+            more = f" and {len(frame.columns) - 20} more" if len(frame.columns) > 20 else ""
+            raise InputError(f"{shown_path(where)} has no {shown(column)} column (columns: {present or 'none'}{more})")
 
 
 def _manifest(layout: DatasetLayout, root: Path, split: str) -> tuple[Path, bool]:
     """The CSV to read and whether rows must be filtered by a split column."""
-    if root.is_file():
+    if not root.is_dir():
         return root, True
     if layout.manifest:
-        path = root / layout.manifest
-        if not path.is_file():
-            raise InputError(f"{layout.name}: manifest {path} not found")
+        path = dataset_file(root, layout.manifest, "manifest")
+        if not os.path.lexists(path):
+            raise InputError(f"{layout.name}: manifest {shown_path(path)} not found")
         return path, True
     candidates = layout.splits.get(split, ())
     if not any(Path(c).suffix for c in candidates):  # split values of a column, not file names
-        raise InputError(f"{layout.name}: {root} is a folder; give the manifest file, e.g. {layout.name}:{root}/manifest.csv")
-    path = next((root / c for c in candidates if (root / c).is_file()), None)
+        raise InputError(f"{layout.name}: {shown_path(root)} is a folder; give the manifest file, "
+                         f"e.g. {layout.name}:{shown_path(root)}/manifest.csv")
+    path = _first_present(root, candidates, "manifest")
     if path is None:
         raise _missing(layout, root, split, f"looked for {', '.join(candidates) or 'no manifest'}")
     return path, False
@@ -246,7 +282,7 @@ def _strip_quotes(values: pd.Series) -> pd.Series:
 def read_manifest(layout: DatasetLayout, root: Path, split: str) -> Items:
     """A CSV manifest: ``path`` (relative to the CSV's folder), optional ``label``/``id``/``split``, attributes."""
     manifest, by_column = _manifest(layout, root, split)
-    frame = _read_csv(manifest)
+    frame = read_csv(manifest)
     path_col, label_col, id_col = layout.column("path"), layout.column("label"), layout.column("id")
     required = [path_col, *(layout.attributes or ())]
     if "label" in layout.columns:
@@ -262,22 +298,20 @@ def read_manifest(layout: DatasetLayout, root: Path, split: str) -> Items:
     attributes = list(layout.attributes) if layout.attributes is not None else [c for c in frame.columns if c not in roles]
     base = manifest.parent / layout.image_dir
     raw_paths = _strip_quotes(frame[path_col])
-    missing = raw_paths.isna() | (raw_paths == "")
+    missing = (raw_paths.isna() | (raw_paths == "")).to_numpy()
     ids = frame[id_col].str.strip() if id_col in frame.columns else raw_paths.map(
         lambda p: None if not isinstance(p, str) else Path(p).with_suffix("").as_posix())
     ids = ids.where(ids.notna() & (ids != ""), other=pd.Series([f"row-{i + 2}" for i in range(len(frame))], index=frame.index))
     skipped = [{"id": i, "path": None, "reason": "missing path"} for i in ids[missing]]
-    outside = np.zeros(len(frame), dtype=bool)
-    outside[~missing.to_numpy()] = _outside(base, manifest.parent, raw_paths[~missing])
-    skipped += [{"id": i, "path": p, "reason": MSG_OUTSIDE.format(root=manifest.parent)}
-                for i, p in zip(ids[outside], raw_paths[outside])]
-    keep = ~missing & ~outside
+    keep = ~missing
     table = pd.DataFrame({"path": [str(base / p) for p in raw_paths[keep]], "id": ids[keep].to_numpy(str)})
     if labelled:
         table.insert(1, "label", frame.loc[keep, label_col].to_numpy(object))
     for column in attributes:
         table[column] = frame.loc[keep, column].to_numpy(object)
-    return Items(table, labelled, str(manifest), skipped=skipped, all_labels=all_labels)
+    # The dataset folder: the one named, or the manifest's own when a CSV file is named.
+    folder = root if root.is_dir() else manifest.parent
+    return Items(table, labelled, str(manifest), skipped=skipped, all_labels=all_labels, root=folder)
 
 
 def read_votes(layout: DatasetLayout, root: Path, split: str) -> Items:
@@ -286,10 +320,10 @@ def read_votes(layout: DatasetLayout, root: Path, split: str) -> Items:
         raise InputError(f"dataset layout {layout.name!r} (kind votes) needs a manifest and votes columns")
     if "." not in layout.splits.get(split, ()):
         raise _missing(layout, root, split, "the whole vote table is the test split")
-    manifest = root / layout.manifest
-    if not manifest.is_file():
-        raise InputError(f"{layout.name}: vote table {manifest} not found")
-    frame = _read_csv(manifest)
+    manifest = dataset_file(root, layout.manifest, "vote table")
+    if not os.path.lexists(manifest):
+        raise InputError(f"{layout.name}: vote table {shown_path(manifest)} not found")
+    frame = read_csv(manifest)
     path_col = layout.column("path")
     vote_cols = list(layout.votes)
     _require(frame, [path_col, *vote_cols], manifest)
@@ -319,14 +353,18 @@ def read_votes(layout: DatasetLayout, root: Path, split: str) -> Items:
         "label": labels[keep],
         "id": ids[keep],
     })
-    return Items(table, True, str(manifest), skipped=skipped)
+    return Items(table, True, str(manifest), skipped=skipped, root=root)
 
 
-def _attribute_file_values(path: Path, n: int) -> list[str | None]:
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError):
+def _attribute_file_values(path: Path, root: Path, n: int) -> list[str | None]:
+    """The last ``n`` lines of one item's attribute file; all None when it is absent, unreadable or outside."""
+    if not is_inside(path, root):
         return [None] * n
+    try:
+        text = read_text(path, what="attribute file", max_bytes=MAX_ATTRIBUTE_FILE_BYTES)
+    except InputError:
+        return [None] * n
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-n:] if len(lines) >= n else [None] * n
 
 
@@ -334,10 +372,11 @@ def read_label_list(layout: DatasetLayout, root: Path, split: str) -> Items:
     """One ``<file> <label code>`` list for all splits, the split given by the file-name prefix (RAF-DB)."""
     if not layout.manifest:
         raise InputError(f"dataset layout {layout.name!r} (kind label_list) needs a manifest")
-    listing = root / layout.manifest
-    if not listing.is_file():
-        raise InputError(f"{layout.name}: label list {listing} not found")
-    rows = [line.split() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+    listing = dataset_file(root, layout.manifest, "label list")
+    if not os.path.lexists(listing):
+        raise InputError(f"{layout.name}: label list {shown_path(listing)} not found")
+    text = read_text(listing, what="label list", max_bytes=MAX_LIST_BYTES)
+    rows = [line.split() for line in text.splitlines() if line.strip()]
     prefixes = layout.splits.get(split, ())
     rows = [r for r in rows if prefixes and r[0].startswith(prefixes)]
     if not rows:
@@ -352,7 +391,7 @@ def read_label_list(layout: DatasetLayout, root: Path, split: str) -> Items:
     problems = []
     if layout.attribute_files and layout.attribute_lines:
         n = len(layout.attribute_lines)
-        values = [_attribute_file_values(root / layout.attribute_files.format(stem=p.stem, suffix=p.suffix), n)
+        values = [_attribute_file_values(root / layout.attribute_files.format(stem=p.stem, suffix=p.suffix), root, n)
                   for p in names]
         for j, attribute in enumerate(layout.attribute_lines):
             table[attribute] = [v[j] for v in values]
@@ -362,7 +401,7 @@ def read_label_list(layout: DatasetLayout, root: Path, split: str) -> Items:
             problems.append(f"no attribute files ({layout.attribute_files}); attributes left out")
         elif absent:
             problems.append(f"{absent} item(s) without a readable attribute file")
-    return Items(table, True, str(listing), problems=problems)
+    return Items(table, True, str(listing), problems=problems, root=root)
 
 
 def _parse_pixels(strings: np.ndarray, ok: np.ndarray, length: int) -> np.ndarray:
@@ -388,7 +427,7 @@ def _parse_pixels(strings: np.ndarray, ok: np.ndarray, length: int) -> np.ndarra
 def read_pixels(layout: DatasetLayout, root: Path, split: str) -> Items:
     """A CSV of square greyscale images as space-separated pixel strings (FER2013)."""
     manifest, _ = _manifest(layout, root, split)
-    frame = _read_csv(manifest)
+    frame = read_csv(manifest)
     pixel_col, label_col = layout.column("pixels"), layout.column("label")
     _require(frame, [pixel_col, label_col], manifest)
     frame = _rows_of_split(layout, frame, manifest, split)

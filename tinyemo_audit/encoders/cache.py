@@ -84,13 +84,16 @@ def read_checked_array(path: str | Path, *, dtype, shape: tuple[int | None, ...]
         None when the file or its digest is missing, unreadable, truncated, of another dtype or
         shape, or its bytes no longer match the digest.
     """
+    from ..data.arrays import load_npy
+    from ..input_files import read_text
+
     path = Path(path)
-    try:
-        record = json.loads(_sidecar(path).read_text(encoding="utf-8"))
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except FileNotFoundError:
+    if not (path.exists() and _sidecar(path).exists()):
         return None
-    except (OSError, ValueError, UnicodeDecodeError) as err:
+    try:  # through the regular-file rule: a FIFO in the cache folder is damage, never a hang
+        record = json.loads(read_text(_sidecar(path), what="cache digest", max_bytes=1024 * 1024))
+        array = load_npy(path, what="cache file", mmap_mode="r")
+    except (InputError, ValueError) as err:
         logger.warning("cache file %s unreadable (%s); recomputing", path, err)
         return None
     expected_ok = array.ndim == len(shape) and all(e is None or e == s for e, s in zip(shape, array.shape))
@@ -140,4 +143,6 @@ def encode_dataset(
         return features
     features = encoder.encode_images(dataset.images, batch_size=batch_size, progress=progress)
     write_checked_array(path, np.asarray(features, dtype=np.float32))
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    from ..data.arrays import load_npy
+
+    return load_npy(path, what="cache file", mmap_mode="r")

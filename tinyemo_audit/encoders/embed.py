@@ -3,12 +3,72 @@
 from __future__ import annotations
 
 import os
+import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import UsageError
 
 DEFAULT_SPLITS = ("train", "val", "test")
+NOT_A_FEATURE_CACHE = "is not a feature cache embed wrote: it holds {entry}; give a new or empty folder"
+FOREIGN_RECORD = "is not a feature cache embed wrote: {entry} is not its record"
+CHANGED_FEATURES = "holds {entry}, whose features differ from its manifest's digest (changed after embed wrote it)"
+
+
+def _record_ok(path: Path) -> bool:
+    from ..input_files import MiB
+    from .feature_store import FORMAT
+
+    try:
+        if path.lstat().st_size > 256 * MiB or not path.is_file() or path.is_symlink():
+            return False
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def feature_cache_problem(out: Path) -> str | None:
+    """None when ``embed`` may fill ``out``: missing, empty, or a feature cache it wrote; else why not.
+
+    Recognised by content: every entry is a split folder holding only the files embed writes
+    (features.npy, progress.json, manifest.json, .lock and temps of its records), a split with
+    features has embed's progress or manifest record, and a finished split's features match the
+    digest its manifest holds.
+    """
+    import numpy as np
+
+    from ..input_files import shown_path
+    from .cache import array_digest
+    from .feature_store import FEATURES_FILE, LOCK_FILE, MANIFEST_FILE, PROGRESS_FILE
+
+    if not out.is_dir() or out.is_symlink():
+        return None  # missing (fine) or not a folder (the up-front place check says so)
+    ours = {FEATURES_FILE, PROGRESS_FILE, MANIFEST_FILE, LOCK_FILE}
+    temp = re.compile(rf"\.({re.escape(PROGRESS_FILE)}|{re.escape(MANIFEST_FILE)})\.[^./]+\.tmp")
+    for split in sorted(out.iterdir()):
+        if split.name not in DEFAULT_SPLITS or split.is_symlink() or not split.is_dir():
+            return NOT_A_FEATURE_CACHE.format(entry=shown_path(split.name))
+        names = {p.name for p in split.iterdir()}
+        for name in sorted(names):
+            entry = split / name
+            if (name not in ours and not temp.fullmatch(name)) or entry.is_symlink() or not entry.is_file():
+                return NOT_A_FEATURE_CACHE.format(entry=shown_path(f"{split.name}/{name}"))
+        for record in (MANIFEST_FILE, PROGRESS_FILE):
+            if record in names and not _record_ok(split / record):
+                return FOREIGN_RECORD.format(entry=shown_path(f"{split.name}/{record}"))
+        if FEATURES_FILE in names and not names & {MANIFEST_FILE, PROGRESS_FILE}:
+            return NOT_A_FEATURE_CACHE.format(entry=shown_path(f"{split.name}/{FEATURES_FILE}") + " without embed's records")
+        if MANIFEST_FILE in names and FEATURES_FILE in names and PROGRESS_FILE not in names:
+            manifest = json.loads((split / MANIFEST_FILE).read_bytes())
+            try:
+                digest = array_digest(np.load(split / FEATURES_FILE, mmap_mode="r", allow_pickle=False))
+            except (OSError, ValueError):
+                digest = None
+            if digest != manifest.get("features_blake2b"):
+                return CHANGED_FEATURES.format(entry=shown_path(f"{split.name}/{FEATURES_FILE}"))
+    return None
 
 
 def embed(
@@ -60,14 +120,24 @@ def embed(
     from ..data.registry import check_dataset_spec, load_dataset, normalize_split
     from .feature_store import embed_split
     from .registry import ENCODERS, resolve_encoder
+    from ..schema.run_request import check_count
+    from ..schema.train_config import BATCH_MAX
 
     if not splits:
         raise UsageError("embed needs at least one split")
-    if batch_size < 1:
-        raise UsageError(f"batch_size must be at least 1; got {batch_size}")
+    check_count(batch_size, "--batch-size", low=1, high=BATCH_MAX)
     wanted = [normalize_split(s) for s in splits]
     check_dataset_spec(dataset)
     ENCODERS.validate(encoder)
+    from ..outputs import OutputPlan, dataset_inputs, model_spec_path
+
+    plan = OutputPlan(cache=True)
+    plan.in_place(out, "--out", feature_cache_problem)
+    for path, what in dataset_inputs(dataset):
+        plan.input(path, what)
+    plan.input(weights, "encoder weights")
+    plan.input(model_spec_path(encoder), f"encoder {encoder}")
+    plan.check()
     model = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
     written = []
     for split in dict.fromkeys(wanted):

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._io import atomic_write_json
 from ..errors import InputError, UsageError
+from ..input_files import MiB, is_inside, not_regular_reason, read_text, shown_path
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
@@ -37,6 +38,8 @@ PROGRESS_FILE = "progress.json"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 STATUS_COMPLETE = "complete"
+# manifest.json lists every item's id, label and attributes: large for a large split, never gigabytes.
+MAX_RECORD_BYTES = 1024 * MiB
 # Seconds to sleep after each batch: lets tests interrupt an embed run at a known point.
 DELAY_ENV = "TINYEMO_AUDIT_EMBED_BATCH_DELAY"
 MSG_MISMATCH = (
@@ -48,14 +51,16 @@ logger = logging.getLogger(__name__)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """The record at ``path``, None when there is none; an InputError for anything but a regular JSON file."""
+    if not os.path.lexists(path):
         return None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path} is unreadable: {err}") from None
+    text = read_text(path, what="feature-cache record", max_bytes=MAX_RECORD_BYTES)
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise InputError(f"{shown_path(path)} is unreadable: {' '.join(str(err).split())[:200]}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"{path} is not a {FORMAT} file")
+        raise InputError(f"{shown_path(path)} is not a {FORMAT} file")
     return data
 
 
@@ -119,8 +124,8 @@ def _writer_lock(split_dir: Path):
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             try:
-                owner = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
+                owner = int(read_text(lock, what="lock file", max_bytes=64).strip() or 0)
+            except (InputError, ValueError):  # not a regular file, or not a pid: nobody's lock
                 owner = 0
             if owner and owner != os.getpid() and _pid_alive(owner):
                 raise InputError(f"another embed (pid {owner}) is writing {split_dir}; wait for it to finish") from None
@@ -154,6 +159,10 @@ def _fresh_start(split_dir: Path, identity: dict[str, Any], batch_size: int):
 def _resume(split_dir: Path, progress: dict[str, Any], identity: dict[str, Any]):
     from numpy.lib.format import open_memmap
 
+    reason = not_regular_reason(split_dir / FEATURES_FILE)
+    if reason is not None:  # a FIFO there would block the open below
+        logger.warning("%s %s; starting over", split_dir / FEATURES_FILE, reason)
+        return None
     try:
         store = open_memmap(split_dir / FEATURES_FILE, mode="r+")
     except (OSError, ValueError) as err:
@@ -319,14 +328,17 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
         raise InputError(f"feature cache {root} has no {split!r} split (found: {', '.join(present) or 'nothing'})")
     if manifest.get("status") != STATUS_COMPLETE:
         raise InputError(f"feature cache {split_dir} is not complete (status {manifest.get('status')!r})")
+    from ..data.arrays import load_npy
+
     n, dim = manifest.get("n"), manifest.get("dim")
-    try:
-        features = np.load(split_dir / manifest.get("features", FEATURES_FILE), mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {split_dir / FEATURES_FILE}: {err}") from None
+    name = manifest.get("features", FEATURES_FILE)
+    features_path = split_dir / str(name)
+    if not isinstance(name, str) or not is_inside(features_path, split_dir):
+        raise InputError(f"{shown_path(split_dir / MANIFEST_FILE)} names a features file outside its folder")
+    features = load_npy(features_path, what="features file", mmap_mode="r")
     if features.dtype != np.float32 or features.shape != (n, dim):
         raise InputError(
-            f"{split_dir / FEATURES_FILE} holds {features.dtype} {tuple(features.shape)} but the manifest "
+            f"{shown_path(features_path)} holds {features.dtype} {tuple(features.shape)} but the manifest "
             f"says float32 {(n, dim)}"
         )
     # Manifests from before the digest existed have none; every one written now has it.
@@ -341,6 +353,10 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
         raise InputError(f"feature cache {split_dir} has classes {', '.join(stored)}, not {', '.join(classes)}")
     ids, labels = manifest.get("ids") or [], manifest.get("labels") or []
     attributes = manifest.get("attributes") or {}
+    if not (isinstance(ids, list) and isinstance(labels, list) and isinstance(attributes, dict)
+            and all(isinstance(v, list) for v in attributes.values())):
+        raise InputError(f"{shown_path(split_dir / MANIFEST_FILE)}: ids and labels must be lists, attributes a "
+                         "mapping of lists")
     if len(ids) != n or len(labels) != n or any(len(v) != n for v in attributes.values()):
         raise InputError(f"{split_dir / MANIFEST_FILE} lists a different number of items than its n = {n}")
     try:
@@ -348,8 +364,13 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
     except (TypeError, ValueError):
         raise InputError(f"{split_dir / MANIFEST_FILE} has labels that are not integers") from None
     if len(labels) and (labels.min() < -1 or labels.max() >= len(stored)):
-        raise InputError(f"{split_dir / MANIFEST_FILE} has labels outside its {len(stored)} classes")
-    return Dataset(
+        raise InputError(f"{shown_path(split_dir / MANIFEST_FILE)} has labels outside its {len(stored)} classes")
+    if not all(isinstance(c, str) for c in stored) or not all(isinstance(a, str) for a in attributes):
+        raise InputError(f"{shown_path(split_dir / MANIFEST_FILE)} has class or attribute names that are not text")
+    from ..data.user_fields import clean_dataset
+
+    # The store is data other pipelines may write: the same control-character rule as every dataset.
+    return clean_dataset(Dataset(
         name=f"features:{root}",
         split=split,
         classes=stored,
@@ -358,4 +379,4 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
         attributes=pd.DataFrame(attributes, index=pd.RangeIndex(n)),
         features=features,
         meta={"root": str(root), "encoder": manifest.get("encoder"), "source": manifest.get("dataset")},
-    )
+    ))

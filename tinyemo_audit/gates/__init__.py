@@ -30,6 +30,7 @@ from tinyemo_audit.gates._evaluate import (
     gates_to_json,
     gates_verdict,
 )
+from tinyemo_audit.gates._baseline import resolve_baseline
 from tinyemo_audit.gates._junit import junit_xml, write_junit
 from tinyemo_audit.gates._markdown import gates_markdown
 from tinyemo_audit.gates._spec import Gate, GateSpec, list_gate_sets, load_gates, parse_gates
@@ -55,5 +56,6 @@ __all__ = [
     "list_gate_sets",
     "load_gates",
     "parse_gates",
+    "resolve_baseline",
     "write_junit",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import UsageError
+from ..user_text import shorten, shown, visible
 from ._spec import ATTRIBUTE_PLACEHOLDER, WILDCARD, Gate, GateSpec
 
 PASS, WARN, FAIL, ERROR, SKIP = "PASS", "WARN", "FAIL", "ERROR", "SKIP"
@@ -18,8 +20,11 @@ STATUSES = (PASS, WARN, FAIL, ERROR, SKIP)
 # nothing, so it ranks above PASS in tables but only decides the verdict when nothing else ran.
 STATUS_ORDER = (FAIL, ERROR, WARN, SKIP, PASS)
 # Leaf fields quoted in details, in this order, when present.
-_CONTEXT_FIELDS = ("value", "ci_low", "ci_high", "q_value", "n")
+_CONTEXT_FIELDS = ("value", "ci_low", "ci_high", "q_value", "n", "base", "new")
+NO_BASELINE = "bounds a change from a baseline run (change: true), but no baseline was given"
 _MAX_LISTED_KEYS = 12
+NO_ATTRIBUTES = ("the audit has no protected attribute (run.protected_attributes is empty), so there is "
+                 "nothing to compare")
 
 Status = Literal["PASS", "WARN", "FAIL", "ERROR", "SKIP"]
 
@@ -67,7 +72,7 @@ class GateOutcome:
 
 def _fmt(x: Any) -> str:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return repr(x)
+        return shown(x)
     if isinstance(x, numbers.Integral):
         return str(int(x))
     return f"{float(x):.4g}"
@@ -79,13 +84,13 @@ def _is_number(x: Any) -> bool:
 
 
 def _list_keys(node: Mapping) -> str:
-    keys = [str(k) for k in node]
-    shown = ", ".join(keys[:_MAX_LISTED_KEYS])
-    return shown + (f", ... ({len(keys)} in all)" if len(keys) > _MAX_LISTED_KEYS else "")
+    keys = [shorten(visible(str(k), one_line=True), 40) for k in itertools.islice(node, _MAX_LISTED_KEYS)]
+    return ", ".join(keys) + (f", ... ({len(node)} in all)" if len(node) > _MAX_LISTED_KEYS else "")
 
 
 def _where(resolved: Sequence[str]) -> str:
-    return repr(".".join(resolved)) if resolved else "the results root"
+    # Keys come from the results file: shown bounded, with control characters visible.
+    return shown(".".join(resolved), limit=120) if resolved else "the results root"
 
 
 def _is_statistic(node: Any) -> bool:
@@ -107,7 +112,23 @@ class _Found:
     missing: bool = False
 
 
-def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: str | None) -> Iterator[_Found]:
+def protected_attributes(results: Mapping) -> list[str] | None:
+    """The audit's protected attributes (``run.protected_attributes``), or None when the results lack them.
+
+    ``{attribute}`` with ``attributes: ["*"]`` expands over these, not over whatever keys a section
+    happens to hold: an attribute the audit compared but a section lacks is then a visible ERROR
+    (or SKIP), never a silently shorter list of checks; and an audit without protected attributes
+    has nothing to check, which is an ERROR (or SKIP), never a PASS.
+    """
+    run = results.get("run")
+    names = run.get("protected_attributes") if isinstance(run, Mapping) else None
+    if isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names):
+        return list(names)
+    return None
+
+
+def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: str | None,
+          audited: list[str] | None = None) -> Iterator[_Found]:
     segments = gate.segments
     if i == len(segments):
         yield _Found(resolved, attribute, leaf=node)
@@ -121,11 +142,15 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
             path = tuple(attr if s == ATTRIBUTE_PLACEHOLDER else s for s in path)
         return _Found(path, attr, problem=text, missing=missing)
 
-    expand_all = segment == WILDCARD or (
-        segment == ATTRIBUTE_PLACEHOLDER and gate.attributes == (WILDCARD,)
-    )
-    if segment == ATTRIBUTE_PLACEHOLDER and not expand_all:
-        keys: Iterable[str] = gate.attributes or ()
+    every_attribute = segment == ATTRIBUTE_PLACEHOLDER and gate.attributes == (WILDCARD,)
+    expand_all = segment == WILDCARD or (every_attribute and audited is None)
+    if every_attribute and audited is not None:
+        if not audited:
+            yield problem(NO_ATTRIBUTES, missing=True)
+            return
+        keys: Iterable[str] = audited
+    elif segment == ATTRIBUTE_PLACEHOLDER and not expand_all:
+        keys = gate.attributes or ()
     elif expand_all:
         if not isinstance(node, Mapping):
             yield problem(f"cannot expand {segment!r}: {_where(resolved)} is {_kind(node)}, not a mapping",
@@ -145,7 +170,7 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
         attr = key if segment == ATTRIBUTE_PLACEHOLDER else attribute
         if not isinstance(node, Mapping):
             yield problem(
-                f"{_where(resolved)} is {_kind(node)}, not a mapping; cannot look up {key!r}", attr=attr,
+                f"{_where(resolved)} is {_kind(node)}, not a mapping; cannot look up {shown(key, limit=60)}", attr=attr,
                 missing=node is None,
             )
             continue
@@ -154,14 +179,14 @@ def _walk(node: Any, gate: Gate, i: int, resolved: tuple[str, ...], attribute: s
             match = [k for k in node if str(k) == key]
             if not match:
                 yield problem(
-                    f"missing key {key!r} under {_where(resolved)} (present: {_list_keys(node) or 'none'})",
+                    f"missing key {shown(key, limit=60)} under {_where(resolved)} (present: {_list_keys(node) or 'none'})",
                     attr=attr, missing=True,
                 )
                 continue
             child = node[match[0]]
         else:
             child = node[key]
-        yield from _walk(child, gate, i + 1, resolved + (key,), attr)
+        yield from _walk(child, gate, i + 1, resolved + (key,), attr, audited)
 
 
 def _kind(node: Any) -> str:
@@ -188,8 +213,7 @@ def _judge(gate: Gate, found: _Found) -> GateOutcome:
             path=".".join(found.path),
             attribute=found.attribute,
             status=status,
-            # inf is judged like any number but kept out of the JSON (strict writers refuse it).
-            observed=observed if observed is not None and math.isfinite(observed) else None,
+            observed=observed,
             bound=gate.bound_text,
             details=details,
             severity=gate.severity,
@@ -214,12 +238,15 @@ def _judge(gate: Gate, found: _Found) -> GateOutcome:
     else:
         observed = leaf
     if observed is None:
-        return outcome(ERROR, None, f"{gate.on} of {where} is null")
+        note = leaf.get("note") if isinstance(leaf, Mapping) else None
+        return outcome(ERROR, None, f"{gate.on} of {where} is null" + (f" ({note})" if isinstance(note, str) else ""))
     if not _is_number(observed):
         return outcome(ERROR, None, f"{gate.on} of {where} is {_kind(observed)}, not a number")
     observed = float(observed)
-    if math.isnan(observed):
-        return outcome(ERROR, None, f"{gate.on} of {where} is NaN")
+    if not math.isfinite(observed):
+        # NaN compares false with every bound and ±inf passes one side of it: neither may decide a gate.
+        return outcome(ERROR, None, f"{gate.on} of {where} is {_fmt(observed)}, not a finite number"
+                                    f"{context}")
 
     shown = f"{gate.on} = {_fmt(observed)}"
     if gate.max is not None and observed > gate.max:
@@ -238,7 +265,8 @@ def _judge(gate: Gate, found: _Found) -> GateOutcome:
 
 
 def _evaluate_gate(gate: Gate, results: Mapping) -> list[GateOutcome]:
-    outcomes = [_judge(gate, found) for found in _walk(results, gate, 0, (), None)]
+    found = _walk(results, gate, 0, (), None, protected_attributes(results))
+    outcomes = [_judge(gate, f) for f in found]
     if not outcomes:  # only an explicit, empty attribute list could get here; validation forbids it
         outcomes.append(
             GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text,
@@ -247,7 +275,8 @@ def _evaluate_gate(gate: Gate, results: Mapping) -> list[GateOutcome]:
     return outcomes
 
 
-def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) -> list[GateOutcome]:
+def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any], *,
+                   baseline: Mapping[str, Any] | None = None) -> list[GateOutcome]:
     """Evaluate every gate against an audit's results.
 
     Parameters
@@ -256,6 +285,10 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) 
         From :func:`load_gates` or :func:`parse_gates`.
     results : Mapping
         The parsed results.json (an AuditResult as plain data).
+    baseline : Mapping, optional
+        A baseline run's results. A gate with ``change: true`` bounds the change of its metric
+        from the baseline (new − baseline, with a CI where both runs carry the counts;
+        :func:`tinyemo_audit.comparison.metric_changes`); without a baseline such a gate is an ERROR.
 
     Returns
     -------
@@ -284,13 +317,22 @@ def evaluate_gates(spec: GateSpec | Iterable[Gate], results: Mapping[str, Any]) 
         raise UsageError(f"results must be a mapping (the parsed results.json), got {type(results).__name__}")
     gates = spec.gates if isinstance(spec, GateSpec) else tuple(spec)
     outcomes: list[GateOutcome] = []
+    changes = None
     for gate in gates:
         try:
-            outcomes.extend(_evaluate_gate(gate, results))
+            if gate.change and baseline is None:
+                outcomes.append(GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text, NO_BASELINE,
+                                            gate.severity, gate.description))
+                continue
+            if gate.change and changes is None:
+                from ..comparison import change_tree, metric_changes
+
+                changes = change_tree(metric_changes(baseline, results), results)
+            outcomes.extend(_evaluate_gate(gate, changes if gate.change else results))
         except Exception as err:  # a gate that raises is an ERROR, never a crashed gate run
             outcomes.append(
                 GateOutcome(gate.name, gate.metric, None, ERROR, None, gate.bound_text,
-                            f"could not evaluate: {type(err).__name__}: {' '.join(str(err).split())}",
+                            f"could not evaluate: {type(err).__name__}: {shorten(visible(' '.join(str(err).split())), 200)}",
                             gate.severity, gate.description)
             )
     return outcomes

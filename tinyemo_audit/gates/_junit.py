@@ -8,15 +8,18 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from .._io import atomic_write_text
+from ..user_text import visible
 from ._evaluate import ERROR, FAIL, SKIP, WARN, GateOutcome, gates_counts, gates_verdict
 
 DEFAULT_SUITE_NAME = "tinyemo-audit gates"
-# XML 1.0 cannot carry these at all, escaped or not; ElementTree would write them through.
+# What XML 1.0 cannot carry at all, escaped or not, and :func:`visible` leaves as it is (lone
+# surrogates, U+FFFE/U+FFFF); ElementTree would write them through.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean(text: object) -> str:
-    return _XML_INVALID.sub("\ufffd", str(text))
+    """User text as JUnit XML shows it: control and bidi characters as visible ``\\uXXXX`` escapes."""
+    return _XML_INVALID.sub("\ufffd", visible(str(text)))
 
 
 def _case_text(o: GateOutcome) -> str:

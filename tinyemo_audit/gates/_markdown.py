@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..user_text import visible
 from ._evaluate import SKIP, STATUS_ORDER, GateOutcome, gates_counts, gates_exit_code, gates_summary_line
 
 # Characters that markdown or the HTML it may contain would interpret; a gate name is text.
@@ -13,7 +14,8 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _cell(text: object) -> str:
-    text = " ".join(str(text).split())  # a newline would end the table row
+    # control and bidi characters as visible escapes; whitespace collapsed: a newline would end the row
+    text = " ".join(visible(str(text)).split())
     text = "".join(_HTML.get(c, c) for c in text)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text) or " "
 

@@ -6,6 +6,7 @@ import itertools
 from math import comb
 
 import numpy as np
+from scipy import stats
 
 from tinyemo_audit.errors import InputError
 from tinyemo_audit.metrics._bootstrap import MAX_CHUNK_ELEMENTS, permutation_rng
@@ -14,6 +15,11 @@ from tinyemo_audit.metrics._checks import as_float_array, check_count
 DIM_MISMATCH = "X, Y, A and B must share the embedding dimension, got {dims}"
 TOO_FEW = "{name} needs at least {minimum} embedding(s), got {count}"
 ZERO_VECTOR = "{name} contains an all-zero embedding; cosine similarity is undefined"
+# From this many targets in each set on, the permutation null is read from its normal limit (see weat).
+NORMAL_MIN_TARGETS = 30
+TEST_EXACT = "re-partitions, exact"
+TEST_NORMAL = "re-partitions, normal approximation"
+TEST_PERMUTATION = "re-partitions, permutations"
 
 
 def _unit_rows(matrix: np.ndarray, name: str) -> np.ndarray:
@@ -34,13 +40,16 @@ def _exact_partitions(n_total: int, n_x: int) -> itertools.chain:
         yield block.reshape(-1, n_x)
 
 
-def weat(X, Y, A, B, *, n_perm: int = 10_000, seed: int = 0) -> dict:
+def weat(X, Y, A, B, *, n_perm: int = 10_000, seed: int = 0,
+         normal_min_targets: int | None = NORMAL_MIN_TARGETS) -> dict:
     """WEAT / iEAT association between target sets X, Y and attribute sets A, B.
 
     With s(w) = mean_a cos(w, a) − mean_b cos(w, b):
     statistic S = Σ_X s − Σ_Y s; effect size d = (mean_X s − mean_Y s) / std_{X∪Y} s
     (sample std, ddof=1); p = share of re-partitions of X∪Y into sets of sizes |X|, |Y|
-    whose statistic is strictly greater than the observed one (one-sided).
+    whose statistic is at least the observed one (one-sided; the observed partition counts, so
+    p is never 0 — Caliskan et al. count only strictly greater ones, which differs by at most
+    one partition).
 
     Parameters
     ----------
@@ -50,14 +59,19 @@ def weat(X, Y, A, B, *, n_perm: int = 10_000, seed: int = 0) -> dict:
         Attribute embeddings (e.g. labels {angry, disgust} vs {happy, surprise}).
     n_perm : int, default 10000
         When C(|X|+|Y|, |X|) <= n_perm every re-partition is enumerated (exact p);
-        otherwise ``n_perm`` random re-partitions are drawn and p is the share of them
-        exceeding the observed statistic.
+        otherwise ``n_perm`` random re-partitions are drawn and
+        p = (1 + #{at least the observed}) / (1 + n_perm). 0: NaN p-value.
     seed : int, default 0
+    normal_min_targets : int or None, default 30
+        When the test is not exact and both X and Y hold at least this many targets (None:
+        never), the same re-partition null is read from its normal limit: Σ_X s is the sum of a
+        sample of |X| drawn without replacement from the pooled s values, with known mean and
+        variance, so p = 1 − Φ(z) (no resolution floor; ``test`` says which).
 
     Returns
     -------
     dict
-        ``effect_size, statistic, p_value, exact, n_partitions``.
+        ``effect_size, statistic, p_value, exact, n_partitions, test``.
 
     Examples
     --------
@@ -67,7 +81,7 @@ def weat(X, Y, A, B, *, n_perm: int = 10_000, seed: int = 0) -> dict:
     >>> B = [[0.0, 1.0]]
     >>> result = weat(X, Y, A, B)
     >>> round(result["effect_size"], 3), round(result["p_value"], 3), result["exact"], result["n_partitions"]
-    (1.729, 0.0, True, 6)
+    (1.729, 0.167, True, 6)
     """
     mats = {name: as_float_array(m, name, ndim=(2,)) for name, m in zip("XYAB", (X, Y, A, B))}
     dims = {name: m.shape[1] for name, m in mats.items()}
@@ -91,20 +105,32 @@ def weat(X, Y, A, B, *, n_perm: int = 10_000, seed: int = 0) -> dict:
     tol = 1e-12 * max(1.0, abs(observed))
     n_partitions = comb(n_total, n_x)
     exact = n_partitions <= n_perm
+    normal = (not exact and n_perm > 0 and normal_min_targets is not None
+              and min(n_x, n_total - n_x) >= normal_min_targets)
     if exact:
-        greater = sum(int((2.0 * s[idx].sum(axis=1) - total > observed + tol).sum()) for idx in _exact_partitions(n_total, n_x))
-        p_value = greater / n_partitions
+        test = TEST_EXACT
+        at_least = sum(int((2.0 * s[idx].sum(axis=1) - total >= observed - tol).sum())
+                       for idx in _exact_partitions(n_total, n_x))
+        p_value = at_least / n_partitions
+    elif normal:
+        test = TEST_NORMAL
+        # Σ_X s of a random re-partition: mean n_x·s̄, variance n_x·n_y/n · S² (S²: sample variance, ddof=1).
+        mean = 2.0 * n_x * s.mean() - total
+        sd = 2.0 * np.sqrt(n_x * (n_total - n_x) / n_total * s.var(ddof=1))
+        p_value = float(stats.norm.sf((observed - mean) / sd)) if sd > 0 else 1.0
     elif n_perm:
+        test = TEST_PERMUTATION
         rng = permutation_rng(seed)
-        greater, drawn = 0, 0
+        at_least, drawn = 0, 0
         rows = max(1, MAX_CHUNK_ELEMENTS // n_total)
         while drawn < n_perm:
             b_rows = min(rows, n_perm - drawn)
             shuffled = rng.permuted(np.broadcast_to(s, (b_rows, n_total)), axis=1)
-            greater += int((2.0 * shuffled[:, :n_x].sum(axis=1) - total > observed + tol).sum())
+            at_least += int((2.0 * shuffled[:, :n_x].sum(axis=1) - total >= observed - tol).sum())
             drawn += b_rows
-        p_value = greater / n_perm
+        p_value = (1.0 + at_least) / (1.0 + n_perm)
     else:
+        test = None
         p_value = float("nan")
     return {
         "effect_size": float(effect),
@@ -112,4 +138,5 @@ def weat(X, Y, A, B, *, n_perm: int = 10_000, seed: int = 0) -> dict:
         "p_value": float(p_value),
         "exact": bool(exact),
         "n_partitions": int(n_partitions) if exact else int(n_perm),
+        "test": test,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 from scipy.special import log_softmax
 
 from tinyemo_audit.errors import InputError, UsageError
@@ -17,6 +18,11 @@ from tinyemo_audit.metrics._checks import (
 from tinyemo_audit.metrics._stats import percentile_interval, permutation_p_value
 
 SHAPE_MISMATCH = "x_a and x_b must have the same shape, got {a} and {b}"
+# From this many pairs on, the sign-flip null is read from its normal limit (see paired_shift).
+NORMAL_MIN_PAIRS = 30
+TEST_SIGN_FLIP_NORMAL = "sign-flip, normal approximation"
+TEST_SIGN_FLIP_EXACT = "sign-flip, exact"
+TEST_SIGN_FLIP_PERMUTATION = "sign-flip, permutations"
 
 
 def flip_rate(labels_a, labels_b, *, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
@@ -76,8 +82,9 @@ def paired_shift(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    normal_min_pairs: int | None = NORMAL_MIN_PAIRS,
 ) -> dict:
-    """Mean paired shift ``mean(x_b − x_a)`` with a bootstrap CI and a sign-flip permutation p-value.
+    """Mean paired shift ``mean(x_b − x_a)`` with a bootstrap CI and a sign-flip test p-value.
 
     Parameters
     ----------
@@ -88,6 +95,10 @@ def paired_shift(
         Sign-flip permutations. When ``2**n <= n_perm`` all sign vectors are enumerated
         (exact test, p = share with |T| >= |T_obs|, identity included); otherwise
         p = (1 + #{|T_perm| >= |T_obs|}) / (1 + n_perm). Two-sided. 0: NaN p-value.
+    normal_min_pairs : int or None, default 30
+        From this many pairs on (None: never) the same sign-flip null is read from its normal
+        limit instead: given the |d_i|, T = Σ d_i has mean 0 and variance Σ d_i² under the null,
+        so z = Σ d_i / sqrt(Σ d_i²) and p = 2 Φ(−|z|) (no resolution floor; ``test`` says which).
     n_boot : int, default 1000
         Bootstrap replicates over pairs (0: NaN CI). One resample serves every column.
     confidence : float, default 0.95
@@ -97,7 +108,7 @@ def paired_shift(
     -------
     dict
         ``mean_shift`` (also under ``value``), ``ci_low``, ``ci_high``, ``p_value``, ``n``,
-        ``exact``. Scalars for 1-D input, arrays of shape (K,) for 2-D input.
+        ``exact``, ``test``. Scalars for 1-D input, arrays of shape (K,) for 2-D input.
 
     Examples
     --------
@@ -125,10 +136,18 @@ def paired_shift(
         ci_low = ci_high = np.full(observed.shape, np.nan)
 
     exact = False
-    if n_perm:
+    test = TEST_SIGN_FLIP_PERMUTATION
+    if n_perm and normal_min_pairs is not None and n >= normal_min_pairs:
+        test = TEST_SIGN_FLIP_NORMAL
+        spread = np.sqrt((diff**2).sum(axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.where(spread > 0, diff.sum(axis=0) / spread, 0.0)
+        p_value = 2.0 * stats.norm.sf(np.abs(z))
+    elif n_perm:
         signs, exact = _sign_matrix(n, n_perm, permutation_rng(seed))
         permuted = signs @ diff / n
         if exact:
+            test = TEST_SIGN_FLIP_EXACT
             tol = 1e-12 * np.maximum(1.0, np.abs(observed))
             p_value = (np.abs(permuted) >= np.abs(observed) - tol).mean(axis=0)
         else:
@@ -147,6 +166,7 @@ def paired_shift(
         "p_value": out(p_value),
         "n": n,
         "exact": exact,
+        "test": test,
     }
 
 

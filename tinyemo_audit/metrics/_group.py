@@ -11,8 +11,6 @@ import pandas as pd
 from tinyemo_audit.errors import InputError, UsageError
 from tinyemo_audit.metrics._bootstrap import (
     bootstrap_rng,
-    permutation_rng,
-    permuted_cell_counts,
     stratified_cell_bootstrap,
 )
 from tinyemo_audit.metrics._checks import (
@@ -24,7 +22,7 @@ from tinyemo_audit.metrics._checks import (
     same_length,
     sorted_unique,
 )
-from tinyemo_audit.metrics._stats import percentile_interval, permutation_p_value, wilson_interval
+from tinyemo_audit.metrics._stats import homogeneity_test, percentile_interval, wilson_interval
 
 METRICS = ("accuracy", "tpr", "fpr", "selection_rate")
 KINDS = ("difference", "ratio")
@@ -44,6 +42,8 @@ NOTE_EMPTY = "empty group: no rows"
 NOTE_NO_POSITIVES = "class absent from group: no rows with y_true == cls, TPR undefined"
 NOTE_NO_NEGATIVES = "no rows with y_true != cls in group: FPR undefined"
 NOTE_SMALL = "n < min_group_size ({min_group_size}): reported, not flaggable"
+NOTE_SMALL_DENOMINATOR = ("a deciding group has fewer than min_group_size ({min_group_size}) items in the rate's "
+                          "denominator: reported, not flaggable")
 NOTE_EXCLUDED = "groups left out because the metric is undefined there: {groups}"
 
 
@@ -278,6 +278,24 @@ def _metric_values(cells: np.ndarray, metric: str, cls_index: int | None, n_clas
     return rates[metric][..., cls_index]
 
 
+def _metric_counts(cells: np.ndarray, metric: str, cls_index: int | None, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Successes and trials per group of one metric (its numerator and denominator), from cells ``(G, U, U)``."""
+    rates = _rates(cells, n_classes)
+    if metric == "accuracy":
+        trials = rates["n"]
+        successes = np.diagonal(cells, axis1=-2, axis2=-1).sum(axis=-1)
+    elif metric == "tpr":
+        trials = rates["positives"][:, cls_index]
+        successes = cells[:, cls_index, cls_index]
+    elif metric == "fpr":
+        trials = rates["negatives"][:, cls_index]
+        successes = cells[:, :, cls_index].sum(axis=-1) - cells[:, cls_index, cls_index]
+    else:
+        trials = rates["n"]
+        successes = cells[:, :, cls_index].sum(axis=-1)
+    return np.asarray(successes, dtype=np.int64), np.asarray(trials, dtype=np.int64)
+
+
 def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den with the conventions 0/0 → 1 and x/0 → 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -352,10 +370,13 @@ def disparity(
     min(m_a/m, m/m_a); we follow METRICS.md. Groups where the metric is undefined
     (e.g. no positives for TPR) are left out and listed in ``note``.
 
-    The p-value shuffles group labels (dealt as multivariate-hypergeometric cell counts,
-    vectorised over permutations): p = (1 + #{T_perm as or more extreme}) / (1 + P), where
-    larger differences and smaller ratios are more extreme. The CI reuses the stratified
-    bootstrap resample that ``group_table`` draws for the same seed.
+    The p-value tests the null "every group has the same rate" on the metric's own 2×G table
+    (successes and trials per group, e.g. true positives and positives for TPR) with
+    :func:`~tinyemo_audit.metrics._stats.homogeneity_test`: Pearson's X² against chi-square where
+    every expected count is at least 5, else exactly (every table with the same margins), else by
+    ``n_perm`` permutations; ``test`` says which. Differences, ratios and both references share
+    that null, so they share the p-value. The CI reuses the stratified bootstrap resample that
+    ``group_table`` draws for the same seed.
 
     Parameters
     ----------
@@ -369,11 +390,14 @@ def disparity(
     n_boot : int, default 1000
         Bootstrap replicates for the CI (0: NaN CI).
     n_perm : int, default 1000
-        Permutations for the p-value (0: NaN p-value).
+        Permutations when the table is too sparse for chi-square and too large to enumerate
+        (0: no p-value at all).
     confidence : float, default 0.95
     seed : int, default 0
     min_group_size : int, default 30
-        The result is not ``flaggable`` when a group that decides it is smaller.
+        The result is not ``flaggable`` when a group that decides it has fewer items in the
+        metric's denominator (all its items for accuracy and selection rate, its items of ``cls``
+        for TPR, its other items for FPR).
     classes, groups : sequence, optional
         As in :func:`group_table`.
 
@@ -381,7 +405,8 @@ def disparity(
     -------
     dict
         ``value, ci_low, ci_high, p_value, worst_group, best_group`` and also ``metric, cls,
-        kind, relative_to, n, by_group, n_by_group, overall, flaggable, note``. Worst/best:
+        kind, relative_to, n, by_group, n_by_group, trials_by_group, successes_by_group, overall,
+        flaggable, note, test``. Worst/best:
         lowest/highest for accuracy and TPR, highest/lowest for FPR, farthest from/closest
         to the overall rate for selection rate.
 
@@ -419,15 +444,14 @@ def disparity(
         ci_low, ci_high = (float(v) for v in percentile_interval(_bootstrap_replicates(table, n_boot, seed, summary), confidence))
     else:
         ci_low = ci_high = float("nan")
+    successes, trials = _metric_counts(table.cells, metric, cls_index, n_classes)
     if n_perm and len(table.groups) > 1:
-        g, u, _ = table.cells.shape
-        permuted = np.concatenate(
-            [summary(c.reshape(-1, g, u, u)) for c in permuted_cell_counts(table.cells.reshape(g, -1), n_perm, permutation_rng(seed))]
-        )
-        p_value = float(permutation_p_value(observed, permuted, alternative="greater" if kind == "difference" else "less"))
+        # The same null for every kind and reference (the groups share one rate), tested on the metric's
+        # own 2×G table: chi-square where valid, exact or permuted where the table is sparse.
+        tested = homogeneity_test(successes, trials, n_perm=n_perm, seed=seed)
+        p_value, test = tested["p_value"], tested["test"]
     else:
-        p_value = float("nan")
-
+        p_value, test = float("nan"), None
     defined = ~np.isnan(by_group)
     notes = []
     if (~defined).any():
@@ -440,9 +464,12 @@ def disparity(
         else:
             deviation = np.abs(by_group - overall) if kind == "difference" else -_safe_ratio(by_group, np.full_like(by_group, overall))
             deciding = [int(np.nanargmax(deviation))]
-        flaggable = bool(np.isfinite(observed) and all(sizes[i] >= min_group_size for i in deciding))
-        if not all(sizes[i] >= min_group_size for i in deciding):
-            notes.append(NOTE_SMALL.format(min_group_size=min_group_size))
+        # A rate rests on its denominator (the group's items for accuracy and selection rate, its items
+        # of the class for TPR, the others for FPR): that count must reach min_group_size.
+        large = all(trials[i] >= min_group_size for i in deciding)
+        flaggable = bool(np.isfinite(observed) and large)
+        if not large:
+            notes.append(NOTE_SMALL_DENOMINATOR.format(min_group_size=min_group_size))
     else:
         worst_group = best_group = None
         flaggable = False
@@ -463,6 +490,9 @@ def disparity(
         "overall": overall,
         "by_group": {native(k): float(v) for k, v in zip(table.groups, by_group)},
         "n_by_group": {native(k): int(v) for k, v in zip(table.groups, sizes)},
+        "trials_by_group": {native(k): int(v) for k, v in zip(table.groups, trials)},
+        "successes_by_group": {native(k): int(v) for k, v in zip(table.groups, successes)},
+        "test": test,
         "flaggable": flaggable,
         "note": "; ".join(notes),
     }

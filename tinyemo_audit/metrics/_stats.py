@@ -1,13 +1,16 @@
-"""Closed-form and resampling statistics: Benjamini–Hochberg, Wilson interval, percentile CIs, permutation p."""
+"""Closed-form and resampling statistics: Benjamini–Hochberg, Wilson interval, percentile CIs, permutation p, homogeneity test."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 from scipy import stats
+from scipy.special import gammaln
 
 from tinyemo_audit.errors import InputError
+from tinyemo_audit.metrics._bootstrap import permutation_rng
 from tinyemo_audit.metrics._checks import check_confidence
 
 BAD_P_VALUES = "p-values must lie in [0, 1]; got values outside at {count} position(s)"
@@ -135,3 +138,113 @@ def permutation_p_value(observed, permuted: np.ndarray, *, alternative: str = "g
         extreme = (permuted >= observed - tol) & valid
     p = (1.0 + extreme.sum(axis=0)) / (1.0 + valid.sum(axis=0))
     return np.where(np.isnan(observed), np.nan, p)
+
+
+# Cochran's rule: the chi-square reference distribution is trusted when every expected count is at least this.
+MIN_EXPECTED_COUNT = 5.0
+# Most success tables the exact conditional test enumerates before it falls back to permutations.
+MAX_EXACT_TABLES = 200_000
+TEST_CHI2 = "chi-square"
+TEST_EXACT = "exact conditional"
+TEST_PERMUTATION = "permutation"
+
+
+def _pearson_statistic(successes: np.ndarray, trials: np.ndarray, total: float, n: float) -> np.ndarray:
+    """Pearson X² of 2×G tables ``successes[..., G]`` with fixed margins (0 when there is no variation)."""
+    share = total / n
+    if share <= 0.0 or share >= 1.0:
+        return np.zeros(successes.shape[:-1])
+    expected = trials * share
+    return ((successes - expected) ** 2 / (expected * (1.0 - share))).sum(axis=-1)
+
+
+def _success_tables(trials: np.ndarray, total: int) -> np.ndarray:
+    """Every way of spreading ``total`` successes over groups of sizes ``trials`` (rows of shape (G,))."""
+    tables = np.zeros((1, 0), dtype=np.int64)
+    spent = np.zeros(1, dtype=np.int64)
+    capacity_after = np.cumsum(trials[::-1])[::-1]  # room left in this group and every later one
+    for g, size in enumerate(trials):
+        later = capacity_after[g + 1] if g + 1 < len(trials) else 0
+        low = np.maximum(0, total - spent - later)
+        high = np.minimum(size, total - spent)
+        counts = np.maximum(high - low + 1, 0)
+        parent = np.repeat(np.arange(len(spent)), counts)
+        offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        value = low[parent] + offset
+        tables = np.column_stack([tables[parent], value])
+        spent = spent[parent] + value
+    return tables
+
+
+def homogeneity_test(successes, trials, *, n_perm: int = 1000, seed: int = 0,
+                     max_tables: int = MAX_EXACT_TABLES) -> dict:
+    """Do G groups share one success proportion? Pearson chi-square, conditional on the margins.
+
+    The statistic is Pearson's X² of the 2×G table (successes and failures per group). Its
+    reference distribution is the permutation null itself (group labels shuffled among the
+    rows with fixed group sizes and total successes: successes per group are multivariate
+    hypergeometric), taken in the cheapest form that is accurate:
+
+    * ``"chi-square"`` — every expected count is at least 5 (Cochran's rule): the chi-square
+      distribution with G − 1 degrees of freedom;
+    * ``"exact conditional"`` — otherwise, when at most ``max_tables`` tables share the margins: every one of
+      them is enumerated and p is the hypergeometric probability of X² at least the observed one
+      (the Freeman–Halton test with the X² ordering);
+    * ``"permutation"`` — otherwise ``n_perm`` seeded draws of the permutation null,
+      p = (1 + #{X² ≥ observed}) / (1 + n_perm).
+
+    Parameters
+    ----------
+    successes, trials : array-like of int, shape (G,)
+        Successes and trials per group; groups with no trials are left out.
+    n_perm : int, default 1000
+        Draws for the permutation fallback (0: NaN p-value when it is needed).
+    seed : int, default 0
+    max_tables : int, default 200000
+
+    Returns
+    -------
+    dict
+        ``statistic, p_value, test, dof``; ``p_value`` is NaN with fewer than two groups.
+
+    Examples
+    --------
+    >>> result = homogeneity_test([30, 60], [100, 100])
+    >>> result["test"], f"{result['p_value']:.2e}"
+    ('chi-square', '2.01e-05')
+    >>> small = homogeneity_test([0, 4], [20, 20])
+    >>> small["test"], round(small["p_value"], 4)  # equals Fisher's exact test for a 2×2 table
+    ('exact conditional', 0.106)
+    """
+    k = np.asarray(successes, dtype=np.int64).ravel()
+    m = np.asarray(trials, dtype=np.int64).ravel()
+    if k.shape != m.shape or np.any(k < 0) or np.any(k > m):
+        raise InputError(BAD_SUCCESSES)
+    keep = m > 0
+    k, m = k[keep], m[keep]
+    dof = len(m) - 1
+    if dof < 1:
+        return {"statistic": float("nan"), "p_value": float("nan"), "test": TEST_EXACT, "dof": max(dof, 0)}
+    n, total = int(m.sum()), int(k.sum())
+    observed = float(_pearson_statistic(k.astype(float), m.astype(float), total, n))
+    share = total / n
+    if share in (0.0, 1.0):  # one table only: nothing varies
+        return {"statistic": 0.0, "p_value": 1.0, "test": TEST_EXACT, "dof": dof}
+    expected = np.concatenate([m * share, m * (1.0 - share)])
+    if expected.min() >= MIN_EXPECTED_COUNT:
+        return {"statistic": observed, "p_value": float(stats.chi2.sf(observed, dof)), "test": TEST_CHI2, "dof": dof}
+    tol = 1e-9 * max(1.0, observed)
+    rare = min(total, n - total)  # X² is symmetric in successes and failures: spread the rarer outcome
+    if math.comb(rare + dof, dof) <= max_tables:
+        tables = _success_tables(m, rare)
+        log_p = (gammaln(m + 1) - gammaln(tables + 1) - gammaln(m - tables + 1)).sum(axis=1) \
+            - (gammaln(n + 1) - gammaln(rare + 1) - gammaln(n - rare + 1))
+        x2 = _pearson_statistic(tables.astype(float), m.astype(float), rare, n)
+        p = float(np.exp(log_p[x2 >= observed - tol]).sum())
+        return {"statistic": observed, "p_value": min(1.0, p), "test": TEST_EXACT, "dof": dof}
+    if not n_perm:
+        return {"statistic": observed, "p_value": float("nan"), "test": TEST_PERMUTATION, "dof": dof}
+    draws = permutation_rng(seed).multivariate_hypergeometric(m, rare, size=n_perm)
+    x2 = _pearson_statistic(draws.astype(float), m.astype(float), rare, n)
+    p = (1.0 + np.count_nonzero(x2 >= observed - tol)) / (1.0 + n_perm)
+    return {"statistic": observed, "p_value": float(p), "test": TEST_PERMUTATION, "dof": dof}

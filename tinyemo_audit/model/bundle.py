@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,7 +9,9 @@ from typing import Any
 
 from .._io import resolve_replaced
 from ..errors import InputError, UnknownNameError
+from ..input_files import MiB, shown_path
 from ..paths import models_dir
+from ..user_text import shown
 
 BUNDLE_FORMAT = "tinyemo-audit-bundle"
 BUNDLE_VERSION = 1
@@ -18,6 +19,7 @@ BUNDLE_FILE = "bundle.json"
 PROJECTOR_FILE = "projector.safetensors"
 ENCODER_FILE = "encoder.safetensors"
 LABELS_FILE = "label_embeddings.safetensors"
+MAX_BUNDLE_JSON_BYTES = 16 * MiB  # bundle.json holds specs, the training record and metrics: kilobytes
 
 
 def list_bundles() -> list[str]:
@@ -70,7 +72,8 @@ class Bundle:
         return float(self._field("loss", "temperature"))
 
     def _field(self, section: str, key: str) -> Any:
-        # load_bundle checks the types of the fields present; these are the ones only some uses need.
+        # load_bundle checks the types of the fields present (schema.bundle); these are the ones only
+        # some uses need.
         if key not in self.spec[section]:
             raise InputError(f"{self.path / BUNDLE_FILE} lacks the key {section}.{key}")
         return self.spec[section][key]
@@ -189,74 +192,27 @@ class Bundle:
         return table.float()
 
 
-# bundle.json fields: section -> field -> (accepted types, what the message calls them, required).
-_STR, _OPT_STR = ((str,), "a string"), ((str, type(None)), "a string or null")
-_INT, _NUM, _BOOL = ((int,), "an integer"), ((int, float), "a number"), ((bool,), "true or false")
-_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
-    "encoder": {"spec": (*_STR, False), "weights": (*_OPT_STR, False), "dim": (*_INT, False)},
-    "label_space": {"spec": (*_STR, False), "dim": (*_INT, False), "template": (*_STR, False),
-                    "synonyms": (*_BOOL, False), "bos": (*_BOOL, False), "tokenizer": (*_OPT_STR, False),
-                    "dtype": (*_STR, False), "trust_remote_code": (*_BOOL, False), "fingerprint": (*_STR, False)},
-    "taxonomy": {"name": (*_OPT_STR, False), "classes": ((list,), "a non-empty list of strings", True)},
-    "projector": {"d_in": (*_INT, True), "d_out": (*_INT, True), "dropout": (*_NUM, False),
-                  "weights": (*_STR, False)},
-    "loss": {"name": (*_STR, False), "temperature": (*_NUM, False)},
-}
-_TOP_LEVEL = {"name": _OPT_STR, "description": _OPT_STR, "training": ((dict, type(None)), "an object or null")}
-
-
-def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
-    # JSON true/false load as bool, a subclass of int: never accept them as a number.
-    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-
-
-def _check_fields(spec: dict[str, Any], file: Path) -> None:
-    """One-line InputError naming ``file`` and the field when bundle.json has a missing or mistyped field."""
-    for key, (types, what) in _TOP_LEVEL.items():
-        if key in spec and not _type_ok(spec[key], types):
-            raise InputError(f"{file}: {key!r} must be {what}, got {spec[key]!r:.60}")
-    for section, fields in _FIELDS.items():
-        if section not in spec:
-            raise InputError(f"{file} lacks the key {section!r}")
-        block = spec[section]
-        if not isinstance(block, dict):
-            raise InputError(f"{file}: {section!r} must be an object, got {block!r:.60}")
-        for key, (types, what, required) in fields.items():
-            if key not in block:
-                if required:
-                    raise InputError(f"{file} lacks the key {section}.{key}")
-                continue
-            value = block[key]
-            if not _type_ok(value, types):
-                raise InputError(f"{file}: {section}.{key} must be {what}, got {value!r:.60}")
-    classes = spec["taxonomy"]["classes"]
-    if not classes or not all(isinstance(c, str) for c in classes):
-        raise InputError(f"{file}: taxonomy.classes must be a non-empty list of strings")
-    for key in ("d_in", "d_out"):
-        if spec["projector"][key] < 1:
-            raise InputError(f"{file}: projector.{key} must be at least 1, got {spec['projector'][key]}")
-    records = (spec.get("training") or {}).get("datasets")
-    if records is not None and not (isinstance(records, list)
-                                    and all(isinstance(r, dict) and isinstance(r.get("spec"), str) for r in records)):
-        raise InputError(f"{file}: training.datasets must be a list of objects each with a string 'spec'")
-    temperature = spec["loss"].get("temperature")
-    if temperature is not None and not temperature > 0:
-        raise InputError(f"{file}: loss.temperature must be positive, got {temperature}")
-
-
 def load_bundle(name_or_path: str | Path) -> Bundle:
-    """Load a bundle by name (models/<name>) or folder. Never unpickles anything."""
+    """Load a bundle by name (models/<name>) or folder. Never unpickles anything.
+
+    bundle.json is read as strict, bounded JSON (:mod:`tinyemo_audit._json`) and checked against
+    :class:`tinyemo_audit.schema.bundle.BundleFile`; any problem is one InputError line naming
+    the file and the key.
+    """
+    from .._json import read_json
+    from ..schema._errors import validate
+    from ..schema.bundle import BundleFile
+
     path = resolve_bundle_path(name_or_path)
-    try:
-        spec = json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path / BUNDLE_FILE} is not valid JSON: {err}") from None
+    file = path / BUNDLE_FILE
+    spec = read_json(file, what="bundle file", max_bytes=MAX_BUNDLE_JSON_BYTES)
     if not isinstance(spec, dict) or spec.get("format") != BUNDLE_FORMAT:
-        raise InputError(f"{path / BUNDLE_FILE} is not a {BUNDLE_FORMAT} file")
-    if spec.get("version") != BUNDLE_VERSION:
-        raise InputError(f"{path} has bundle version {spec.get('version')}; this tool reads {BUNDLE_VERSION}")
-    _check_fields(spec, path / BUNDLE_FILE)
+        raise InputError(f"{shown_path(file)} is not a {BUNDLE_FORMAT} file")
+    if spec.get("version") != BUNDLE_VERSION or isinstance(spec.get("version"), bool):
+        raise InputError(f"{shown_path(path)} has bundle version {shown(spec.get('version'))}; "
+                         f"this tool reads {BUNDLE_VERSION}")
+    validate(BundleFile, spec, source=file)
     for name in (PROJECTOR_FILE, LABELS_FILE):
         if not (path / name).is_file():
-            raise InputError(f"bundle {path} lacks {name}")
+            raise InputError(f"bundle {shown_path(path)} lacks {name}")
     return Bundle(path=path, spec=spec)

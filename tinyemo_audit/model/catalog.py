@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..user_text import visible
+
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
 
 
@@ -94,4 +96,4 @@ def format_catalog(catalog: dict[str, list[dict[str, Any]]]) -> str:
     for row in catalog["encoders"]:
         lines.append(f"  {row['name']:<18} {row['spec']:<40} {row['dim']:>5}-d  {row['image_size']:>3}px  "
                      f"weights here: {_mark(row['available'])}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # bundle names are folder names

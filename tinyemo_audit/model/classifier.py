@@ -12,12 +12,17 @@ from ..errors import InputError
 
 @dataclass
 class Predictions:
-    """What a bundle says about N items, for K candidate labels."""
+    """What a model says about N items, for K candidate labels.
+
+    A bundle fills every field. A predictions file (:mod:`tinyemo_audit.data.predictions`) may leave
+    out ``embeddings`` and ``probabilities`` (None); its ``similarities`` are then its per-class
+    scores, or its probabilities, or None.
+    """
 
     classes: tuple[str, ...]
-    embeddings: np.ndarray  # float32 [N, D] projected, L2-normalised
-    similarities: np.ndarray  # float32 [N, K] cosine to each label embedding
-    probabilities: np.ndarray  # float32 [N, K] softmax(similarities / temperature)
+    embeddings: np.ndarray | None  # float32 [N, D] projected, L2-normalised
+    similarities: np.ndarray | None  # float32 [N, K] cosine to each label embedding (a bundle)
+    probabilities: np.ndarray | None  # float32 [N, K] softmax(similarities / temperature)
     predicted: np.ndarray  # int64 [N] index into classes
 
 
@@ -72,3 +77,12 @@ def predict(bundle, dataset: Dataset, *, progress: bool = True) -> Predictions:
     """Project a dataset and classify it over the dataset's own taxonomy."""
     embeddings = project(bundle, np.asarray(dataset_features(bundle, dataset, progress=progress)))
     return classify(bundle, embeddings, dataset.classes)
+
+
+def subset_predictions(preds: Predictions, index: np.ndarray) -> Predictions:
+    """Rows ``index`` of ``preds`` (fields that are None stay None)."""
+    def rows(array):
+        return None if array is None else array[index]
+
+    return Predictions(classes=preds.classes, embeddings=rows(preds.embeddings), similarities=rows(preds.similarities),
+                       probabilities=rows(preds.probabilities), predicted=preds.predicted[index])

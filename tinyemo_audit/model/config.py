@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..input_files import shown_path
 
-FACES_KEYS = ("n_train", "n_val", "n_test", "image_size", "seed", "biases")
-BIAS_KEYS = ("attribute", "value", "from_label", "to_label", "rate")
+WHAT = "training config file"
+MSG_NOT_MAPPING = "{source}: expected a mapping of settings, got {kind}"
 
 
 @dataclass(frozen=True)
@@ -44,56 +45,37 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> TrainConfig:
-        """Build from a mapping, rejecting unknown keys and wrong types with one clear line."""
+        """Build from a mapping, checked by :class:`~tinyemo_audit.schema.train_config.TrainConfigFile`.
+
+        Unknown keys (with the valid ones listed), wrong types and out-of-range values are one
+        InputError line naming ``source`` and the key.
+        """
+        from ..schema._errors import validate
+        from ..schema.train_config import TrainConfigFile
+
         if not isinstance(data, dict):
-            raise InputError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise InputError(
-                f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(fields))}"
-            )
-        defaults = cls()
-        for key, value in data.items():
-            expected = type(getattr(defaults, key))
-            if value is None or getattr(defaults, key) is None:
-                continue
-            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                ok = True
-            if not ok:
-                raise InputError(
-                    f"{source}: {key} must be {expected.__name__}, got {type(value).__name__} ({value!r})"
-                )
-        faces = data.get("faces") or {}
-        bad = sorted(set(faces) - set(FACES_KEYS))
-        if bad:
-            raise InputError(f"{source}: unknown faces key(s) {', '.join(bad)}; valid: {', '.join(FACES_KEYS)}")
-        for bias in faces.get("biases") or []:
-            if not isinstance(bias, dict) or set(bias) != set(BIAS_KEYS):
-                raise InputError(f"{source}: each faces bias needs exactly the keys {', '.join(BIAS_KEYS)}")
-        if "epochs" in data and data["epochs"] < 1:
-            raise InputError(f"{source}: epochs must be at least 1")
-        if data.get("tokenizer") is not None and not isinstance(data["tokenizer"], str):
-            raise InputError(f"{source}: tokenizer must be str, got {type(data['tokenizer']).__name__}")
-        datasets = data.get("datasets") or []
-        if not all(isinstance(spec, str) and spec for spec in datasets):
-            raise InputError(f"{source}: datasets must be a list of dataset specs (strings)")
-        if len(set(datasets)) != len(datasets):
-            raise InputError(f"{source}: datasets lists a dataset twice")
-        datasets = list(datasets)
+            raise InputError(MSG_NOT_MAPPING.format(source=source, kind=type(data).__name__))
+        checked = validate(TrainConfigFile, data, source=source)
+        values = {key: getattr(checked, key) for key in data}
+        if "faces" in values:
+            values["faces"] = {} if checked.faces is None else checked.faces.model_dump(exclude_unset=True)
+        if values.get("description", "") is None:
+            values["description"] = ""
+        datasets = list(values.get("datasets") or [])
         if datasets:  # `dataset` always names the first one; a list of one is the single-dataset form
-            data = {**data, "dataset": datasets[0]}
-        return cls(**{**data, "datasets": datasets if len(datasets) > 1 else []})
+            values["dataset"] = datasets[0]
+        values["datasets"] = datasets if len(datasets) > 1 else []
+        return cls(**values)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
         from .._yaml import read_yaml_mapping
 
-        data = read_yaml_mapping(path)
+        data = read_yaml_mapping(path, what=WHAT)
+        config = cls.from_dict(data, source=str(path))  # types first: `datasets` may be anything here
         if data.get("datasets") and "dataset" in data and [data["dataset"]] != list(data["datasets"]):
-            raise InputError(f"{path}: give either dataset (one) or datasets (several), not both")
-        return cls.from_dict(data, source=str(path))
+            raise InputError(f"{shown_path(path)}: give either dataset (one) or datasets (several), not both")
+        return config
 
     @classmethod
     def from_sources(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
@@ -121,6 +103,7 @@ class TrainConfig:
         return len(self.dataset_specs) > 1
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as plain data (what bundle.json records as ``training.config``)."""
         return dataclasses.asdict(self)
 
     def faces_config(self):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data.dataset import UNLABELLED, Dataset
 from ..errors import InputError
+from ..user_text import visible
 from .classifier import predict
 
 
@@ -107,4 +108,4 @@ def format_evaluation(result: dict[str, Any]) -> str:
     lines.append(" " * (width + 2) + " ".join(f"{a:>6}" for a in abbrev))
     for cls, row in zip(labels, result["confusion"]):
         lines.append(f"  {cls:<{width}}" + " ".join(f"{v:>6d}" for v in row))
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # labels and dataset names come from the data

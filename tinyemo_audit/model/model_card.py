@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..user_text import visible
+
 
 def _bias_lines(biases: list[dict[str, Any]]) -> list[str]:
     if not biases:
@@ -90,4 +92,4 @@ def model_card(spec: dict[str, Any], metrics: dict[str, Any]) -> str:
         "- Reproduce: `make models` (same seed, same metrics).",
         "",
     ]
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # names, specs and classes come from the user

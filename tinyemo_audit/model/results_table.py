@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..user_text import visible
 from .joint import dataset_label, short_labels
 from .zero_shot import ZERO_SHOT
 
@@ -158,7 +159,7 @@ def format_table_text(table: ResultsTable) -> str:
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
-    return "\n".join([*lines, "", FOOTNOTE, *_column_notes(table)])
+    return visible("\n".join([*lines, "", FOOTNOTE, *_column_notes(table)]))  # model and dataset names
 
 
 def table_markdown(table: ResultsTable) -> str:
@@ -170,30 +171,40 @@ def table_markdown(table: ResultsTable) -> str:
     lines = ["| " + " | ".join(escape[0]) + " |", "|---|---|" + "---:|" * len(table.columns)]
     lines += ["| " + " | ".join(row) + " |" for row in escape[1:]]
     notes = [f"- {note}" for note in _column_notes(table)]
-    return "\n".join([*lines, "", f"{METRIC}, {table.split} split. {FOOTNOTE}", "", *notes]) + "\n"
+    return visible("\n".join([*lines, "", f"{METRIC}, {table.split} split. {FOOTNOTE}", "", *notes]) + "\n")
 
 
 def table_csv(table: ResultsTable) -> str:
     """CSV of the grid: ``model, trained on, <dataset>...``; zero-shot cells keep their ``*``."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(table.grid())
-    return buffer.getvalue()
+    return visible(buffer.getvalue())
+
+
+def table_kind(path: str | Path) -> str:
+    """The table format a file name asks for (markdown, csv or json, by suffix); UsageError otherwise."""
+    from ..user_text import shown
+
+    kind = TABLE_SUFFIXES.get(Path(path).suffix.lower())
+    if kind is None:
+        raise UsageError(f"table file {shown(Path(path).name)} must end in one of {', '.join(TABLE_SUFFIXES)}")
+    return kind
+
+
+def table_text(table: ResultsTable, path: str | Path) -> str:
+    """``table`` as the file ``path`` holds it: markdown (.md), CSV (.csv) or JSON (.json), chosen by suffix."""
+    import json
+
+    return {
+        "markdown": table_markdown,
+        "csv": table_csv,
+        "json": lambda t: json.dumps(t.to_dict(), indent=2) + "\n",
+    }[table_kind(path)](table)
 
 
 def write_table(table: ResultsTable, path: str | Path) -> Path:
     """Write ``table`` atomically as markdown (.md), CSV (.csv) or JSON (.json), chosen by suffix."""
-    import json
-
     from .._io import atomic_write_text
 
-    path = Path(path)
-    kind = TABLE_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise UsageError(f"table file {path.name!r} must end in one of {', '.join(TABLE_SUFFIXES)}")
-    text = {
-        "markdown": table_markdown,
-        "csv": table_csv,
-        "json": lambda t: json.dumps(t.to_dict(), indent=2) + "\n",
-    }[kind](table)
-    atomic_write_text(path, text)
-    return path
+    atomic_write_text(path, table_text(table, path))
+    return Path(path)

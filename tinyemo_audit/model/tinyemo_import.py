@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_directory, atomic_write_json, atomic_write_text
+from .._io import atomic_write_json, atomic_write_text
 from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..paths import configs_dir
+from ..user_text import visible
 from .bundle import BUNDLE_FILE, BUNDLE_FORMAT, BUNDLE_VERSION, LABELS_FILE, PROJECTOR_FILE
 
 SCHEME = "tinyemo"
@@ -57,16 +58,13 @@ class TinyEmoImport:
     def from_yaml(cls, path: str | os.PathLike) -> TinyEmoImport:
         """Read a ``configs/models/tinyemo-published/*.yaml`` file (unknown keys are refused)."""
         from .._yaml import read_yaml_mapping
+        from ..schema._errors import validate
+        from ..schema.train_config import ImportConfigFile
 
         path = Path(path)
-        data = read_yaml_mapping(path)
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise InputError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(fields))}")
-        if not data.get("name") or not data.get("label_space"):
-            raise InputError(f"{path}: 'name' and 'label_space' are required")
-        return cls(**data)
+        data = read_yaml_mapping(path, what="import config")
+        checked = validate(ImportConfigFile, data, source=path)
+        return cls(**{key: getattr(checked, key) for key in data if getattr(checked, key) is not None})
 
 
 def published_configs() -> dict[str, Path]:
@@ -188,7 +186,7 @@ def _model_card(spec: dict[str, Any]) -> str:
         "  meaningless predictions even when the dimensions agree.",
         "",
     ]
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # names, specs and classes come from the user
 
 
 def import_tinyemo_projector(
@@ -269,14 +267,22 @@ def import_tinyemo_projector(
     from safetensors.torch import save_file
 
     from ..label_space import label_embeddings, resolve_label_space
+    from ..schema.bundle import DIM_MAX
+    from ..schema.run_request import check_count
     from .projector import load_foreign_checkpoint, projector_from_state_dict, save_projector
 
+    check_count(encoder_dim, "--encoder-dim", low=1, high=DIM_MAX)
+    check_count(label_space_dim, "label_space_dim", low=1, high=DIM_MAX)
     if loss not in LOSSES:
         from ..errors import UnknownNameError
 
         raise UnknownNameError("loss", loss, LOSSES)
+    from ..outputs import bundle_plan
+
     out = Path(out)
     file = locate_projector(path)
+    outputs = bundle_plan(out, specs=(encoder, label_space, tokenizer), files=((file, "projector file"),))
+    outputs.check()
     state = load_foreign_checkpoint(file)
     first, last = state.get("model.0.weight"), state.get("model.4.weight")
     if not isinstance(first, torch.Tensor) or first.ndim != 2 or not isinstance(last, torch.Tensor):
@@ -328,7 +334,8 @@ def import_tinyemo_projector(
         },
         "metrics": {},
     }
-    with atomic_directory(out) as workdir:
+    with outputs.writing() as staged:
+        workdir = staged.path(out)
         save_projector(projector, workdir / PROJECTOR_FILE)
         save_file({"label_embeddings": table.contiguous()}, str(workdir / LABELS_FILE))
         atomic_write_json(workdir / BUNDLE_FILE, spec)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_directory, atomic_write_json, atomic_write_text
+from .._io import atomic_write_json, atomic_write_text
 from ..data.dataset import Dataset
 from ..errors import InputError, UsageError
 from .bundle import (
@@ -230,7 +230,8 @@ def _own_taxonomy_summary(projector, features: np.ndarray, true: np.ndarray, own
     return evaluation_summary(np.asarray(true), pred, own)
 
 
-def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True) -> Path:
+def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True,
+                 config_file: str | Path | None = None) -> Path:
     """Train everything ``config`` names and write the bundle folder ``out`` atomically.
 
     Parameters
@@ -242,6 +243,8 @@ def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True)
         Bundle folder, replaced atomically.
     progress : bool
         Show progress bars on stderr.
+    config_file : path, optional
+        The YAML ``config`` came from: an input ``out`` must not touch.
 
     Returns
     -------
@@ -257,12 +260,17 @@ def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True)
     """
     from safetensors.torch import save_file
 
+    from ..outputs import bundle_plan
     from .evaluate import evaluation_summary
     from .projector import save_projector
 
     started = time.perf_counter()
     out = Path(out)
     _check_names(config)
+    outputs = bundle_plan(out, datasets=config.dataset_specs,
+                             specs=(config.encoder, config.label_space, config.tokenizer),
+                             files=((config.encoder_weights, "encoder weights"), (config_file, "training config")))
+    outputs.check()
     parts = _load_parts(config)
     for spec, splits in parts.items():
         for split, data in splits.items():
@@ -275,7 +283,8 @@ def train_bundle(config: TrainConfig, out: str | Path, *, progress: bool = True)
         from ..errors import UnknownNameError
 
         raise UnknownNameError("loss", config.loss, DEFAULT_TEMPERATURE)
-    with atomic_directory(out) as workdir:
+    with outputs.writing() as staged:
+        workdir = staged.path(out)
         features_by_spec, encoder_record, encoder_log = _encoder_and_features(config, parts, workdir)
         data = JointData(parts=parts, features=features_by_spec, classes=classes)
         space, label_emb = _label_table(config, classes, _synonyms(config, class_lists))

@@ -10,7 +10,8 @@ from ._html import Safe, esc
 DASH = "—"
 
 
-def _num(x: Any) -> float | None:
+def as_number(x: Any) -> float | None:
+    """``x`` as a finite float, or None (bools, strings, NaN and infinities are not numbers here)."""
     if isinstance(x, bool) or x is None:
         return None
     try:
@@ -22,32 +23,44 @@ def _num(x: Any) -> float | None:
 
 def pct(x: Any) -> str:
     """A proportion in [0, 1] as ``"81.3 %"``."""
-    v = _num(x)
+    v = as_number(x)
     return DASH if v is None else f"{100 * v:.1f} %"
 
 
 def pp(x: Any) -> str:
     """A difference of proportions as percentage points: ``"+7.1 pp"``."""
-    v = _num(x)
-    return DASH if v is None else f"{100 * v:+.1f} pp"
+    v = as_number(x)
+    if v is None:
+        return DASH
+    v = round(100 * v, 1) + 0.0  # a gap that rounds to zero reads 0.0, never +0.0 or -0.0
+    return "0.0 pp" if v == 0 else f"{v:+.1f} pp"
+
+
+def points(x: Any) -> str:
+    """A change of a probability as signed points: ``"+11.8 points"`` (``"0 points"`` when it rounds to 0)."""
+    v = as_number(x)
+    if v is None:
+        return DASH
+    v = round(100 * v, 1) + 0.0
+    return "0 points" if v == 0 else f"{v:+.1f} points"
 
 
 def shift(x: Any) -> str:
     """A similarity shift or effect size with sign and 3 decimals."""
-    v = _num(x)
+    v = as_number(x)
     # round first so that -0.0004 reads +0.000, not -0.000
     return DASH if v is None else f"{round(v, 3) + 0.0:+.3f}"
 
 
 def dec(x: Any, digits: int = 3) -> str:
     """A plain number with ``digits`` decimals."""
-    v = _num(x)
+    v = as_number(x)
     return DASH if v is None else f"{v:.{digits}f}"
 
 
 def qval(x: Any) -> str:
     """A p- or q-value; scientific notation below 0.001."""
-    v = _num(x)
+    v = as_number(x)
     if v is None:
         return DASH
     return f"{v:.1e}" if 0 < v < 1e-3 else f"{v:.3f}"
@@ -55,7 +68,7 @@ def qval(x: Any) -> str:
 
 def count(x: Any) -> str:
     """An integer count with thousands separators."""
-    v = _num(x)
+    v = as_number(x)
     return DASH if v is None else f"{int(round(v)):,}"
 
 
@@ -71,26 +84,6 @@ def with_ci(stat: Any, fmt=pct) -> Safe:
     if low == DASH or high == DASH:
         return esc(value)
     return Safe(f'{esc(value)} <span class="ref">[{esc(low)}, {esc(high)}]</span>')
-
-
-def significant(stat: Any, q_max: float) -> bool:
-    """Whether a tested stat passed the audit's q threshold and is allowed to be flagged."""
-    if not isinstance(stat, dict):
-        return False
-    q = _num(stat.get("q_value"))
-    return q is not None and q < q_max and stat.get("flaggable", True) is not False
-
-
-def q_cell(stat: Any, q_max: float) -> Safe:
-    """A q-value cell, bold red when significant, with a marker when the group is too small to flag."""
-    if not isinstance(stat, dict):
-        return Safe(DASH)
-    text = esc(qval(stat.get("q_value")))
-    if stat.get("flaggable") is False:
-        return Safe(f'{text}<span class="small-n">small n — not flagged</span>')
-    if significant(stat, q_max):
-        return Safe(f'<span class="sig">{text}</span>')
-    return text
 
 
 def evidence_value(statistic: Any, x: Any) -> str:

@@ -1,4 +1,7 @@
-"""Report sections (1)–(6) and their shared context: each reads the results and returns HTML, or None."""
+"""Report sections on group metrics, confusion matrices, counterfactual twins and the embedding map.
+
+Each section reads the results and returns HTML, or None; :class:`Context` carries what they share.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _figures as figures
-from ._format import DASH, count, dec, evidence_value, pct, pp, q_cell, qval, shift, with_ci
-from ._html import Safe, esc, image_src, join, table, tag
-from ._text import KIND_WORDS, STATUS_WORDS, VERDICT_HELP
+from . import _twin_figures as twin_figures
+from ._charts import Chart, render
+from ._format import DASH, count, dec, pct, points, pp, shift, with_ci
+from ._html import Safe, esc, join, table, tag
+from ._map import embedding_chart
+from ._rules import Rules
 
 # Probe names in run.skipped that explain why a section is empty (matched case-insensitively).
 SKIP_ALIASES = {
@@ -31,32 +37,34 @@ class Context:
 
     results: Mapping[str, Any]
     thumbnails: Mapping[str, str]
-    figures: list[str] = field(default_factory=list)
+    rules: Rules
+    charts: list[str] = field(default_factory=list)
 
     @property
     def run(self) -> Mapping[str, Any]:
-        return _dict(self.results.get("run"))
+        return as_dict(self.results.get("run"))
 
     @property
     def classes(self) -> list[str]:
         return [str(c) for c in self.run.get("classes") or []]
 
-    @property
-    def q_max(self) -> float:
-        q = self.run.get("q_max")
-        return float(q) if isinstance(q, (int, float)) else 0.05
+    def next_chart_id(self) -> str:
+        """The id the next chart will get (deterministic: equal results give an identical file)."""
+        return f"chart-{len(self.charts) + 1}"
 
-    @property
-    def min_group_size(self) -> int:
-        m = self.run.get("min_group_size")
-        return int(m) if isinstance(m, (int, float)) else 0
-
-    def figure(self, fig) -> Safe:
-        """Render a figure with a deterministic div id (so equal results give an identical file)."""
-        if fig is None:
+    def chart(self, chart: Chart | None) -> Safe:
+        """Render a chart (or nothing) and count it, so the page knows to embed plotly.js."""
+        if chart is None:
             return Safe("")
-        self.figures.append(f"chart-{len(self.figures) + 1}")
-        return Safe(f'<div class="chart">{figures.to_div(fig, self.figures[-1])}</div>')
+        chart_id = self.next_chart_id()
+        self.charts.append(chart_id)
+        return render(chart, chart_id)
+
+    def grid(self, charts: list[Chart | None]) -> Safe:
+        """Several small charts side by side that wrap to one column on a phone."""
+        html = [self.chart(c) for c in charts if c is not None]
+        single = " single" if len(html) == 1 else ""
+        return Safe(f'<div class="chart-grid{single}">{join(html)}</div>') if html else Safe("")
 
     @property
     def skipped_entries(self) -> list[Mapping[str, Any]]:
@@ -72,92 +80,30 @@ class Context:
         return None
 
 
-def _dict(value: Any) -> Mapping[str, Any]:
+def as_dict(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one (results sections may be null or malformed)."""
     return value if isinstance(value, Mapping) else {}
 
 
-def _section(anchor: str, title: str, lead: Any, body: Any) -> Safe:
+def section(anchor: str, title: str, lead: Any, body: Any) -> Safe:
+    """A top-level report section with its h2."""
     lead_html = tag("p", lead, class_="lead") if lead else ""
     return Safe(f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{lead_html}{esc(body)}</section>')
 
 
-def _not_run(ctx: Context, section: str, anchor: str, title: str) -> Safe | None:
-    reason = ctx.skipped_reason(section)
+def not_run(ctx: Context, name: str, anchor: str, title: str) -> Safe | None:
+    """A section that only says why it was not run, when ``run.skipped`` says so."""
+    reason = ctx.skipped_reason(name)
     if reason is None:
         return None
-    return _section(anchor, title, None, tag("p", f"not run: {reason}", class_="notrun"))
+    return section(anchor, title, None, tag("p", f"not run: {reason}", class_="notrun"))
 
 
-def _small_n(n: Any, ctx: Context) -> Safe:
-    if isinstance(n, (int, float)) and n < ctx.min_group_size:
-        return Safe('<span class="small-n">small n — not flagged</span>')
+def small_n(n: Any, ctx: Context) -> Safe:
+    """A marker for a table's n column when a group is below the minimum size (never inside a finding)."""
+    if isinstance(n, (int, float)) and not isinstance(n, bool) and n < ctx.rules.min_group_size:
+        return Safe(f'<span class="small-n">n &lt; {esc(ctx.rules.min_group_size)}: not flagged</span>')
     return Safe("")
-
-
-def _thumb(src: Any, caption: Any) -> Safe:
-    uri = image_src(src)
-    if uri is None:
-        return Safe("")
-    return Safe(f'<figure class="thumb"><img src="{esc(uri)}" alt="{esc(caption)}">'
-                f"{tag('figcaption', caption)}</figure>")
-
-
-# (1) header -------------------------------------------------------------------------------------------------------
-
-def header(ctx: Context) -> Safe:
-    run, verdict = ctx.run, _dict(ctx.results.get("verdict"))
-    status = str(verdict.get("status") or "unknown")
-    status_class = status if status in STATUS_WORDS else "unknown"
-    headline = verdict.get("headline") or STATUS_WORDS.get(status, "No verdict in these results")
-    findings = [f for f in ctx.results.get("findings") or [] if isinstance(f, Mapping)]
-    n_findings = verdict.get("n_findings", ctx.results.get("findings_count", len(findings)))
-
-    overall = _dict(_dict(_dict(ctx.results.get("performance")).get("overall")).get("accuracy"))
-    unlabelled = run.get("labelled") is False
-    kpis = [("Overall accuracy", esc(pct(overall.get("value"))) if overall else DASH,
-             Safe(f"95 % CI {esc(pct(overall.get('ci_low')))} – {esc(pct(overall.get('ci_high')))}")
-             if overall.get("ci_low") is not None else ("not measured: no labels" if unlabelled else "")),
-            ("Images audited", count(run.get("n")), f"{run.get('dataset', '?')} / {run.get('split', '?')}"),
-            ("Findings", count(n_findings), f"q < {ctx.q_max:g}, groups ≥ {ctx.min_group_size}")]
-    gates = [g for g in ctx.results.get("gates") or [] if isinstance(g, Mapping)]
-    if gates:
-        tally = {s: sum(1 for g in gates if g.get("status") == s) for s in ("PASS", "WARN", "FAIL", "ERROR", "SKIP")}
-        kpis.append(("CI gates", f"{tally['PASS']} / {len(gates)} pass",
-                     ", ".join(f"{v} {k.lower()}" for k, v in tally.items() if v and k != "PASS") or "all passed"))
-    kpi_html = join(Safe(f'<div class="kpi"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div>'
-                         f'<div class="s">{esc(s)}</div></div>') for k, v, s in kpis)
-
-    top = ""
-    ranked = sorted(findings, key=lambda f: (f.get("rank") if isinstance(f.get("rank"), (int, float)) else 1e9))
-    if ranked:
-        f = ranked[0]
-        top = Safe(f'<div class="top-finding"><div class="label">Top finding</div>'
-                   f'<div class="title">{esc(f.get("title"))}</div>{tag("p", f.get("summary"))}'
-                   f'<a href="#finding-{esc(f.get("id"))}">See the evidence →</a></div>')
-    n_skipped = len(ctx.skipped_entries)
-    skipped_html = ""
-    if n_skipped:
-        skipped_html = Safe(f'<p class="skipped-note">{n_skipped} metric group{"s" if n_skipped != 1 else ""} '
-                            f'skipped on this dataset; the next section says which, and why.</p>')
-    skipped_html = join([skipped_html, _skipped_items_note(run)])
-    kicker = (f"tinyemo-audit {run.get('tool_version', '')} · model {run.get('model', '?')} · "
-              f"dataset {run.get('dataset', '?')} ({run.get('split', '?')}) · seed {run.get('seed', '?')}")
-    body = Safe(f'<p class="header-kicker">{esc(kicker)}</p>'
-                f'<div class="verdict status-{esc(status_class)}"><div class="status">'
-                f'{esc(STATUS_WORDS.get(status, status))}</div><div class="headline">{esc(headline)}</div></div>'
-                f'<div class="kpis">{kpi_html}</div>'
-                f'{tag("p", VERDICT_HELP, class_="lead") if ranked else ""}{top}{skipped_html}')
-    return Safe(f'<section id="verdict"><h2>Bias audit of {esc(run.get("model", "a model"))}</h2>{body}</section>')
-
-
-def _skipped_items_note(run: Mapping[str, Any]) -> Safe:
-    """One line: how many dataset items loading left out, and why (run.n_skipped_items, run.skipped_items)."""
-    total = run.get("n_skipped_items")
-    if not isinstance(total, int) or isinstance(total, bool) or total <= 0:
-        return Safe("")
-    reasons = ", ".join(f"{n} {reason}" for reason, n in _dict(run.get("skipped_items")).items())
-    text = f"{total} dataset item{'s' if total != 1 else ''} skipped while loading" + (f": {reasons}" if reasons else "")
-    return tag("p", text + ". They are not in any figure of this report.", class_="skipped-note")
 
 
 def skipped(ctx: Context) -> Safe | None:
@@ -173,244 +119,239 @@ def skipped(ctx: Context) -> Safe | None:
         lead = ("This dataset has no labels: every metric that compares a prediction with the true emotion is "
                 "skipped. The label-free probes (prediction rates per group, text probes, associations, "
                 "retrieval skew, discovery) ran as usual. " + lead)
-    return _section("skipped", "Skipped on this dataset", lead,
-                    table(["skipped", "why", "results.json keys left out"], rows))
+    return section("skipped", "Skipped on this dataset", lead,
+                   table(["skipped", "why", "results.json keys left out"], rows))
 
 
-# (2) findings -----------------------------------------------------------------------------------------------------
+# group metrics ----------------------------------------------------------------------------------------------------
 
-def _finding_card(f: Mapping[str, Any], ctx: Context) -> Safe:
-    fid = str(f.get("id", ""))
-    sev = f.get("severity")
-    sev_class = "sev-high" if isinstance(sev, (int, float)) and sev >= 0.66 else (
-        "sev-low" if isinstance(sev, (int, float)) and sev < 0.33 else "")
-    chips = [tag("span", KIND_WORDS.get(str(f.get("kind")), f.get("kind") or "finding"), class_="chip")]
-    if f.get("attribute"):
-        chips.append(tag("span", f"attribute: {f['attribute']}", class_="chip"))
-    if f.get("groups"):
-        chips.append(tag("span", " vs ".join(str(g) for g in f["groups"]), class_="chip"))
-    if f.get("direction"):
-        chips.append(tag("span", f.get("direction"), class_="chip"))
-    if isinstance(sev, (int, float)):
-        chips.append(tag("span", f"severity {sev:.2f}", class_="chip sev"))
-    ev = _dict(f.get("evidence"))
-    stat_name = ev.get("statistic", "value")
-    ev_items = [Safe(f"{esc(stat_name)}: <b>{esc(evidence_value(stat_name, ev.get('value')))}</b>")]
-    if ev.get("ci_low") is not None and ev.get("ci_high") is not None:
-        ev_items.append(Safe(f"95 % CI <b>[{esc(evidence_value(stat_name, ev['ci_low']))}, "
-                             f"{esc(evidence_value(stat_name, ev['ci_high']))}]</b>"))
-    ev_items.append(Safe(f"q-value <b>{esc(qval(ev.get('q_value')))}</b>"))
-    ev_items.append(Safe(f"n <b>{esc(count(ev.get('n')))}</b>{_small_n(ev.get('n'), ctx)}"))
-    thumbs = join(_thumb(e.get("image"), e.get("caption") or e.get("label") or e.get("id"))
-                  for e in f.get("examples") or [] if isinstance(e, Mapping))
-    review = _dict(f.get("review"))
-    checked = " checked" if review.get("status") == "confirmed" else ""
-    return Safe(
-        f'<article class="finding {sev_class}" id="finding-{esc(fid)}" data-finding-id="{esc(fid)}" '
-        f'data-finding-title="{esc(f.get("title"))}">'
-        f'<div class="finding-head"><span class="rank">#{esc(f.get("rank", ""))}</span>'
-        f'{tag("h3", f.get("title"))}</div><div>{join(chips, " ")}</div>'
-        f'{tag("p", f.get("summary"), class_="summary")}'
-        f'<div class="evidence">{join(tag("span", i) for i in ev_items)}</div>'
-        f'{Safe(f"<div class=examples>{thumbs}</div>") if thumbs else ""}'
-        f'<div class="review"><label><input type="checkbox" class="review-confirm"{checked}> '
-        f'Reviewer confirms this finding</label>'
-        f'<textarea class="review-note" placeholder="Reviewer note (why confirmed or rejected)" '
-        f'aria-label="Reviewer note for {esc(fid)}">{esc(review.get("note", ""))}</textarea></div></article>'
-    )
-
-
-def findings(ctx: Context) -> Safe | None:
-    items = ctx.results.get("findings")
-    if items is None:
-        return _not_run(ctx, "findings", "findings", "Findings")
-    items = sorted((f for f in items if isinstance(f, Mapping)),
-                   key=lambda f: f.get("rank") if isinstance(f.get("rank"), (int, float)) else 1e9)
-    if not items:
-        return _section("findings", "Findings", "No result passed the flagging rules (q-value, effect size, "
-                        "group size). The tables below still show every number.", "")
-    bar = Safe('<div class="review-bar"><button type="button" id="review-export">Download review (JSON)</button>'
-               '<span id="review-count" class="ref"></span></div>')
-    lead = ("Ranked by severity. The tool proposes; a person confirms: tick the box when you agree, add a note, "
-            "then download your review as a JSON file (it stays on this computer).")
-    return _section("findings", "Findings", lead, join([bar, *(_finding_card(f, ctx) for f in items)]))
-
-
-# (3) group metrics ------------------------------------------------------------------------------------------------
-
-def _disparity_rows(attr: str, block: Mapping[str, Any], ctx: Context) -> list[list[Any]]:
+def _disparity_rows(block: Mapping[str, Any], ctx: Context) -> list[list[Any]]:
+    rules = ctx.rules
     rows = []
     for key, label, fmt in (("accuracy_difference", "accuracy difference", pp),
                             ("accuracy_ratio", "accuracy ratio", lambda x: dec(x, 2))):
         s = block.get(key)
         if isinstance(s, Mapping):
+            effect = s.get("value") if key == "accuracy_difference" else None
             rows.append([label, f"{s.get('worst_group', DASH)} vs {s.get('best_group', DASH)}", with_ci(s, fmt),
-                         q_cell(s, ctx.q_max)])
+                         rules.q_cell(s, "disparity", effect)])
     eo = block.get("equalized_odds_difference")
     if isinstance(eo, Mapping):
         rows.append(["equalized-odds difference", f"largest at {eo.get('cls', DASH)}", esc(pp(eo.get("value"))),
-                     q_cell(eo, ctx.q_max) if "q_value" in eo else DASH])
+                     rules.q_cell(eo, "disparity", eo.get("value"))])
     for key, label in (("tpr_difference", "TPR difference"), ("fpr_difference", "FPR difference"),
                        ("selection_rate_difference", "selection-rate difference")):
-        per_class = {c: s for c, s in _dict(block.get(key)).items() if isinstance(s, Mapping)}
+        per_class = {c: s for c, s in as_dict(block.get(key)).items() if isinstance(s, Mapping)}
         if not per_class:
             continue
         # The largest gap is the one a reader needs; all of them are in results.json.
         cls, s = max(per_class.items(), key=lambda kv: abs(kv[1].get("value") or 0))
         rows.append([f"{label} (largest: {cls})", f"{s.get('worst_group', DASH)} vs {s.get('best_group', DASH)}",
-                     with_ci(s, pp), q_cell(s, ctx.q_max)])
+                     with_ci(s, pp), rules.q_cell(s, "disparity", s.get("value"))])
     return rows
 
 
+def _group_table(groups: Mapping[str, Any], ctx: Context, reference: Any) -> Safe:
+    rows = []
+    for g, gb in groups.items():
+        gb = as_dict(gb)
+        ref = Safe(' <span class="ref">(reference)</span>') if reference == g else ""
+        rows.append([join([g, ref]), Safe(f"{esc(count(gb.get('n')))}{small_n(gb.get('n'), ctx)}"),
+                     with_ci(gb.get("accuracy"))])
+    return table(["group", "n", "accuracy [95 % CI]"], rows, numeric=(1, 2))
+
+
 def group_metrics(ctx: Context) -> Safe | None:
-    perf = _dict(ctx.results.get("performance"))
-    by_attr = _dict(perf.get("by_attribute"))
+    """Per-group metrics: accuracy, TPR and FPR charts per attribute, groups and gaps."""
+    perf = as_dict(ctx.results.get("performance"))
+    by_attr = as_dict(perf.get("by_attribute"))
     if not by_attr:
-        return _not_run(ctx, "performance", "groups", "Per-group metrics")
-    if ctx.run.get("labelled") is False:
-        return _prediction_rates(ctx, by_attr)
-    reference = _dict(ctx.run.get("reference_groups"))
-    parts = [ctx.figure(figures.group_accuracy(by_attr, min_group_size=ctx.min_group_size, reference=reference))]
-    disparities = _dict(ctx.results.get("disparities"))
-    for attr, block in by_attr.items():
-        groups = _dict(_dict(block).get("groups"))
-        if not groups:
-            continue
-        parts.append(tag("h3", attr))
-        rows = []
-        for g, gb in groups.items():
-            gb = _dict(gb)
-            ref = Safe(' <span class="ref">(reference)</span>') if reference.get(attr) == g else ""
-            rows.append([join([g, ref]), Safe(f"{esc(count(gb.get('n')))}{_small_n(gb.get('n'), ctx)}"),
-                         with_ci(gb.get("accuracy"))])
-        parts.append(table(["group", "n", "accuracy [95 % CI]"], rows, numeric=(1, 2)))
-        d_rows = _disparity_rows(attr, _dict(disparities.get(attr)), ctx)
-        if d_rows:
-            parts.append(table(["disparity", "groups", "value [95 % CI]", "q-value"], d_rows, numeric=(2, 3),
-                               caption="Gaps between groups (worst vs best); red q-values pass the audit threshold."))
-        parts.append(ctx.figure(figures.class_rates(groups, ctx.classes, min_group_size=ctx.min_group_size)))
-    lead = ("Accuracy for each group with 95 % confidence whiskers, then true- and false-positive rates per emotion "
-            "(switch with the TPR / FPR buttons). Grey bars are groups too small to flag.")
-    return _section("groups", "Per-group metrics", lead, join(parts))
-
-
-def _prediction_rates(ctx: Context, by_attr: Mapping[str, Any]) -> Safe:
-    """Label-free group metrics: how often each group is given each emotion, and the gaps between groups."""
-    disparities = _dict(ctx.results.get("disparities"))
+        return not_run(ctx, "performance", "groups", "Per-group metrics")
+    labelled = ctx.run.get("labelled") is not False
+    reference = as_dict(ctx.run.get("reference_groups"))
+    overall = as_dict(as_dict(perf.get("overall")).get("accuracy"))
+    disparities = as_dict(ctx.results.get("disparities"))
+    caption = f"Gaps between groups (worst vs best). {ctx.rules.legend()}"
     parts = []
     for attr, block in by_attr.items():
-        groups = _dict(_dict(block).get("groups"))
+        groups = as_dict(as_dict(block).get("groups"))
         if not groups:
             continue
         parts.append(tag("h3", attr))
-        rows = [[g, Safe(f"{esc(count(_dict(gb).get('n')))}{_small_n(_dict(gb).get('n'), ctx)}"),
-                 *(with_ci(_dict(_dict(gb).get("selection_rate")).get(c)) for c in ctx.classes)]
-                for g, gb in groups.items()]
-        parts.append(table(["group", "n", *ctx.classes], rows, numeric=tuple(range(1, 2 + len(ctx.classes))),
-                           caption="Share of each group's images given each emotion [95 % CI]."))
-        d_rows = _disparity_rows(attr, _dict(disparities.get(attr)), ctx)
+        ref = reference.get(attr)
+        charts = [figures.group_accuracy(attr, groups, overall=overall, reference=ref,
+                                         min_group_size=ctx.rules.min_group_size)] if labelled else []
+        charts += [figures.class_rates(attr, groups, ctx.classes, m, reference=ref,
+                                       min_group_size=ctx.rules.min_group_size)
+                   for m in (("tpr", "fpr") if labelled else ("selection_rate",))]
+        parts.append(ctx.grid(charts))
+        if labelled:
+            parts.append(_group_table(groups, ctx, ref))
+        d_rows = _disparity_rows(as_dict(disparities.get(attr)), ctx)
         if d_rows:
             parts.append(table(["disparity", "groups", "value [95 % CI]", "q-value"], d_rows, numeric=(2, 3),
-                               caption="Largest gap between groups; red q-values pass the audit threshold."))
-        parts.append(ctx.figure(figures.class_rates(groups, ctx.classes, min_group_size=ctx.min_group_size,
-                                                    metrics=("selection_rate",))))
+                               caption=caption))
+    if labelled:
+        lead = ("Accuracy per group with 95 % confidence whiskers on an axis zoomed to the data (the dashed line is "
+                "accuracy over all images), then true- and false-positive rates per emotion. Open circles and "
+                "diamonds: the reference group and groups too small to flag.")
+        return section("groups", "Per-group metrics", lead, join(parts))
     lead = ("No labels, so no accuracy: these are the prediction distributions per group, i.e. how often each "
             "group is given each emotion, with 95 % confidence intervals and a permutation test of the largest "
-            "gap. Grey bars are groups too small to flag.")
-    return _section("groups", "Per-group prediction rates", lead, join(parts))
+            "gap.")
+    return section("groups", "Per-group prediction rates", lead, join(parts))
 
 
-# (4) confusion matrices -------------------------------------------------------------------------------------------
+# confusion matrices -----------------------------------------------------------------------------------------------
 
 def confusion(ctx: Context) -> Safe | None:
-    perf = _dict(ctx.results.get("performance"))
+    """Confusion matrices: all images, then one per group, in a grid that wraps."""
+    perf = as_dict(ctx.results.get("performance"))
     parts = []
-    overall = _dict(perf.get("overall")).get("confusion")
+    overall = as_dict(perf.get("overall")).get("confusion")
     if overall is not None:
-        parts.append(ctx.figure(figures.confusion_grid([("all images", overall)], ctx.classes)))
-    for attr, block in _dict(perf.get("by_attribute")).items():
-        groups = _dict(_dict(block).get("groups"))
-        panels = [(f"{g} (n={count(_dict(gb).get('n'))})", _dict(gb).get("confusion")) for g, gb in groups.items()]
-        fig = figures.confusion_grid(panels, ctx.classes)
-        if fig is not None:
-            parts.extend([tag("h3", attr), ctx.figure(fig)])
+        parts.append(ctx.grid([figures.confusion("all images", overall, ctx.classes)]))
+    for attr, block in as_dict(perf.get("by_attribute")).items():
+        groups = as_dict(as_dict(block).get("groups"))
+        charts = [figures.confusion(f"{attr} {g} (n = {count(as_dict(gb).get('n'))})", as_dict(gb).get("confusion"),
+                                    ctx.classes) for g, gb in groups.items()]
+        if any(c is not None for c in charts):
+            parts.extend([tag("h3", attr), ctx.grid(charts)])
     if not any(parts):
-        return _not_run(ctx, "confusion", "confusion", "Confusion matrices")
-    lead = "Rows are the annotated emotion, columns the prediction; each row sums to 100 %. Hover for counts."
-    return _section("confusion", "Confusion matrices per group", lead, join(parts))
+        return not_run(ctx, "confusion", "confusion", "Confusion matrices")
+    lead = ("Rows are the annotated emotion, columns the prediction. Cells show image counts; the colour is the "
+            "share of the row (one scale, 0–100 %, for every matrix).")
+    return section("confusion", "Confusion matrices per group", lead, join(parts))
 
 
-# (5) counterfactual twins -----------------------------------------------------------------------------------------
+# counterfactual twins ---------------------------------------------------------------------------------------------
+
+def _shift_table(rows: list[Mapping[str, Any]], ctx: Context, caption: str) -> Safe:
+    rules = ctx.rules
+    over = [twin_figures.effect_of(s) for s in rows]
+    return table(
+        ["value", "true class", "toward label", "Δ P(label)", "mean similarity shift [95 % CI]", "q-value", "n"],
+        [[s.get("value"), "all classes" if s.get("true_class") == twin_figures.ALL_CLASSES else s.get("true_class"),
+          s.get("label"), points(s.get("prob_shift")) if s.get("prob_shift") is not None else DASH,
+          Safe(f"{esc(shift(s.get('mean_shift')))} <span class=ref>[{esc(shift(s.get('ci_low')))}, "
+               f"{esc(shift(s.get('ci_high')))}]</span>"), rules.q_cell(s, "counterfactual", e), count(s.get("n"))]
+         for s, e in zip(rows, over)],
+        numeric=(3, 4, 5, 6), caption=caption,
+        row_classes=["over-bar" if rules.over_bar("counterfactual", e) else None for e in over])
+
+
+def _shifts(block: Mapping[str, Any], attr: str, ctx: Context, zmax: float) -> list[Any]:
+    rules = ctx.rules
+    shifts = [s for s in block.get("shifts") or [] if isinstance(s, Mapping)]
+    if not shifts:
+        return []
+    ref = block.get("reference")
+    values = [str(v) for v in block.get("values") or []]
+    others = [v for v in values if v != ref] or list(dict.fromkeys(str(s.get("value")) for s in shifts))
+    ranked = sorted(shifts, key=lambda s: -twin_figures.magnitude(s))
+    bar = rules.bar_text("counterfactual")
+    over = [s for s in ranked if rules.over_bar("counterfactual", twin_figures.effect_of(s))]
+    charts = []
+    for v in others:
+        mine = [s for s in ranked if str(s.get("value")) == v]
+        full = _shift_table(mine, ctx, f"All {len(mine)} cells for {v}, largest change first. {rules.legend()}")
+        charts.append(twin_figures.shift_heatmap(attr, v, ref, ctx.classes, mine, rules=rules, zmax=zmax,
+                                                 data_table=full))
+    parts: list[Any] = [tag("h4", f"Which labels do faces move toward when only {attr} changes (vs {ref})?"),
+                        ctx.grid(charts)]
+    if bar is None:
+        parts.append(_shift_table(ranked[:MAX_TABLE_ROWS], ctx, f"Largest changes (top {min(len(ranked), MAX_TABLE_ROWS)}"
+                                                                 f" of {len(ranked)}). {rules.legend()}"))
+    elif over:
+        parts.append(_shift_table(over, ctx, f"The {len(over)} of {len(ranked)} cells that move a probability by at "
+                                             f"least the {bar} bar. {rules.legend()}"))
+    else:
+        parts.append(tag("p", f"No cell moves a probability by {bar} or more ({len(ranked)} cells tested)."))
+    return parts
+
 
 def counterfactual(ctx: Context) -> Safe | None:
-    cf = _dict(ctx.results.get("counterfactual"))
+    """Counterfactual twins: flip rates, shift heatmaps on one scale, tables, KL, thumbnails."""
+    cf = {a: as_dict(b) for a, b in as_dict(ctx.results.get("counterfactual")).items() if isinstance(b, Mapping)}
     if not cf:
-        return _not_run(ctx, "counterfactual", "twins", "Counterfactual twins")
+        return not_run(ctx, "counterfactual", "twins", "Counterfactual twins")
+    flip_max = twin_figures.flip_range(list(cf.values()))
+    shift_max = twin_figures.shift_range(list(cf.values()))
     parts = []
     for attr, block in cf.items():
-        block = _dict(block)
         values = [str(v) for v in block.get("values") or []]
         ref = block.get("reference")
         parts.append(tag("h3", attr))
         fr = block.get("flip_rate")
+        q = ctx.rules.q_cell(fr, "flip_rate", as_dict(fr).get("value")) if "q_value" in as_dict(fr) else ""
         parts.append(Safe(f"<p>{esc(count(block.get('n_identities')))} identities rendered with each of "
                           f"{esc(', '.join(values))} (reference {esc(ref)}). Pooled flip rate "
-                          f"<b>{with_ci(fr)}</b>, q {q_cell(fr, ctx.q_max)}.</p>"))
-        parts.append(ctx.figure(figures.flip_heatmap(values, _dict(block.get("pairs")))))
-        shifts = [s for s in block.get("shifts") or [] if isinstance(s, Mapping)]
-        others = [v for v in values if v != ref] or list(dict.fromkeys(str(s.get("value")) for s in shifts))
-        fig = figures.shift_heatmaps(others, ctx.classes, shifts, q_max=ctx.q_max)
-        if fig is not None:
-            parts.append(tag("h4", f"Directional shifts vs {ref}: which labels do faces move toward?"))
-            parts.append(ctx.figure(fig))
-            top = sorted(shifts, key=lambda s: -abs(s.get("mean_shift") or 0))[:MAX_TABLE_ROWS]
-            parts.append(table(
-                ["value", "true class", "toward label", "mean shift [95 % CI]", "Δ probability", "q-value", "n"],
-                [[s.get("value"), s.get("true_class"), s.get("label"),
-                  Safe(f"{esc(shift(s.get('mean_shift')))} <span class=ref>[{esc(shift(s.get('ci_low')))}, "
-                       f"{esc(shift(s.get('ci_high')))}]</span>"), pp(s.get("prob_shift")), q_cell(s, ctx.q_max),
-                  count(s.get("n"))] for s in top],
-                numeric=(3, 4, 5, 6), caption=f"Largest shifts (top {len(top)} of {len(shifts)})."))
-        kl = {v: s for v, s in _dict(block.get("kl")).items() if isinstance(s, Mapping)}
+                          f"<b>{with_ci(fr)}</b>{f', q {q}' if q else ''}.</p>"))
+        parts.append(ctx.grid([twin_figures.flip_matrix(attr, values, as_dict(block.get("pairs")), zmax=flip_max)]))
+        parts.extend(_shifts(block, attr, ctx, shift_max))
+        kl = {v: s for v, s in as_dict(block.get("kl")).items() if isinstance(s, Mapping)}
         if kl:
-            parts.append(table(["value", "KL(reference ‖ value) [95 % CI]"],
-                               [[v, with_ci(s, lambda x: dec(x, 4))] for v, s in kl.items()], numeric=(1,)))
-        examples = _dict(block.get("examples"))
-        # An example is an item id (image looked up in ``thumbnails``) or an inline {"id", "image", "caption"}.
-        thumbs = join(_thumb(e.get("image") or ctx.thumbnails.get(str(e.get("id"))), e.get("caption") or
-                             f"{v}: {e.get('id')}") if isinstance(e, Mapping) else
-                      _thumb(ctx.thumbnails.get(str(e)), f"{v}: {e}")
-                      for v, ids in examples.items() for e in (ids or []))
+            has_ci = any(s.get("ci_low") is not None and s.get("ci_high") is not None for s in kl.values())
+            head = "KL(reference ‖ value)" + (" [95 % CI]" if has_ci else "")
+            parts.append(table(["value", head, "twin pairs"],
+                               [[v, with_ci(s, lambda x: dec(x, 4)), count(s.get("n"))] for v, s in kl.items()],
+                               numeric=(1, 2), caption="Mean KL divergence between the label distributions of twins."
+                               + ("" if has_ci else " No confidence interval was computed for it.")))
+        thumbs = _twin_thumbs(block, ctx)
         if thumbs:
             parts.append(Safe(f'<h4>Twins with the largest shift</h4><div class="examples">{thumbs}</div>'))
     lead = ("The same synthetic face rendered with only one attribute changed. A fair model gives twins the same "
-            "emotion: flips should be rare and shifts near 0. Red cells: the face moves toward that label; "
-            "★ marks shifts that pass the audit's q threshold.")
-    return _section("twins", "Counterfactual twins", lead, join(parts))
+            "emotion: flips should be rare and changes near 0. Red cells: the face moves toward that label. The "
+            "tables show first the cells over the minimum effect; every cell is behind “Data table”.")
+    return section("twins", "Counterfactual twins", lead, join(parts))
 
 
-# (6) embedding map ------------------------------------------------------------------------------------------------
+def _twin_thumbs(block: Mapping[str, Any], ctx: Context) -> Safe:
+    from ._evidence import thumb
+
+    examples = as_dict(block.get("examples"))
+    # An example is an item id (image looked up in ``thumbnails``) or an inline {"id", "image", "caption"}.
+    return join(thumb(e.get("image") or ctx.thumbnails.get(str(e.get("id"))), e.get("caption") or f"{v}: {e.get('id')}")
+                if isinstance(e, Mapping) else thumb(ctx.thumbnails.get(str(e)), f"{v}: {e}")
+                for v, ids in examples.items() for e in (ids or []))
+
+
+# embedding map ----------------------------------------------------------------------------------------------------
+
+def over_represented(values: Any) -> str:
+    """``["gender=masculine", "skin_group=light"]`` as ``"gender masculine, skin group light"`` (not a comparison)."""
+    out = []
+    for item in values or []:
+        attr, sep, value = str(item).partition("=")
+        out.append(f"{attr.replace('_', ' ')} {value}" if sep else str(item))
+    return ", ".join(out)
+
 
 def embedding(ctx: Context) -> Safe | None:
-    cl = _dict(ctx.results.get("clusters"))
+    """The embedding map (one copy of every point) and the cluster table."""
+    cl = as_dict(ctx.results.get("clusters"))
     if not cl:
-        return _not_run(ctx, "clusters", "map", "Embedding map and clusters")
+        return not_run(ctx, "clusters", "map", "Embedding map and clusters")
     items = [c for c in cl.get("items") or [] if isinstance(c, Mapping)]
-    names = {c.get("id"): str(c.get("name") or f"cluster {c.get('id')}") for c in items}
-    fig = figures.embedding_map(_dict(cl.get("points")), names, list(ctx.run.get("protected_attributes") or []))
-    parts = [ctx.figure(fig)]
+    rows = []
+    for c in sorted(items, key=lambda c: -(c.get("error_ratio") or 0)):
+        tokens = ", ".join(str(t[0]) if isinstance(t, (list, tuple)) and t else str(t) for t in c.get("top_tokens") or [])
+        rows.append([f"#{c.get('id')}", c.get("name"), count(c.get("size")), pct(c.get("error_rate")),
+                     dec(c.get("error_ratio"), 2), ctx.rules.q_cell(c, "cluster", c.get("error_ratio")),
+                     over_represented(c.get("over_represented")) or DASH, tokens or DASH])
+    cluster_table = table(["", "cluster", "size", "error rate", "error ratio", "q-value", "over-represented",
+                           "nearest words"], rows, numeric=(2, 3, 4, 5),
+                          caption=f"Clusters ({cl.get('method', '?')}), highest error ratio first. {ctx.rules.legend()}")
+    n_points = len(as_dict(cl.get("points")).get("x") or [])
+    summary = (f"UMAP map of {n_points:,} projected images in {len(items)} clusters; the menu colours it by cluster, "
+               "by each protected attribute or by whether the prediction was wrong. The cluster table below "
+               "holds the numbers.")
+    chart = embedding_chart(as_dict(cl.get("points")), items, list(ctx.run.get("protected_attributes") or []),
+                            summary=summary, data_table=cluster_table, chart_id=ctx.next_chart_id())
+    parts = [ctx.chart(chart)]
     if items:
-        rows = []
-        for c in sorted(items, key=lambda c: -(c.get("error_ratio") or 0)):
-            tokens = ", ".join(str(t[0]) if isinstance(t, (list, tuple)) and t else str(t)
-                               for t in c.get("top_tokens") or [])
-            flag = Safe('<span class="small-n">small n — not flagged</span>') if c.get("flaggable") is False else ""
-            rows.append([join([c.get("name"), flag]), count(c.get("size")), pct(c.get("error_rate")),
-                         dec(c.get("error_ratio"), 2), dec(c.get("sliceline_score"), 3),
-                         ", ".join(str(o) for o in c.get("over_represented") or []) or DASH, tokens or DASH])
-        parts.append(table(["cluster", "size", "error rate", "error ratio", "SliceLine score", "over-represented",
-                            "nearest words"], rows, numeric=(1, 2, 3, 4),
-                           caption=f"Clusters ({cl.get('method', '?')}), highest error ratio first."))
-    lead = ("Each dot is an image, placed by UMAP so that images the model sees as similar sit together. Use the "
-            "menu to colour by cluster, by a protected attribute or by whether the prediction was wrong.")
-    return _section("map", "Embedding map and clusters", lead, join(parts))
+        parts.append(cluster_table)
+    lead = ("Each dot is an image, placed by UMAP so that images the model sees as similar sit together. "
+            "“Over-represented” lists the attribute values a cluster holds more of than the data overall.")
+    return section("map", "Embedding map and clusters", lead, join(parts))
+

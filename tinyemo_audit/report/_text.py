@@ -4,9 +4,35 @@ from __future__ import annotations
 
 STATUS_WORDS = {
     "biased": "Bias found",
-    "no-flag": "No bias flagged",
     "gate-failed": "A CI gate failed",
+    "metric-space-only": "No decision bias · metric-space properties found",
+    "no-flag": "No bias flagged in what was tested",
+    "untested": "Not tested: nothing was compared",
 }
+# A second line under the headline where the status word alone could mislead.
+STATUS_NOTES = {
+    "metric-space-only": "The classifier's outputs did not differ between groups beyond the rules, but the embedding "
+                         "space places groups differently. These properties do not change a prediction today; they "
+                         "can under another label set, prompt or threshold.",
+    "no-flag": "No result passed the rules below. That is not proof of fairness: it holds for the attributes, groups "
+               "and probes listed, at this data size.",
+    "untested": "No protected attribute had two groups large enough to compare, so no comparison was made. This is "
+                "not a clean bill of health.",
+}
+CATEGORIES = {
+    "decision": ("Decision biases",
+                 "Change what the classifier outputs: counterfactual twins, group disparities, error clusters."),
+    "metric_space": ("Metric-space properties",
+                     "Where embeddings sit, without changing a prediction: retrieval skew, associations, "
+                     "label-word geometry (text probes)."),
+}
+CATEGORY_CHIPS = {"decision": "decision bias", "metric_space": "metric-space property"}
+# Schema 1.0 findings carry no category: their kind implies it (the same split the 1.1 audit writes).
+KIND_CATEGORY = {"counterfactual": "decision", "disparity": "decision", "cluster": "decision",
+                 "text_probe": "metric_space", "association": "metric_space", "skew": "metric_space"}
+REVIEW_LEAD = ("One card per root cause, ranked by severity, with the probes that support it. The tool proposes; a "
+               "person decides: confirm or reject each card and add a note. Decisions are kept in this browser for "
+               "this run; download them as a JSON file, or load a saved review back.")
 
 KIND_WORDS = {
     "counterfactual": "counterfactual twins",
@@ -20,13 +46,8 @@ KIND_WORDS = {
 FRAMEWORK_STATEMENT = (
     "The semi-automated bias framework in this report is tinyemo-audit's own design. TinyEmo's paper mentions "
     "semi-automated bias detection, but its method is not available, so nothing here reproduces it. The tool "
-    "proposes findings from statistical tests; a person reviews each one (checkbox and note in the Findings "
-    "section) and decides whether it is a real bias."
-)
-
-VERDICT_HELP = (
-    "Each finding below is a difference the tests judged unlikely to be chance (q-value under the audit's "
-    "threshold) and large enough to matter, on groups big enough to trust. Read the top finding first."
+    "proposes findings from statistical tests; a person reviews each one (confirm, reject and a note in the "
+    "Findings section) and decides whether it is a real bias."
 )
 
 # Keys match results["methods"]["metrics"] where the audit provides its own wording (which then wins).
@@ -65,8 +86,8 @@ GLOSSARY: dict[str, tuple[str, str]] = {
              "The p-value corrected for the many tests in one audit (false discovery rate). A finding needs q "
              "below the audit's threshold; small values are written like 2.0e-04."),
     "small_n": ("Small groups",
-                "Groups with fewer items than the audit's minimum are shown but never flagged: their numbers are "
-                "marked “small n — not flagged”."),
+                "Groups with fewer items than the audit's minimum are shown in the tables but never flagged: their "
+                "n is marked “n < minimum: not flagged”."),
     "weat": ("WEAT / iEAT effect size",
              "Association test between two groups of images (iEAT) or prompts (WEAT) and two sets of emotion "
              "labels (e.g. negative vs positive): the standardised difference of mean similarities, like Cohen's "

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
 from ..model.config import TrainConfig
 from . import _calibrate, _coverage, _slices, _trials
 from ._pool import FeaturePool, load_pool
@@ -16,6 +15,8 @@ from ._pool import FeaturePool, load_pool
 # The trial recipe: the default bundle's projector settings with bigger batches, so a fit takes
 # seconds on two CPU cores (the encoder is reused, never retrained).
 TRIAL_TRAINING = TrainConfig(batch_size=256, max_lr=2e-3, epochs=5)
+# Trial seeds are seed * 1000 + i and calibration uses seeds above 10 000: master seeds stay at most 8.
+MAX_MASTER_SEED = 8
 SLICE_RATE = 0.8  # share of the planted slice's training labels flipped (the model then errs there)
 
 
@@ -233,9 +234,9 @@ def run_validation(*, quick: bool = False, seed: int = 0, progress: bool = True,
         ``false_alarm``, ``coverage``, ``slices``, ``trials``, ``calibration``, ``plan``, ``definitions``.
     """
     from ..audit.settings import load_settings
+    from ..schema.run_request import check_seed
 
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 8:
-        raise UsageError(f"--seed must be an integer from 0 to 8 (trial seeds stay below 10 000), got {seed!r}")
+    check_seed(seed, high=MAX_MASTER_SEED)
     plan = plan or (QUICK if quick else FULL)
     settings = settings or load_settings()
     if pool is None:

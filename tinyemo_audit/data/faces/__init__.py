@@ -1,7 +1,7 @@
 """The procedural faces corpus (``--dataset faces``): expressions, protected attributes, twins, bias knobs."""
 
 from .attributes import EXPRESSIONS, MONK_SKIN_TONE_SWATCHES, NUISANCE_ATTRIBUTES, PROTECTED_ATTRIBUTES, SKIN_TONE_SWATCH
-from .corpus import AnnotationBias, FacesConfig, load_faces, load_twins
+from .corpus import AnnotationBias, FacesConfig, FacesTwins, load_faces, load_twins
 from .preview import write_preview
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "SKIN_TONE_SWATCH",
     "AnnotationBias",
     "FacesConfig",
+    "FacesTwins",
     "load_faces",
     "load_twins",
     "write_preview",

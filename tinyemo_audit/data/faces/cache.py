@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..._io import atomic_directory, atomic_write_json
+from ...errors import InputError
+from ...input_files import MiB, read_text
+from ..arrays import load_npy
 from ...paths import cache_dir
 from .params import SAMPLER_VERSION, attribute_table
 from .render import RENDERER_VERSION, render_rows
@@ -39,14 +42,16 @@ def pixels_digest(images: np.ndarray) -> str:
 
 def _valid(path: Path, spec: dict[str, Any], labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
     """The memory-mapped images if ``path`` holds exactly this entry, intact, else None."""
-    try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    if not (path / MANIFEST).exists():
+        return None
+    try:  # through the regular-file rule: anything but a regular file in the cache is damage, never a hang
+        manifest = json.loads(read_text(path / MANIFEST, what="faces cache manifest", max_bytes=MiB))
         if not isinstance(manifest, dict) or manifest.get("spec") != spec \
                 or any(manifest.get(key) != value for key, value in VERSIONS.items()):
             return None
-        images = np.load(path / IMAGES, mmap_mode="r", allow_pickle=False)
-        stored = np.load(path / LABELS, allow_pickle=False)
-    except (OSError, ValueError, UnicodeDecodeError):
+        images = load_npy(path / IMAGES, what="faces cache images", mmap_mode="r")
+        stored = load_npy(path / LABELS, what="faces cache labels")
+    except (InputError, OSError, ValueError):
         return None
     if images.dtype != np.uint8 or images.shape != shape or stored.shape != labels.shape \
             or not np.array_equal(stored, labels):

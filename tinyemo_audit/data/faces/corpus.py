@@ -26,6 +26,7 @@ from .render import render_rows
 
 NAME = "faces"
 _BIAS_STREAM, _CAPTION_STREAM = 101, 102
+AUDITED_ATTRIBUTES = ("skin_group", "gender", "age")
 _TWIN_COLUMN = {"skin_tone": "skin_tone", "skin_group": "skin_tone", "gender": "gender", "age": "age"}
 
 
@@ -186,6 +187,7 @@ def load_faces(split: str, config: FacesConfig = FacesConfig(), *, cache: bool =
     return Dataset(
         name=NAME,
         split=split,
+        counterfactuals=FacesTwins(config, split),
         classes=EXPRESSIONS,
         labels=labels,
         ids=np.array([f"faces-{split}-{i:06d}" for i in range(len(params))], dtype=str),
@@ -196,6 +198,8 @@ def load_faces(split: str, config: FacesConfig = FacesConfig(), *, cache: bool =
             "intensity": intensity,
             "captions": make_captions(true_labels, intensity, attributes, seed=config.seed, split=split),
             "bias_flipped": flipped,
+            # skin_tone's six levels are summarised by skin_group for group comparisons
+            "protected_attributes": AUDITED_ATTRIBUTES,
         },
     )
 
@@ -266,3 +270,24 @@ def load_twins(
         attributes=held,
         meta={"intensity": base["intensity"].to_numpy(dtype=np.float64), "split": split},
     )
+
+
+@dataclass(frozen=True)
+class FacesTwins:
+    """The faces corpus's counterfactual sets: twins rendered on demand (a :class:`CounterfactualSource`).
+
+    The audit reaches them through ``Dataset.counterfactuals``, exactly as it reaches a user's
+    manifest (:mod:`tinyemo_audit.data.counterfactuals`).
+    """
+
+    config: FacesConfig = field(default_factory=FacesConfig)
+    split: str = "test"
+    description: str = "faces corpus: twins rendered with one attribute changed"
+
+    def attributes(self, audited) -> tuple[str, ...]:
+        """The audited attributes the renderer can vary."""
+        return tuple(a for a in audited if a in PROTECTED_ATTRIBUTES)
+
+    def twin_set(self, attribute: str, *, n_identities: int) -> TwinSet:
+        """``n_identities`` twins of ``attribute`` (see :func:`load_twins`)."""
+        return load_twins(attribute, self.config, n_identities=n_identities, split=self.split)

@@ -50,20 +50,13 @@ def preview_grid(*, seed: int = 0, size: int = PREVIEW_SIZE) -> tuple[np.ndarray
     return grid, [c[3] for c in combos]
 
 
-def write_preview(path: str | os.PathLike, *, seed: int = 0) -> Path:
-    """Write the contact sheet PNG (expressions x demographic groups) atomically.
+def preview_png(*, seed: int = 0) -> bytes:
+    """The contact sheet (expressions x demographic groups) as PNG bytes.
 
     Parameters
     ----------
-    path : path-like
-        Where to write the PNG.
     seed : int
         Corpus seed the identities come from.
-
-    Returns
-    -------
-    Path
-        ``path``.
     """
     grid, columns = preview_grid(seed=seed)
     rows, cols, size = grid.shape[0], grid.shape[1], grid.shape[2]
@@ -83,5 +76,23 @@ def write_preview(path: str | os.PathLike, *, seed: int = 0) -> Path:
             sheet.paste(Image.fromarray(grid[e, j]), (left + j * (size + pad), y))
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG", optimize=True)
-    atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_preview(path: str | os.PathLike, *, seed: int = 0) -> Path:
+    """Write the contact sheet PNG (expressions x demographic groups) atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Where to write the PNG.
+    seed : int
+        Corpus seed the identities come from.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    atomic_write_bytes(path, preview_png(seed=seed))
     return Path(path)

@@ -1,0 +1,68 @@
+"""Evidence images: native resolution at an integer scale, twin pairs with P(target), misclassified members."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from report_fixture import legacy_results, make_results
+
+from tinyemo_audit.report._evidence import THUMB_MAX, examples, native_size, thumb
+
+
+def _png(width: int, height: int) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 100, 50)).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+@settings(max_examples=40, deadline=None)
+@given(width=st.integers(1, 300), height=st.integers(1, 300))
+def test_thumbnails_are_shown_at_an_integer_scale_of_their_native_size(width, height):
+    html = str(thumb(_png(width, height), "face"))
+    shown_w, shown_h = map(int, re.search(r'width="(\d+)" height="(\d+)"', html).groups())
+    scale = shown_w // width
+    assert scale >= 1 and (shown_w, shown_h) == (width * scale, height * scale)
+    assert max(shown_w, shown_h) <= max(THUMB_MAX, width, height)  # never stretched past the box, never shrunk
+
+
+def test_96_pixel_faces_are_never_stretched_to_118():
+    assert 'width="96" height="96"' in str(thumb(_png(96, 96), "face"))
+    assert 'width="128" height="128"' in str(thumb(_png(64, 64), "face"))
+
+
+def test_images_that_are_not_inline_are_dropped_and_broken_ones_shown_without_size():
+    assert str(thumb("https://evil.example/x.png", "x")) == ""
+    assert native_size("data:image/png;base64,AAAA") is None
+    assert "width=" not in str(thumb("data:image/png;base64,AAAA", "x")) and "<img" in str(thumb("data:image/png;base64,AAAA", "x"))
+
+
+def test_twin_pairs_show_the_probability_on_both_sides_largest_shift_first():
+    f1 = make_results()["findings"][0]
+    html = str(examples(f1))
+    pairs = re.findall(r'<div class="twin-pair">(.*?)</div></div>', html)
+    assert len(pairs) == 3
+    first = re.findall(r'<span class="p">(.*?)</span>', html)[:2]
+    assert first == ["P(angry) 12.0 %", "P(angry) 61.0 %"]
+    assert "pair 1: P(angry) +49.0 points" in html and html.index("pair 1") < html.index("pair 2")
+    assert "javascript:" not in html and "evil.example" not in html
+
+
+def test_error_cluster_examples_are_the_misclassified_members_with_counts():
+    f3 = make_results()["findings"][2]
+    html = str(examples(f3))
+    assert "9 of 171 misclassified; 4 shown" in html
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+    assert len(captions) == 4 and all(c.startswith("true ") and c.endswith("→ predicted angry") for c in captions)
+    correct = {**f3, "examples": [{**e, "predicted_label": e["true_label"]} for e in f3["examples"]]}
+    assert "<img" not in str(examples(correct))  # a correctly classified member is not evidence of errors
+
+
+def test_schema_1_0_cluster_members_are_labelled_as_members():
+    f3 = legacy_results()["findings"][2]
+    assert "do not say which of them were misclassified" in str(examples(f3))

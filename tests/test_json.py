@@ -1,0 +1,92 @@
+"""tinyemo_audit/_json.py: strict JSON — finite numbers, bounded integers and depth, no duplicates — as one line."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schema_strategies import LONG, QUICK, RAW_TOKENS, assert_one_line, junk_values
+from tinyemo_audit._json import MAX_DEPTH, MAX_INT_DIGITS, parse_json, read_json
+from tinyemo_audit.errors import InputError
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"a": NaN}', "NaN is not a JSON number"),
+    ('{"a": Infinity}', "Infinity is not a JSON number"),
+    ('[-Infinity]', "-Infinity is not a JSON number"),
+    ('{"a": 1e999}', "the number 1e999 is too large to be a finite number"),
+    ('{"a": -1e400}', "too large to be a finite number"),
+    ('{"n": ' + "9" * 5000 + "}", "an integer of 5,000 digits (at most 20 are read)"),
+    ('{"n": -' + "9" * 21 + "}", "an integer of 21 digits"),
+    ("[" * 100_000 + "]" * 100_000, f"nested more than {MAX_DEPTH} levels deep"),
+    ('{"a": ' * 70 + "1" + "}" * 70, f"nested more than {MAX_DEPTH} levels deep"),
+    ('{"a": 1, "a": 2}', "the key 'a' is given twice in one object"),
+    ('{"a": "\\ud800"}', "lone surrogate"),
+    ('{"\\udc00": 1}', "lone surrogate"),
+    ("{not json", "is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"),
+    ("", "is not valid JSON: Expecting value (line 1, column 1)"),
+])
+def test_refusals_are_one_line(text, fragment):
+    with pytest.raises(InputError) as info:
+        parse_json(text, source="/x/results.json", what="results file")
+    assert fragment in str(info.value), str(info.value)
+    assert "/x/results.json" in str(info.value)
+    assert_one_line(str(info.value))
+
+
+def test_plain_json_reads_as_json_module_would():
+    text = '{"a": [1, -2, 2.5, 1e-300, true, false, null, "x\\u00e9"], "b": {"c": ' + "9" * MAX_INT_DIGITS + "}}"
+    assert parse_json(text, source="x") == json.loads(text)
+
+
+def test_files_are_read_through_input_files(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text('{"a": 1}' + " " * 100)
+    assert read_json(path, what="results file", max_bytes=1000) == {"a": 1}
+    with pytest.raises(InputError, match="results file .* is 108 bytes; at most 100 are accepted"):
+        read_json(path, what="results file", max_bytes=100)
+    path.write_bytes(b'{"a": "\xff"}')
+    with pytest.raises(InputError, match="is not UTF-8 text"):
+        read_json(path, what="results file", max_bytes=1000)
+
+
+json_documents = st.one_of(
+    junk_values.map(lambda v: json.dumps(v, allow_nan=True)),
+    st.lists(st.sampled_from(RAW_TOKENS + ["[", "]", "{", "}", ",", ":", '"k"', "1", "true", " "]),
+             max_size=12).map("".join),
+)
+
+
+def _outcome(text: str):
+    try:
+        data = parse_json(text, source="x.json")
+    except InputError as err:
+        assert_one_line(str(err))
+        return
+    # What comes back is plain, finite data.
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            assert math.isfinite(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+@QUICK
+@given(json_documents)
+def test_any_text_parses_to_finite_data_or_is_one_input_error(text):
+    _outcome(text)
+
+
+@pytest.mark.slow
+@LONG
+@given(json_documents)
+def test_any_text_parses_to_finite_data_or_is_one_input_error_long(text):
+    _outcome(text)

@@ -1,0 +1,93 @@
+"""Arrays on disk (``.npy`` files, raw pixel files) read through the regular-file rule of :mod:`tinyemo_audit.input_files`.
+
+``np.load`` and ``np.memmap`` open a path themselves, so a FIFO under an array's name would block
+them forever. Here the file is opened once with :func:`~tinyemo_audit.input_files.open_regular`
+(never blocks, refuses anything but a regular file) and numpy reads or maps that descriptor.
+Pickled object arrays are never loaded.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+>>> np.save(path, np.arange(6, dtype=np.float32).reshape(2, 3))
+>>> load_npy(path, what="features", mmap_mode="r").shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..input_files import open_regular, shown_path
+
+MODES = ("r", "c")  # read-only or copy-on-write: a reader never writes through a mapping
+
+
+def memmap_regular(path: str | os.PathLike, *, what: str, dtype, shape: tuple[int, ...], offset: int = 0,
+                   order: str = "C", mode: str = "r") -> np.ndarray:
+    """Memory-map ``shape`` items of ``dtype`` at ``offset`` of the regular file ``path``.
+
+    Raises
+    ------
+    InputError
+        ``path`` is not a regular file, or is too short for the array.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    dtype = np.dtype(dtype)
+    fd = open_regular(path, what=what)
+    with os.fdopen(fd, "rb") as handle:
+        needed = offset + dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        size = os.fstat(handle.fileno()).st_size
+        if size < needed:
+            raise InputError(f"{what} {shown_path(path)} holds {size:,} bytes; {needed:,} are needed")
+        if needed == offset:  # an empty array: nothing to map (mmap refuses length 0)
+            return np.zeros(shape, dtype=dtype)
+        # np.memmap maps the open descriptor; the mapping stays valid once the file is closed.
+        return np.memmap(handle, dtype=dtype, mode=mode, shape=shape, offset=offset, order=order)
+
+
+def _header(handle, path: Path, what: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f".npy format version {version} is not supported")
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(f"cannot read {what} {shown_path(path)}: not a .npy array "
+                         f"({' '.join(str(err).split())[:200]})") from None
+    if dtype.hasobject:
+        raise InputError(f"{what} {shown_path(path)} holds Python objects, not numbers; it is not loaded")
+    return tuple(shape), fortran, dtype
+
+
+def load_npy(path: str | os.PathLike, *, what: str, mmap_mode: str | None = None) -> np.ndarray:
+    """The array in the ``.npy`` file ``path``: memory-mapped (``mmap_mode`` "r" or "c") or read into memory.
+
+    Raises
+    ------
+    InputError
+        Not a regular file, not a ``.npy`` array, an object array, or shorter than its header says.
+    """
+    path = Path(path)
+    fd = open_regular(path, what=what)
+    with os.fdopen(fd, "rb") as handle:
+        shape, fortran, dtype = _header(handle, path, what)
+        offset = handle.tell()
+        if mmap_mode is None:
+            count = int(np.prod(shape, dtype=np.int64))
+            data = np.fromfile(handle, dtype=dtype, count=count)
+            if data.size != count:
+                raise InputError(f"{what} {shown_path(path)} is truncated ({data.size} of {count} values)")
+            return data.reshape(shape, order="F" if fortran else "C")
+    return memmap_regular(path, what=what, dtype=dtype, shape=shape, offset=offset,
+                          order="F" if fortran else "C", mode=mmap_mode)

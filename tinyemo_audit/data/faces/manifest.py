@@ -1,0 +1,73 @@
+"""The faces corpus's twins written as a counterfactual manifest (PNG files and a CSV), the format users bring.
+
+A user's counterfactual sets and the corpus's rendered twins go through the same interface
+(:mod:`tinyemo_audit.data.counterfactuals`). Writing the rendered twins in the user's format shows
+the two are one: ``run --dataset faces --counterfactuals OUT/counterfactuals.csv`` reproduces the
+twin probes of ``run --dataset faces`` (a test checks it), and the files are a worked example of
+the format.
+
+Run ``python -m tinyemo_audit.data.faces.manifest OUT_DIR [--n-twins N]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...errors import TinyEmoAuditError, UsageError
+from .attributes import EXPRESSIONS
+from .corpus import AUDITED_ATTRIBUTES, FacesConfig, load_twins
+
+MANIFEST = "counterfactuals.csv"
+
+
+def twin_manifest(folder: str | Path, *, n_identities: int, attributes=AUDITED_ATTRIBUTES,
+                  config: FacesConfig = FacesConfig()) -> Path:
+    """Write ``folder/images/<attribute>/<set>-<value>.png`` and ``folder/counterfactuals.csv``.
+
+    Rows are identity-major in the renderer's value order, so that a manifest read back gives the
+    same sets, values and reference as the rendered twins. Returns the manifest's path.
+    """
+    from PIL import Image
+
+    from ..._io import atomic_directory
+
+    folder = Path(folder)
+    rows = []
+    with atomic_directory(folder) as tmp:
+        for attribute in attributes:
+            twins = load_twins(attribute, config, n_identities=n_identities)
+            (tmp / "images" / attribute).mkdir(parents=True)
+            for i, set_id in enumerate(twins.ids):
+                for j, value in enumerate(twins.values):
+                    relative = f"images/{attribute}/{set_id}-{value}.png"  # set ids: one per attribute
+                    Image.fromarray(np.asarray(twins.images[i, j])).save(tmp / relative)
+                    rows.append({"set_id": f"{attribute}:{set_id}", "attribute": attribute, "value": value, "path": relative,
+                                 "label": EXPRESSIONS[int(twins.labels[i])]})
+        pd.DataFrame(rows).to_csv(tmp / MANIFEST, index=False)
+    return folder / MANIFEST
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tinyemo_audit.data.faces.manifest OUT_DIR [--n-twins N]``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        n = 420
+        if "--n-twins" in args:
+            k = args.index("--n-twins")
+            n = int(args[k + 1])
+            del args[k:k + 2]
+        if len(args) != 1:
+            raise UsageError("usage: python -m tinyemo_audit.data.faces.manifest OUT_DIR [--n-twins N]")
+        print(twin_manifest(args[0], n_identities=n))
+    except (TinyEmoAuditError, ValueError, IndexError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
