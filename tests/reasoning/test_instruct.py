@@ -14,7 +14,7 @@ from tinyemo_audit.data.faces.attributes import EXPRESSIONS, PERSON_NOUNS, SKIN_
 from tinyemo_audit.data.faces.params import attribute_table, sample_parameters
 from tinyemo_audit.errors import InputError, UsageError
 from tinyemo_audit.reasoning.cues import load_cue_vocabulary
-from tinyemo_audit.reasoning.instruct import build_instruct, check_instruct_out, reference_reasoning
+from tinyemo_audit.reasoning.instruct import build_instruct, instruct_plan, reference_reasoning
 from tinyemo_audit.reasoning.settings import AnnotatorBias, InstructConfig
 from tinyemo_audit.reasoning.templates import load_templates
 
@@ -160,11 +160,12 @@ def test_out_must_be_new_empty_or_ours(tmp_path):
     (tmp_path / "file").write_text("x")
     (tmp_path / "theirs").mkdir()
     (tmp_path / "theirs" / "notes.txt").write_text("keep me")
-    for out in ("file", "theirs"):
+    (tmp_path / "data").mkdir()
+    for out, dataset in (("file", "faces"), ("theirs", "faces"), ("data/inside", f"imagefolder:{tmp_path / 'data'}")):
         with pytest.raises(UsageError):
-            check_instruct_out(tmp_path / out)
+            instruct_plan(tmp_path / out, dataset).check()
     assert (tmp_path / "theirs" / "notes.txt").read_text() == "keep me"
-    check_instruct_out(tmp_path / "new")
+    instruct_plan(tmp_path / "new").check()
 
 
 @pytest.mark.parametrize("raw, fragment", [

@@ -35,12 +35,13 @@ def instruct_build(
     Reference texts describe expressions only; attribute-linked wording enters only through the
     config's documented annotator-bias knob.
     """
-    from ..reasoning.instruct import build_instruct, check_instruct_out
+    from ..reasoning.instruct import build_instruct, instruct_plan
     from ..reasoning.settings import InstructConfig
+    from ..user_text import visible
 
-    check_instruct_out(out)
+    instruct_plan(out, dataset or "faces", config).check()  # before the config is even read
     cfg = InstructConfig.from_sources(config, dataset=dataset, seed=seed, n_images=n, split=split)
-    typer.echo(f"wrote {build_instruct(cfg, out)}")
+    typer.echo(f"wrote {visible(str(build_instruct(cfg, out, config_file=config)), one_line=True)}")
 
 
 def train_reasoning(
@@ -63,12 +64,13 @@ def train_reasoning(
     """
     from ..reasoning.settings import ReasoningTrainConfig
     from ..reasoning.train import train_reasoning as train
+    from ..user_text import visible
 
     cfg = ReasoningTrainConfig.from_sources(
         config, llm=llm, visual_tokens=visual_tokens, stage1_steps=stage1_steps, stage2_steps=stage2_steps,
         batch_size=batch_size, seed=seed, trust_remote_code=trust_remote_code or None,
     )
-    typer.echo(f"wrote {train(model, data, cfg)}")
+    typer.echo(f"wrote {visible(str(train(model, data, cfg, config_file=config)), one_line=True)}")
 
 
 def _split_ids(ids: list[str] | None) -> list[str] | None:

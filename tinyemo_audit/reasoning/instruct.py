@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_directory
 from ..errors import InputError, UsageError
 from ..input_files import shown_path
 from ..user_text import shown
@@ -41,8 +40,6 @@ FINETUNE_FILE = "finetune.json"
 IMAGES_DIR = "images"
 # Seed sub-streams, one per random choice, so adding one never shifts the others.
 _TEXT_STREAM, _HINT_STREAM, _BIAS_STREAM, _PRETRAIN_STREAM = 1, 2, 3, 4
-MSG_NOT_INSTRUCT_OUT = ("--out {out} is a folder that is not instruct data (no {manifest}) and not empty; "
-                        "give a new or empty folder, or a previous instruct folder to replace")
 
 
 @dataclass
@@ -273,13 +270,20 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def check_instruct_out(out: str | Path) -> None:
-    """UsageError unless ``out`` may become (or replace) an instruct folder: new, empty or one of ours."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {shown_path(out)} is a file; give a folder for the instruct data")
-    if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
-        raise UsageError(MSG_NOT_INSTRUCT_OUT.format(out=shown_path(out), manifest=MANIFEST))
+def instruct_plan(out: str | Path, dataset: str = "faces", config_file: str | Path | None = None):
+    """The instruct folder ``out`` as an output (new, empty, or one this tool wrote and nobody changed).
+
+    The rules are :mod:`tinyemo_audit.outputs`' (ownership by manifest, never an input, writable up
+    front); the dataset and the instruct config are the inputs ``out`` may not overlap.
+    """
+    from ..outputs import OutputPlan, dataset_inputs
+
+    plan = OutputPlan(cache=True)
+    plan.folder(out, "--out")
+    for path, what in dataset_inputs(dataset):
+        plan.input(path, what)
+    plan.input(config_file, "instruct config")
+    return plan
 
 
 def _load_split(config: InstructConfig):
@@ -298,7 +302,8 @@ def _load_split(config: InstructConfig):
     return dataset
 
 
-def build_instruct(config: InstructConfig, out: str | Path, *, progress: bool = True) -> Path:
+def build_instruct(config: InstructConfig, out: str | Path, *, progress: bool = True,
+                   config_file: str | Path | None = None) -> Path:
     """Write an instruct folder for ``config`` to ``out`` (replaced whole, atomically).
 
     Parameters
@@ -306,9 +311,11 @@ def build_instruct(config: InstructConfig, out: str | Path, *, progress: bool = 
     config : InstructConfig
         Dataset, split, number of images, seed and the annotator-bias knob.
     out : path
-        A new or empty folder, or a previous instruct folder.
+        A new or empty folder, or an instruct folder this tool wrote (:func:`instruct_plan`).
     progress : bool
         Show a progress bar while images are written.
+    config_file : path, optional
+        The instruct config ``config`` came from (an input ``out`` may not overlap).
 
     Returns
     -------
@@ -319,7 +326,8 @@ def build_instruct(config: InstructConfig, out: str | Path, *, progress: bool = 
 
     from .templates import TEMPLATES_FILE
 
-    check_instruct_out(out)
+    plan = instruct_plan(out, config.dataset, config_file)
+    plan.check()
     dataset = _load_split(config)
     pretrain, finetune, grounded = instruct_rows(dataset, seed=config.seed, annotator_bias=config.annotator_bias)
 
@@ -339,11 +347,12 @@ def build_instruct(config: InstructConfig, out: str | Path, *, progress: bool = 
         "n_annotator_bias_rows": int(sum(r["annotator_bias"] for r in finetune)),
         "files": {"pretrain": PRETRAIN_FILE, "finetune": FINETUNE_FILE, "images": IMAGES_DIR},
     }
-    with atomic_directory(out) as tmp:
+    with plan.writing() as staged:
+        tmp = staged.path(out)
         (tmp / IMAGES_DIR).mkdir()
         bar = tqdm(range(len(dataset)), desc="writing instruct images", unit="image", disable=not progress,
                    leave=False)
-        # Plain writes inside the temp folder: atomic_directory swaps the whole folder in at once.
+        # Plain writes inside the staged folder: the plan puts the whole folder in place at once.
         for i in bar:
             (tmp / finetune[i]["image"]).write_bytes(_png(dataset.images[i]))
         (tmp / PRETRAIN_FILE).write_text(json.dumps(pretrain, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

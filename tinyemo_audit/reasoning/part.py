@@ -197,14 +197,14 @@ def _load_adapter(llm, state: dict[str, Any], set_state, file: Path) -> None:
 
 def write_part(bundle_path: Path, spec: dict[str, Any], connector_state: dict[str, Any],
                adapter_state: dict[str, Any]) -> Path:
-    """Write ``reasoning/`` into a bundle folder, replacing any previous part whole (atomically).
+    """Write ``reasoning/`` into a bundle folder being staged (the output plan puts the bundle in place).
 
     The file digests are filled into ``spec`` here, from the bytes written.
     """
     from safetensors.torch import save_file
 
     folder = Path(bundle_path) / PART_DIR
-    with atomic_directory(folder) as tmp:
+    with atomic_directory(folder) as tmp:  # a part of its own even inside the staged bundle: all or nothing
         save_file({k: v.detach().contiguous() for k, v in connector_state.items()}, str(tmp / CONNECTOR_FILE))
         save_file({k: v.detach().contiguous() for k, v in adapter_state.items()}, str(tmp / ADAPTER_FILE))
         spec["connector"].update(file=CONNECTOR_FILE, sha256=file_sha256(tmp / CONNECTOR_FILE, what="connector"))

@@ -72,8 +72,41 @@ def _versions() -> dict[str, str]:
     return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}
 
 
+def reasoning_plan(bundle_path: Path, data: str | Path, llm: str, config_file: str | Path | None = None):
+    """The bundle folder as the output of ``train-reasoning`` (it gains a ``reasoning/`` part).
+
+    The bundle is replaced whole, as one unit, and only when this tool wrote it and nobody changed
+    it (:mod:`tinyemo_audit.outputs`); the instruct data, a local base LLM and the config are inputs
+    it may not overlap.
+    """
+    from ..outputs import OutputPlan, model_spec_path
+
+    plan = OutputPlan(cache=True)
+    plan.folder(bundle_path, "--model")
+    plan.input(data, "--data instruct data")
+    plan.input(model_spec_path(llm), f"base LLM {llm}")
+    plan.input(config_file, "reasoning config")
+    return plan
+
+
+def _copy_bundle(source: Path, target: Path) -> None:
+    """Every file of the bundle ``source`` into the staged ``target``, but its reasoning part and manifest."""
+    import shutil
+
+    from ..outputs import MANIFEST_NAME
+    from .part import PART_DIR
+
+    for entry in sorted(source.iterdir()):
+        if entry.name in (PART_DIR, MANIFEST_NAME):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, target / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, target / entry.name, follow_symlinks=False)
+
+
 def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainConfig = ReasoningTrainConfig(),
-                    *, progress: bool = True) -> Path:
+                    *, progress: bool = True, config_file: str | Path | None = None) -> Path:
     """Train the MM-LLM on an instruct folder and add it to a bundle as ``reasoning/``.
 
     Parameters
@@ -86,6 +119,8 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
         Base LLM, visual tokens, steps, learning rates, LoRA settings, seed.
     progress : bool
         Progress bars on stderr.
+    config_file : path, optional
+        The config file ``config`` came from (an input the bundle may not overlap).
 
     Returns
     -------
@@ -96,6 +131,8 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
     ------
     InputError
         Not instruct data, unreadable images, labels the bundle does not know, a damaged base.
+    OutputError
+        The bundle folder is not one this tool wrote, or was changed since (checked before any work).
     WeightsUnavailableError
         The base LLM is not on this machine.
     """
@@ -108,12 +145,14 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
     from .instruct_data import load_instruct_images, read_instruct
     from .mmllm import PromptFormat, ReasoningModel, build_connector
     from .model_card import update_model_card
-    from .part import encoder_record, write_part
+    from .part import PART_DIR, encoder_record, write_part
     from .templates import inference_templates
 
     began = time.perf_counter()
     load_start = os.getloadavg()[0]
     bundle = load_bundle(model)
+    outputs = reasoning_plan(bundle.path, data, config.llm, config_file)
+    outputs.check()
     instruct = read_instruct(data)
     unknown = sorted(set(instruct.classes) - set(bundle.classes))
     if unknown:
@@ -173,6 +212,9 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
             "versions": _versions(),
         },
     }
-    folder = write_part(bundle.path, spec, connector.state_dict(), get_peft_model_state_dict(mm.llm))
-    update_model_card(bundle.path, spec)
-    return folder
+    with outputs.writing() as staged:
+        workdir = staged.path(bundle.path)
+        _copy_bundle(bundle.path, workdir)
+        write_part(workdir, spec, connector.state_dict(), get_peft_model_state_dict(mm.llm))
+        update_model_card(workdir, spec)
+    return bundle.path / PART_DIR
