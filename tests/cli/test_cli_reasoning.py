@@ -111,7 +111,8 @@ def test_explain_bad_inputs(cli_bundle, tmp_path):
 def test_instruct_build_bad_inputs_write_nothing(tmp_path):
     (tmp_path / "theirs").mkdir()
     (tmp_path / "theirs" / "notes.txt").write_text("keep")
-    one_error_line(runner.invoke(app, ["instruct", "build", "--out", str(tmp_path / "theirs")]), "not instruct data")
+    one_error_line(runner.invoke(app, ["instruct", "build", "--out", str(tmp_path / "theirs")]),
+                   "tinyemo-audit did not write")
     config = tmp_path / "c.yaml"
     config.write_text("annotator_bias: [{attribute: skin_group, value: dark, label: neutral, rate: 2, sentences: [x]}]\n")
     one_error_line(runner.invoke(app, ["instruct", "build", "--out", str(tmp_path / "o"), "--config", str(config)]),
@@ -125,11 +126,44 @@ def test_instruct_build_bad_inputs_write_nothing(tmp_path):
 def test_train_reasoning_bad_inputs_write_nothing(tmp_path, cli_bundle):
     bundle = copy_bundle(tmp_path / "b")
     before = sorted(p.name for p in bundle.iterdir())
-    one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(tmp_path)]),
+    (tmp_path / "nodata").mkdir()
+    one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(tmp_path / "nodata")]),
                    "not instruct data")
+    one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(tmp_path)]),
+                   "which this command reads")  # the bundle inside the data folder: an output never overlaps an input
     data = Path(json.loads((cli_bundle / "reasoning" / "reasoning.json").read_text())["training"]["data"]["folder"])
     one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(data), "--llm",
                                        f"llm:{tmp_path / 'missing'}"]), "no model config.json")
     one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(data), "--batch-size",
                                        "0"]), "batch_size")
     assert sorted(p.name for p in bundle.iterdir()) == before
+
+
+def test_train_reasoning_replaces_only_a_bundle_this_tool_wrote(tmp_path, cli_bundle):
+    """The bundle is the output: someone's extra file in it, or an edited file, refuses it before any work."""
+    data = Path(json.loads((cli_bundle / "reasoning" / "reasoning.json").read_text())["training"]["data"]["folder"])
+    bundle = copy_bundle(tmp_path / "b")
+    (bundle / "notes.txt").write_text("mine")
+    one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(data)]),
+                   "which tinyemo-audit did not write")
+    assert (bundle / "notes.txt").read_text() == "mine" and not (bundle / "reasoning").exists()
+    edited = copy_bundle(tmp_path / "e")
+    with (edited / "MODEL_CARD.md").open("a") as card:
+        card.write("my note\n")
+    one_error_line(runner.invoke(app, ["train-reasoning", "--model", str(edited), "--data", str(data)]),
+                   "was changed after tinyemo-audit wrote it")
+
+
+def test_trained_bundle_stays_ours_and_instruct_folders_are_replaceable(tmp_path, cli_bundle):
+    """After train-reasoning the bundle's manifest lists the reasoning part; a built instruct folder can be rebuilt."""
+    from tinyemo_audit.outputs import folder_problem
+
+    assert folder_problem(cli_bundle) is None
+    listed = json.loads((cli_bundle / ".tinyemo-audit-outputs.json").read_text())["files"]
+    assert {"reasoning/reasoning.json", "reasoning/connector.safetensors", "reasoning/adapter.safetensors",
+            "MODEL_CARD.md", "encoder.safetensors"} <= set(listed)
+    out = tmp_path / "instruct"
+    for _ in range(2):
+        result = runner.invoke(app, ["instruct", "build", "--out", str(out), "--n", "4"])
+        assert result.exit_code == 0, result.output
+    assert folder_problem(out) is None
