@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
+import string
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyemo_audit.errors import InputError, UsageError
+from tinyemo_audit.user_text import CONTROL_CODEPOINTS
 from tinyemo_audit.reasoning.settings import (
     GenerationSettings,
     ReasoningTrainConfig,
+    InstructConfig,
     check_mode,
     check_reasoning_spec,
-    check_template_fields,
 )
 from tinyemo_audit.reasoning.templates import inference_templates
 
@@ -47,12 +49,13 @@ def test_a_valid_spec_passes():
     (("adapter", "file"), "adapter.bin", "inside the reasoning folder"),
     (("adapter", "targets"), [], "targets"),
     (("templates", "prompt"), "no placeholder", "<image>"),
-    (("templates", "hint"), "{label.__class__}", "not allowed"),
+    (("templates", "hint"), "{label.__class__}", "plain names"),
     (("templates", "answer"), "{reasoning} {label} {secret}", "not allowed"),
     (("generation", "max_new_tokens"), -1, "max_new_tokens"),
     (("generation", "beams"), 4, "unknown key"),
     (("classes",), [], "classes"),
-    (("extra",), 1, "unknown key"),
+    (("classes",), ["ok", "a\x1b[31m"], "control characters"),
+    (("base", "dtype"), "float16", "bfloat16"),
 ])
 def test_each_bad_field_is_named(path, value, fragment):
     spec = copy.deepcopy(VALID)
@@ -78,12 +81,20 @@ def test_arbitrary_sections_fail_with_one_line_errors_never_crash(junk):
             assert "\n" not in str(err)
 
 
+def test_keys_of_a_newer_writer_are_kept_at_the_top():
+    spec = {**copy.deepcopy(VALID), "written_by": "tinyemo-audit 1.9"}
+    assert check_reasoning_spec(spec, "r.json")["written_by"] == "tinyemo-audit 1.9"
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=30))
 def test_templates_only_fill_their_plain_fields(template):
+    spec = copy.deepcopy(VALID)
+    spec["templates"]["hint"] = template
     try:
-        check_template_fields(template, ("label",), "t")
-    except InputError:
+        check_reasoning_spec(spec, "r.json")
+    except InputError as err:
+        assert "\n" not in str(err)
         return
     template.format(label="happy")  # an accepted template always formats, reaching nothing else
 
@@ -101,6 +112,34 @@ def test_training_config_checks(tmp_path, raw, fragment):
     path.write_text(json.dumps(raw))
     with pytest.raises(InputError, match=fragment):
         ReasoningTrainConfig.from_sources(path)
+
+
+@settings(max_examples=50, deadline=None)
+@given(key=st.sampled_from(["llm", "lora_targets", "dtype"]),
+       text=st.text(alphabet=st.sampled_from([chr(c) for c in sorted(CONTROL_CODEPOINTS)]), min_size=1, max_size=4),
+       prefix=st.text(alphabet="abc_", max_size=5))
+def test_training_config_strings_with_control_characters_are_refused(tmp_path_factory, key, text, prefix):
+    value = prefix + text
+    raw = {key: [value] if key == "lora_targets" else value}
+    path = tmp_path_factory.mktemp("cfg") / "t.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        ReasoningTrainConfig.from_sources(path)
+    line = str(err.value)
+    assert "\n" not in line and not any(c in line for c in text if c not in " ")
+
+
+@settings(max_examples=50, deadline=None)
+@given(sentence=st.text(alphabet=string.ascii_letters + " .,", max_size=20), control=st.sampled_from(["\x1b[31m", "\u202e", "\x00", "\x07", "\u2066"]))
+def test_annotator_bias_sentences_never_plant_control_characters(tmp_path_factory, sentence, control):
+    """The knob writes its sentences into reference texts: a sentence with a control character is refused."""
+    raw = {"annotator_bias": [{"attribute": "skin_group", "value": "dark", "label": "neutral", "rate": 0.3,
+                               "sentences": [sentence + control]}]}
+    path = tmp_path_factory.mktemp("cfg") / "i.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError, match="control characters") as err:
+        InstructConfig.from_sources(path)
+    assert control not in str(err.value)
 
 
 def test_mode_names():

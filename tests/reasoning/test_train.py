@@ -200,7 +200,7 @@ def test_damaged_weights_or_spec(trained_bundle, tmp_path):
     with pytest.raises(InputError, match="not valid JSON"):
         load_bundle(bundle).reasoning
     (part / "reasoning.json").write_text(json.dumps({"format": "tinyemo-audit-reasoning", "version": 1}))
-    with pytest.raises(InputError, match="lacks the key"):
+    with pytest.raises(InputError, match="missing required key 'base'"):
         load_bundle(bundle).reasoning
 
 

@@ -24,7 +24,8 @@ from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..input_files import file_sha256
 from ..paths import cache_dir
 from ..user_text import shown
-from .settings import BASE_DTYPES, DEFAULT_LLM
+from ..schema.reasoning import BASE_DTYPES
+from .settings import DEFAULT_LLM
 
 SMOLLM2 = DEFAULT_LLM
 LLM_SCHEME = "llm:"

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UsageError
-from ..input_files import shown_path
 from ..user_text import shown
 from .cues import load_cue_vocabulary
 from .settings import INSTRUCT_FORMAT, INSTRUCT_VERSION, AnnotatorBias, InstructConfig

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..user_text import shown
-from .settings import REASONING_FORMAT, REASONING_VERSION, GenerationSettings, ReasoningTrainConfig
+from ..schema.reasoning import REASONING_FORMAT, REASONING_VERSION
+from .settings import GenerationSettings, ReasoningTrainConfig
 
 
 def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator) -> list[np.ndarray]:
