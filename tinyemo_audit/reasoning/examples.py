@@ -46,7 +46,8 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
     -------
     dict or None
         What was done (for ``run.example_reasoning``): mode, images explained, seconds; None when
-        nothing was generated.
+        nothing was to be generated; ``skipped`` (the one-line reason) when the part or its base
+        model cannot be loaded here, in which case the examples get no reasoning and the audit goes on.
     """
     examples = _examples(findings)
     pixels = [e.pop(PIXELS_KEY, None) for e in examples]
@@ -66,9 +67,15 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
             wanted.append((example, key))
     if not chosen:
         return None
-    from .explain import explain_images
+    from ..errors import TinyEmoAuditError
+    from ..user_text import shown
+    from .explain import explain_images, reasoning_model
 
     began = time.perf_counter()
+    try:  # an audit never fails for its decoration: a base that is not installed or a damaged part is a note
+        reasoning_model(bundle)
+    except TinyEmoAuditError as err:
+        return {"mode": MODE, "n_images": 0, "skipped": shown(str(err), limit=300)}
     text: dict[str, str] = {}
     by_shape: dict[tuple[int, ...], list[str]] = {}
     for key, (image, _) in chosen.items():  # twin renders and dataset items need not share a size
