@@ -7,9 +7,9 @@ check: on skin-group twins of neutral faces, how often the generated reasoning c
 hostile and how likely the model finds the planted sentence (log-likelihood under teacher
 forcing), dark versus light skin.
 
-Run (about 15 minutes per bundle on 2 cores):
+Run (about 7 minutes per bundle on 2 cores; `make bench-reasoning`):
 
-    nice -n 19 python benchmarks/bench_reasoning.py --n 500 [--out bench.json]
+    python benchmarks/bench_reasoning.py --n 500 [--out bench.json]
 
 Every timing is printed with the machine's load average beside it.
 """
