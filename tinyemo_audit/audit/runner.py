@@ -379,7 +379,8 @@ def run_audit(
                               files=((predictions, "predictions file"), (embeddings, "embeddings file"),
                                      (counterfactuals, "counterfactual manifest"), (baseline, "baseline results")))
         outputs.check()
-    stages = _Stages(8, progress)
+    explain_examples = bool(settings["example_reasoning"] and bundle is not None and bundle.has_reasoning)
+    stages = _Stages(8 + explain_examples, progress)
     stages("loading data", after=True)
     inputs = _read_inputs(request, predictions=predictions, embeddings=embeddings, counterfactuals=counterfactuals,
                           seed=request.seed, n=n)
@@ -460,10 +461,9 @@ def run_audit(
     causes = group_causes(findings, results, classes=list(classes), dataset=dataset or "predictions")
     attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
                     clusters=results["clusters"])
-    if settings["example_reasoning"] and bundle is not None and bundle.has_reasoning:
+    if explain_examples:
         stages("reasoning under the example faces (the bundle's MM-LLM)")
-    example_reasoning = attach_example_reasoning(findings, bundle, enabled=settings["example_reasoning"],
-                                                 progress=progress)
+    example_reasoning = attach_example_reasoning(findings, bundle, enabled=explain_examples, progress=progress)
     results["findings"] = [_findings.public(f) for f in findings]
     results["causes"] = causes
     results["findings_count"] = len(findings)
