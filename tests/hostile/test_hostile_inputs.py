@@ -405,7 +405,7 @@ EXPECTED_CONFIG_ERRORS = {
     ("audit", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
     ("audit", "python_tag"): "audit config {p} is not valid YAML: could not determine a constructor for the tag "
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
-    ("gates", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: version, description, when_missing, gates",
+    ("gates", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: version, description, when_missing, baseline, gates",
     ("gates", "wrong_type"): "{p}: gates: must be a list; got 'lots'",
     ("gates", "not_a_mapping"): "{p}: must be a mapping; got [1, 2]",
     ("gates", "python_tag"): "gate file {p} is not valid YAML: could not determine a constructor for the tag "
