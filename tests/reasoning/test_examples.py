@@ -18,6 +18,7 @@ class FakeBundle:
     def __init__(self, has_reasoning: bool):
         self.has_reasoning = has_reasoning
         self.reasoning = FakePart()
+        self._cache = {"reasoning_model": object()}  # as if loaded: these tests never load a language model
 
 
 def _findings(n: int, *, size: int = 4) -> list[dict]:

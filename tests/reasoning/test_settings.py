@@ -116,7 +116,9 @@ def test_training_config_checks(tmp_path, raw, fragment):
 
 @settings(max_examples=50, deadline=None)
 @given(key=st.sampled_from(["llm", "lora_targets", "dtype"]),
-       text=st.text(alphabet=st.sampled_from([chr(c) for c in sorted(CONTROL_CODEPOINTS)]), min_size=1, max_size=4),
+       # U+0085 is a line break to YAML, which folds it away before any check could see it.
+       text=st.text(alphabet=st.sampled_from([chr(c) for c in sorted(CONTROL_CODEPOINTS) if c != 0x85]),
+                    min_size=1, max_size=4),
        prefix=st.text(alphabet="abc_", max_size=5))
 def test_training_config_strings_with_control_characters_are_refused(tmp_path_factory, key, text, prefix):
     value = prefix + text

@@ -57,7 +57,7 @@ def test_error_cluster_examples_are_the_misclassified_members_with_counts():
     f3 = make_results()["findings"][2]
     html = str(examples(f3))
     assert "9 of 171 misclassified; 4 shown" in html
-    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+    captions = [c.split('<span class="reasoning"')[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", html)]
     assert len(captions) == 4 and all(c.startswith("true ") and c.endswith("→ predicted angry") for c in captions)
     correct = {**f3, "examples": [{**e, "predicted_label": e["true_label"]} for e in f3["examples"]]}
     assert "<img" not in str(examples(correct))  # a correctly classified member is not evidence of errors

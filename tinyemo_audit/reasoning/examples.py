@@ -11,7 +11,6 @@ model: ``run`` costs what it cost before.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -45,7 +44,8 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
     Returns
     -------
     dict or None
-        What was done (for ``run.example_reasoning``): mode, images explained, seconds; None when
+        What was done (for ``run.example_reasoning``): mode, images explained, the cap (no time: the
+        same seed writes the same results.json; the stage's time is in the run's timings); None when
         nothing was to be generated; ``skipped`` (the one-line reason) when the part or its base
         model cannot be loaded here, in which case the examples get no reasoning and the audit goes on.
     """
@@ -71,7 +71,6 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
     from ..user_text import shown
     from .explain import explain_images, reasoning_model
 
-    began = time.perf_counter()
     try:  # an audit never fails for its decoration: a base that is not installed or a damaged part is a note
         reasoning_model(bundle)
     except TinyEmoAuditError as err:
@@ -87,5 +86,4 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
         text.update((k, r.reasoning) for k, r in zip(keys, records))
     for example, key in wanted:
         example["reasoning"] = text[key]
-    return {"mode": MODE, "n_images": len(chosen), "seconds": round(time.perf_counter() - began, 1),
-            "max_images": MAX_EXAMPLE_IMAGES}
+    return {"mode": MODE, "n_images": len(chosen), "max_images": MAX_EXAMPLE_IMAGES}
