@@ -17,12 +17,14 @@ import numpy as np
 from ..errors import InputError
 from ..input_files import is_inside, read_text, shown_path
 from .instruct import FINETUNE_FILE, MANIFEST, PRETRAIN_FILE
-from ..user_text import shown
+from ..user_text import has_control, shown
 from .parse import stated_label
 from .settings import INSTRUCT_FORMAT, INSTRUCT_VERSION, check_keys
 
 MiB = 1024 * 1024
 MAX_JSON_BYTES = 512 * MiB
+MAX_ID_CHARS = 1_000  # an id or an image path
+MAX_TURN_CHARS = 20_000  # one prompt or answer
 MSG_NOT_INSTRUCT = ("--data {path} is not instruct data ({why}); build it with "
                     "`tinyemo-audit instruct build --dataset faces --out {path}`")
 ROLES = ("human", "gpt")
@@ -67,6 +69,17 @@ def _read_json(path: Path, what: str) -> Any:
         raise InputError(f"{what} {shown_path(path)} is not valid JSON ({err})") from None
 
 
+def _text(value: Any, at: str, what: str, limit: int, *, lines: bool = False) -> None:
+    """The one rule for instruct text: bounded, and no control or bidi character (a newline only in turns).
+
+    The texts become training targets and prompts: a control character would be learned and echoed.
+    """
+    if len(value) > limit:
+        raise InputError(f"{at}: {what} is longer than {limit:,} characters")
+    if has_control(value.replace("\n", " ") if lines else value):
+        raise InputError(f"{at}: {what} {shown(value)} holds control characters; rebuild the instruct data")
+
+
 def _rows(path: Path, folder: Path, images: dict[str, int], classes: tuple[str, ...] | None) -> list[Example]:
     """The exchanges of one rows file; every (human, gpt) pair of a row is one example."""
     rows = _read_json(path, "instruct rows")
@@ -78,6 +91,8 @@ def _rows(path: Path, folder: Path, images: dict[str, int], classes: tuple[str, 
         at = f"{where} row {i}"
         if not isinstance(row, dict) or not isinstance(row.get("image"), str) or not isinstance(row.get("id"), str):
             raise InputError(f"{at} needs a string 'id' and a string 'image' (LLaVA-style rows)")
+        _text(row["id"], at, "id", MAX_ID_CHARS)
+        _text(row["image"], at, "image", MAX_ID_CHARS)
         image = row["image"]
         if image not in images:
             target = folder / image
@@ -91,6 +106,7 @@ def _rows(path: Path, folder: Path, images: dict[str, int], classes: tuple[str, 
             check_keys(turn, ("from", "value"), f"{at} turn {j}")
             if turn.get("from") != ROLES[j % 2] or not isinstance(turn.get("value"), str) or not turn["value"].strip():
                 raise InputError(f"{at} turn {j} must be {{'from': '{ROLES[j % 2]}', 'value': <text>}}")
+            _text(turn["value"], f"{at} turn {j}", "text", MAX_TURN_CHARS, lines=True)
         for j in range(0, len(turns), 2):
             answer = turns[j + 1]["value"]
             if classes is not None and stated_label(answer, classes) is None:
