@@ -13,6 +13,9 @@ from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
 from .models_catalog import models_list as models_catalog_list
+from .reasoning import explain as explain_command
+from .reasoning import instruct_app
+from .reasoning import train_reasoning as train_reasoning_command
 from .train_eval import evaluate as evaluate_command
 from .train_eval import train as train_command
 from .validate import validate as validate_command
@@ -40,6 +43,9 @@ app.command("embed")(embed_command)
 app.command("import-tinyemo")(import_tinyemo)
 app.command("validate")(validate_command)
 models_app.command("list")(models_catalog_list)
+app.add_typer(instruct_app, name="instruct")
+app.command("train-reasoning")(train_reasoning_command)
+app.command("explain")(explain_command)
 
 
 app.command("train")(train_command)
