@@ -38,8 +38,8 @@ class Lexicon(Section):
     def _no_blank_terms(cls, value):
         terms = value if isinstance(value, list) else [t for words in (value or {}).values() for t in words]
         for term in terms or []:
-            if not term.strip():
-                raise problem(f"a term must hold a word; got {shown(term)}")
+            if not any(c.isalnum() for c in term):
+                raise problem(f"a term must hold a word (a letter or digit); got {shown(term)}")
         return value
 
     @model_validator(mode="after")
@@ -58,7 +58,7 @@ class Leakage(Section):
     """The LIC-style leakage classifier: cross-validation folds and permutations of its null."""
 
     folds: Annotated[int, Field(ge=FOLDS_MIN, le=FOLDS_MAX)] = 5
-    n_perm: Annotated[int, Field(ge=LEAKAGE_PERM_MIN, le=LEAKAGE_PERM_MAX)] = 200
+    n_perm: Annotated[int, Field(ge=LEAKAGE_PERM_MIN, le=LEAKAGE_PERM_MAX)] = 100
 
 
 class ReasoningSettings(Section):
