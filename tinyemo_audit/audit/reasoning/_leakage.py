@@ -7,7 +7,10 @@ attribute's group from the rest of the text, and its cross-validated confidence 
     LIC = (1/N) Σ_i p̂(a_i | x_i) · 1[argmax p̂(· | x_i) = a_i]
 
 over the N texts, a_i the text's true group. The same is done for the reference reasoning of the
-same images (what an annotator wrote); **amplification** = LIC(generated) − LIC(reference).
+same images (what an annotator wrote). A classifier is more confident on texts that vary more,
+even when they carry no information, so each leakage is read against its own chance level (the
+mean of its permutation null), and **amplification** = (LIC(generated) − chance) − (LIC(reference)
+− chance): how much more the model's texts give away than the annotator's.
 
 - Classifier: scikit-learn's ``BernoulliNB`` (Laplace smoothing, alpha = 1) on binary bag-of-words
   features (``CountVectorizer``, words of two or more letters, vocabulary of both text sources): a
@@ -17,12 +20,12 @@ same images (what an annotator wrote); **amplification** = LIC(generated) − LI
   the twins of one identity are never split between training and test.
 - CI: percentile bootstrap over identities of the per-text scores (the fitted predictions stay
   fixed); for amplification, of each identity's difference.
-- Null of each leakage: the groups are permuted within each identity (``n_perm`` times, the
-  classifier refitted), which keeps every fold balanced and breaks any link between text and group.
-  Null of amplification: the two sources are swapped for a random half of the identities.
-  ``p_permutation`` is the plain one-sided permutation p-value; ``p_value`` (what the audit's
-  Benjamini–Hochberg correction reads) is the normal limit of the same null, z = (observed − null
-  mean) / null sd, so that a few hundred refits can give p below 1/(1 + n_perm).
+- Null: the groups are permuted within each identity (``n_perm`` times, the classifier refitted),
+  which keeps every fold balanced and breaks any link between text and group. The same
+  permutations serve both sources, so the null of amplification is the difference of the two
+  centred nulls. ``p_permutation`` is the plain one-sided permutation p-value; ``p_value`` (what the
+  audit's Benjamini–Hochberg correction reads) is the normal limit of the same null, z = (observed
+  − null mean) / null sd, so that a hundred refits can give p below 1/(1 + n_perm).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from ._lexicon import mask
 
 CLASSIFIER = ("scikit-learn BernoulliNB (alpha=1) on binary bag-of-words features, the attribute's lexicon masked; "
               "cross-validated with identities dealt to folds (twins never straddle folds)")
-TEST = ("permutation null (groups permuted within identities; for amplification, sources swapped for a random "
-        "half of the identities), one-sided; p from its normal limit (mean and sd of the permuted values)")
+TEST = ("permutation null (groups permuted within identities, the classifier refitted; for amplification the same "
+        "permutations of both sources), one-sided; p from its normal limit (mean and sd of the permuted values)")
 # Leakage is at chance when the null sd is this small: every permutation gave the same value.
 SD_FLOOR = 1e-12
 
@@ -108,13 +111,16 @@ def _interval(per_identity: np.ndarray, n_boot: int, seed: int) -> tuple[float, 
     return float(low), float(high)
 
 
-def _record(scores: np.ndarray, n_ids: int, null: np.ndarray, n_boot: int, seed: int, **extra) -> dict[str, Any]:
+def _record(scores: np.ndarray, n_ids: int, null: np.ndarray, n_boot: int, seed: int, *, chance: float | None = None,
+            **extra) -> dict[str, Any]:
+    """A leakage record; ``chance`` (default: the null's mean) is subtracted for ``excess``."""
     per_identity = scores.reshape(n_ids, -1).mean(axis=1)
     value = float(scores.mean())
     p_norm, p_perm, mean, sd = _p_values(value, null)
     low, high = _interval(per_identity, n_boot, seed)
+    level = mean if chance is None else chance
     return {"value": value, "ci_low": low, "ci_high": high, "p_value": p_norm, "p_permutation": p_perm,
-            "chance": mean, "null_sd": sd, "excess": value - mean, "n": int(n_ids), "n_texts": int(len(scores)),
+            "chance": level, "null_sd": sd, "excess": value - level, "n": int(n_ids), "n_texts": int(len(scores)),
             "test": TEST, **extra}
 
 
@@ -140,9 +146,10 @@ def leakage_probe(generated, reference, terms: Sequence[str], *, folds: int, n_p
     dict
         ``classifier``, ``generated``, ``reference`` and ``amplification`` records (the last two
         None without reference texts), each with ``value``, ``ci_low``, ``ci_high``, ``p_value``,
-        ``p_permutation``, ``chance`` (mean of the null), ``excess`` (value − chance), ``n``
-        (identities) and ``flaggable``. The generated leakage is the flaggable one when there is no
-        reference; otherwise the amplification is, and the other two are context.
+        ``p_permutation``, ``chance`` (mean of the null; 0 for amplification), ``excess``
+        (value − chance), ``n`` (identities) and ``flaggable``. The generated leakage is the
+        flaggable one when there is no reference; otherwise the amplification is, and the other two
+        are context.
     """
     generated = np.asarray(generated, dtype=object)
     n_ids, n_groups = generated.shape
@@ -156,7 +163,8 @@ def leakage_probe(generated, reference, terms: Sequence[str], *, folds: int, n_p
     fold_of = np.repeat(rng.permutation(n_ids) % max(2, min(folds, n_ids)), n_groups)
     enough = n_ids >= min_group_size
     observed = [_leakage(m, y, fold_of, n_groups) for m in x]
-    # Permuted groups within each identity: argsort of random keys gives a permutation per row.
+    # Groups permuted within each identity (argsort of random keys: a permutation per row); the
+    # same permutations for both sources.
     perms = np.argsort(rng.random((n_perm, n_ids, n_groups)), axis=2).reshape(n_perm, -1)
     nulls = [np.array([_leakage(m, p, fold_of, n_groups).mean() for p in perms]) for m in x]
     out: dict[str, Any] = {"classifier": CLASSIFIER, "masked_terms": len(terms), "folds": int(len(np.unique(fold_of))),
@@ -169,21 +177,8 @@ def leakage_probe(generated, reference, terms: Sequence[str], *, folds: int, n_p
         return out
     out["reference"] = _record(observed[1], n_ids, nulls[1], n_boot, seed, flaggable=False,
                                note="the reference texts' leakage is the baseline the model is compared with")
-    swaps = rng.random((n_perm, n_ids)) < 0.5
-    null_amp = np.empty(n_perm)
-    for b, swap in enumerate(swaps):
-        cells = np.repeat(swap, n_groups)
-        gen_x, ref_x = _swap_rows(x[0], x[1], cells)
-        null_amp[b] = _leakage(gen_x, y, fold_of, n_groups).mean() - _leakage(ref_x, y, fold_of, n_groups).mean()
-    diff = observed[0] - observed[1]
-    out["amplification"] = _record(diff, n_ids, null_amp, n_boot, seed, flaggable=bool(enough))
+    shift = out["generated"]["chance"] - out["reference"]["chance"]
+    null_amp = (nulls[0] - nulls[0].mean()) - (nulls[1] - nulls[1].mean())
+    out["amplification"] = _record(observed[0] - observed[1] - shift, n_ids, null_amp, n_boot, seed, chance=0.0,
+                                   flaggable=bool(enough))
     return out
-
-
-def _swap_rows(a, b, rows: np.ndarray):
-    """(a, b) with the rows marked in ``rows`` exchanged between them."""
-    from scipy import sparse
-
-    keep = sparse.diags((~rows).astype(np.float64))
-    swap = sparse.diags(rows.astype(np.float64))
-    return (keep @ a + swap @ b).tocsr(), (keep @ b + swap @ a).tocsr()
