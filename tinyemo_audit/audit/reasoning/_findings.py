@@ -80,19 +80,19 @@ def _label_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[st
     from .._findings import attribute_name, value_phrase
 
     n, label, who = row["n"], row["label"], _who(row)
-    counts = (f"{round(row['share_value'] * n)} of {n} with {row['value']} vs "
+    counts = (f"{round(row['share_value'] * n)} of {n} {who} with {attribute_name(attr)} {row['value']} vs "
               f"{round(row['share_reference'] * n)} of {n} with {row['reference']}")
     return {
         "kind": kind, "severity": _rules.severity(kind, row["mean_shift"], settings),
         "title": f'{value_phrase(attr, row["value"])} makes the MM-LLM state "{label}" for {who}',
         "summary": (f"Changing only {attribute_name(attr)} from {row['reference']} to {row['value']} — same face, "
                     f"same expression — the reasoning the MM-LLM writes in free mode states \"{label}\" for {counts} "
-                    f"{who} ({100 * row['mean_shift']:+.1f} points, 95% CI {100 * row['ci_low']:+.1f} to "
+                    f"({100 * row['mean_shift']:+.1f} points, 95% CI {100 * row['ci_low']:+.1f} to "
                     f"{100 * row['ci_high']:+.1f}; q = {_fmt_q(row['q_value'])}; {n} twin pairs)."),
         "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"toward {label}",
         "evidence": _evidence("rise of the share of twin pairs stating the label (free mode)", row,
                               share_reference=row["share_reference"], share_changed=row["share_value"]),
-        "outcome": {"text": f"the MM-LLM states \"{label}\" for {counts} {who}", "pairs": n,
+        "outcome": {"text": f"the MM-LLM states \"{label}\" for {counts}", "pairs": n,
                     "pairs_changed": row["n_changed"], "pairs_to_target": row["n_to_label"], "target": label},
         "_reasoning": ("free", attr, row["value"], row["reference"], row["true_class"], label),
         "_records": rows,
@@ -106,8 +106,9 @@ def _text_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[str
     return {
         "kind": kind, "severity": _rules.severity(kind, row["mean_shift"], settings),
         "title": f'With {attribute_name(attr)} {row["value"]}, the reasoning about {who} reads more "{label}"',
-        "summary": (f"Given the same hint, the MM-LLM's reasoning about the {row['value']} twin of {who} reads "
-                    f"more \"{label}\" than about the {row['reference']} twin: {row['mean_shift']:+.3f} cosine "
+        "summary": (f"Given the same hint, the reasoning the MM-LLM writes about {who} with {attribute_name(attr)} "
+                    f"{row['value']} reads more \"{label}\" than about their {row['reference']} twins: "
+                    f"{row['mean_shift']:+.3f} cosine "
                     f"(95% CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; q = {_fmt_q(row['q_value'])}; "
                     f"{row['n']} twin pairs, {row['n_identical']} of them with identical texts). "
                     f"{value_phrase(attr, row['value'])} changes the words, not the hint."),
@@ -143,8 +144,8 @@ def _mention_findings(attr: str, entry: dict[str, Any], settings) -> Iterator[di
             "summary": (f"Explaining the same hint for twins that differ only in {attribute_name(attr)}, the MM-LLM "
                         f"names {attribute_name(attr)} in {counts} ({who}; {100 * row['mean_shift']:+.1f} points, "
                         f"95% CI {100 * row['ci_low']:+.1f} to {100 * row['ci_high']:+.1f}; q = "
-                        f"{_fmt_q(row['q_value'])}). Reasoning that names {attribute_name(attr)} {more} and not "
-                        f"{fewer} is a finding even where the label is right."),
+                        f"{_fmt_q(row['q_value'])}). Reasoning that names {attribute_name(attr)} for {more} twins and "
+                        f"not for {fewer} ones is a finding even where the label is right."),
             "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"names {attr} for {more}",
             "evidence": _evidence("difference of the share of texts naming the attribute (twin pairs)", row,
                                   count_reference=row["count_reference"], count_changed=row["count_value"]),

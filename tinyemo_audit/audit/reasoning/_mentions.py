@@ -59,7 +59,7 @@ def mention_probe(tt: TwinTexts, lexicon: dict[str, Any], *, reference: int, set
     """
     grid = mention_grid(tt, lexicon)
     n_boot, n_perm = settings["n_boot"], settings["n_perm_paired"]
-    cells = [("*", np.arange(len(tt)))] + [(c, np.flatnonzero(tt.labels == k)) for k, c in enumerate(tt.classes)]
+    cells = tt.expression_rows()
     rates = {value: {name: {"count": int(grid[rows, j].sum()), "n": int(len(rows)),
                             "rate": float(grid[rows, j].mean())}
                      for name, rows in cells if len(rows)}

@@ -79,8 +79,7 @@ def text_shift_probe(tt: TwinTexts, readings: np.ndarray, *, reference: int, set
             continue
         same = tt.conditional[:, reference] == tt.conditional[:, j]
         identical[value] = int(np.count_nonzero(same))
-        for true_class in ("*",) + tt.classes:
-            rows = np.arange(len(tt)) if true_class == "*" else np.flatnonzero(tt.labels == tt.classes.index(true_class))
+        for true_class, rows in tt.expression_rows():
             if len(rows) < 2:
                 continue
             before, after = readings[rows, reference], readings[rows, j]

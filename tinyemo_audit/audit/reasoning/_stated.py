@@ -59,8 +59,7 @@ def stated_label_probe(tt: TwinTexts, *, reference: str | None, settings: dict[s
     for j in others:
         res = flip_rate(codes[:, ref], codes[:, j], n_boot=n_boot, seed=seed)
         flips[tt.values[j]] = stat(res["value"], res["ci_low"], res["ci_high"], res["n"], flips=res["flips"])
-        for true_class in ("*",) + tt.classes:
-            rows = np.arange(len(tt)) if true_class == "*" else np.flatnonzero(tt.labels == tt.classes.index(true_class))
+        for true_class, rows in tt.expression_rows():
             if len(rows) < 2:
                 continue
             before, after = codes[rows, ref], codes[rows, j]

@@ -90,6 +90,17 @@ class TwinTexts:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def expression_rows(self) -> list[tuple[str, np.ndarray]]:
+        """The comparisons a probe makes: ``("*", every row)`` and ``(expression, its rows)`` per expression present.
+
+        When every identity has the same expression, ``"*"`` would repeat that expression's
+        comparison (and its test), so it is left out.
+        """
+        cells = [(c, np.flatnonzero(self.labels == k)) for k, c in enumerate(self.classes)]
+        cells = [(c, rows) for c, rows in cells if len(rows)]
+        every = ("*", np.arange(len(self)))
+        return cells if len(cells) == 1 and len(cells[0][1]) == len(self) else [every] + cells
+
     def true_class(self, row: int) -> str | None:
         """The true expression of identity ``row``, or None where unknown."""
         k = int(self.labels[row])
