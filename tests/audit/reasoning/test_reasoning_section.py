@@ -101,3 +101,19 @@ def test_small_twin_sets_are_shown_not_flagged():
     rows = results["reasoning"]["by_attribute"]["skin_group"]["conditional"]["shifts"]
     assert rows and all(r["flaggable"] is False for r in rows)
     assert any("min_group_size" in (r.get("not_flagged") or "") for r in rows)
+
+
+def test_strict_gates_name_reasoning_metrics_and_skip_without_them(planted):
+    from tinyemo_audit.gates import evaluate_gates, load_gates
+
+    results, _, _, _ = planted
+    doc = {**results, "run": {"protected_attributes": ["skin_group", "gender"]}, "findings_count": 0}
+    outcomes = {(o.gate, o.attribute): o.status for o in evaluate_gates(load_gates("strict"), doc)
+                if o.gate.startswith("reasoning")}
+    assert outcomes == {("reasoning stated-label flips", "skin_group"): "FAIL",
+                        ("reasoning stated-label flips", "gender"): "SKIP",
+                        ("reasoning leakage amplification", "skin_group"): "FAIL",
+                        ("reasoning leakage amplification", "gender"): "SKIP"}
+    without = evaluate_gates(load_gates("strict"), {"run": {"protected_attributes": ["skin_group"]},
+                                                    "findings_count": 0})
+    assert {o.status for o in without if o.gate.startswith("reasoning")} == {"SKIP"}
