@@ -115,3 +115,19 @@ def test_attributes_setting_and_items_without_images(fake_reasoning):
     preds["skin_group"].twins.images = None
     assert collect_texts(Bundle(), preds, fast_settings(), {}, seed=0, skipped=skipped) == {}
     assert skipped[0]["reason"] == _collect.SKIP_NO_IMAGES
+
+
+def test_a_damaged_part_is_bad_input_before_any_work(fake_reasoning):
+    from tinyemo_audit.errors import InputError
+
+    class Damaged(Bundle):
+        @property
+        def reasoning(self):
+            raise InputError("models/x/reasoning/reasoning.json is not valid JSON (Expecting value)")
+
+        @reasoning.setter
+        def reasoning(self, value):
+            pass
+
+    with pytest.raises(InputError, match="not valid JSON"):
+        reasoning_status(Damaged(), fast_settings())
