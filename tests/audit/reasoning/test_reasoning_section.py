@@ -7,7 +7,6 @@ Benjamini–Hochberg correction, flag rule and cause grouping.
 
 import json
 
-import numpy as np
 import pytest
 
 from tinyemo_audit.audit import _findings
