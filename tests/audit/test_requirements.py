@@ -61,7 +61,7 @@ FACTS = st.builds(
     n_classes=st.integers(0, 8), attributes=st.lists(st.sampled_from(["a", "b"]), max_size=2, unique=True).map(tuple),
     distinct_embeddings=st.none() | st.integers(0, 60), twins=st.booleans(),
     label_sets=st.sampled_from([(), ("negative", "positive")]), label_space=st.booleans(),
-    embeddings=st.booleans(), class_scores=st.booleans(), probabilities=st.booleans(),
+    embeddings=st.booleans(), class_scores=st.booleans(), probabilities=st.booleans(), reasoning=st.booleans(),
 )
 
 
@@ -75,7 +75,7 @@ def test_a_probe_runs_exactly_when_every_need_is_met(facts, probe):
            and (facts.twins or not needs.twins) and (len(facts.label_sets) == 2 or not needs.label_sets)
            and (facts.distinct_embeddings is None or facts.distinct_embeddings >= needs.min_distinct_embeddings)
            and all(getattr(facts, need) or not getattr(needs, need)
-                   for need in ("label_space", "embeddings", "class_scores", "probabilities")))
+                   for need in ("label_space", "embeddings", "class_scores", "probabilities", "reasoning")))
     reason = unmet(probe, facts)
     assert (reason is None) == met
     if reason is not None:

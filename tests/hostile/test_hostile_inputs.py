@@ -400,7 +400,7 @@ EXPECTED_CONFIG_ERRORS = {
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
     ("audit", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: n_boot, n_perm, n_perm_paired, q_max, "
                               "min_group_size, min_effect, twins_per_attribute, reference_groups, skew_k, discovery, "
-                              "example_reasoning, association_sets, text_probes",
+                               "example_reasoning, association_sets, text_probes, reasoning",
     ("audit", "wrong_type"): "{p}: n_boot: must be an integer; got 'lots'",
     ("audit", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
     ("audit", "python_tag"): "audit config {p} is not valid YAML: could not determine a constructor for the tag "

@@ -83,6 +83,12 @@ ISSUE_SETTINGS = {
     "text_probes: {templates: ['a {group}']}\n": "templates must each use exactly {emotion} and {group}",
     "association_sets: {negative: angry}\n": "association_sets.negative: must be a list",
     "min_effect: {skew: -1}\n": "min_effect.skew: must be at least 0.0; got -1",
+    # The reasoning audit's settings and lexicons (issue 14).
+    "reasoning: {enabled: 'yes'}\n": "reasoning.enabled:",
+    "reasoning: {tokens: 9}\n": "reasoning: unknown key 'tokens'; valid keys: enabled, twins_per_attribute",
+    "reasoning: {lexicons: {hair: {}}}\n": "reasoning.lexicons.hair: an empty lexicon",
+    "reasoning: {lexicons: {age: {general: []}}}\n": "reasoning.lexicons.age.general: must not be empty",
+    "reasoning: {lexicons: {age: {groups: {old: [42]}}}}\n": "reasoning.lexicons.age.groups.old[0]: must be a string",
 }
 
 

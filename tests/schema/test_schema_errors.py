@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import Field
+from pydantic import BaseModel, Field, ValidationError
 
 from schema_strategies import QUICK, assert_one_line, junk_values
 from tinyemo_audit.errors import InputError
 from tinyemo_audit.schema._base import Name, Section
-from tinyemo_audit.schema._errors import MESSAGE_LIMIT, SOURCE_LIMIT, key_path, source_text, validate
+from tinyemo_audit.schema._errors import MESSAGE_LIMIT, SOURCE_LIMIT, input_error, key_path, source_text, validate
 
 
 class Item(Section):
@@ -72,3 +72,22 @@ def test_any_invalid_document_is_one_bounded_line(data, source):
         validate(Doc, data, source=source)
     except InputError as err:
         assert_one_line(str(err), limit=MESSAGE_LIMIT)
+
+
+class _Union(BaseModel):
+    model_config = {"extra": "forbid"}
+    enabled: Literal["auto"] | bool = False
+    n: int = 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.text(max_size=20), st.lists(st.integers(), max_size=3), st.floats(allow_nan=False),
+                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)))
+def test_a_value_no_union_member_takes_is_one_problem_named_at_its_key(value):
+    if value == "auto" or isinstance(value, bool):
+        return
+    with pytest.raises(ValidationError) as caught:
+        _Union.model_validate({"enabled": value}, strict=True)
+    message = str(input_error(caught.value, source="a.yaml", data={"enabled": value}))
+    assert message.startswith("a.yaml: enabled: must be 'auto', or must be true or false; got ")
+    assert "more problem" not in message and "literal[" not in message

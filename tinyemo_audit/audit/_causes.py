@@ -72,10 +72,16 @@ def _off_diagonal_argmax(matrix: list[list[int]], *, row: int | None = None, col
     return where
 
 
+REASONING_KINDS = ("reasoning_label", "reasoning_text", "reasoning_mention", "reasoning_leakage")
+
+
 def _decision_claim(finding: dict[str, Any], results: dict[str, Any], classes: list[str]) -> tuple[set, set]:
-    """(targets, sources) of a counterfactual or disparity finding."""
+    """(targets, sources) of a counterfactual, disparity or reasoning finding (mentions and leakage name no label)."""
     record = finding["_record"]
-    if finding["kind"] == "counterfactual":
+    if finding["kind"] in ("reasoning_mention", "reasoning_leakage"):
+        source = record.get("true_class", "*")
+        return set(), (set() if source == "*" else {source})
+    if finding["kind"] in ("counterfactual", "reasoning_label", "reasoning_text"):
         source = record["true_class"]
         return {record["label"]}, (set() if source == "*" else {source})
     _, attr, worst, cls, metric = finding["_example"]
@@ -143,12 +149,14 @@ def _supports(finding: dict[str, Any], cause: _Cause) -> bool:
 def _group(findings: list[dict[str, Any]], results: dict[str, Any], classes: list[str]) -> list[_Cause]:
     decision: list[_Cause] = []
     for finding in findings:
-        if finding["kind"] not in ("counterfactual", "disparity"):
+        if finding["kind"] not in ("counterfactual", "disparity", *REASONING_KINDS):
             continue
         targets, sources = _decision_claim(finding, results, classes)
         for cause in decision:
-            if (cause.attribute, cause.group) == (finding["attribute"], finding["groups"][-1]) \
-                    and targets and targets & cause.targets:
+            same = (cause.attribute, cause.group) == (finding["attribute"], finding["groups"][-1])
+            # A reasoning finding that names no label (mentions, leakage) joins a reasoning cause of its group.
+            if same and (targets & cause.targets if targets else
+                         any(f["kind"] in REASONING_KINDS for f in cause.findings)):
                 break
         else:
             cause = _Cause(_rules.DECISION, finding["attribute"], finding["groups"][-1], set(targets))
@@ -198,6 +206,10 @@ def _gate(cause: _Cause, outcomes: list[Any]) -> dict[str, Any] | None:
         example = f.get("_example") or ()
         if f["kind"] == "counterfactual":
             wanted.append(f"counterfactual.{f['attribute']}.flip_rate")
+        elif f["kind"] == "reasoning_leakage":
+            wanted.append(f"reasoning.by_attribute.{f['attribute']}.leakage.amplification")
+        elif f["kind"] == "reasoning_label":
+            wanted.append(f"reasoning.by_attribute.{f['attribute']}.free.flip_rate")
         elif f["kind"] == "disparity":
             _, attr, _, cls, metric = example
             wanted.append(f"disparities.{attr}.accuracy_difference" if metric == "accuracy"
@@ -252,6 +264,8 @@ def _next_steps(cause: _Cause, gate: dict[str, Any] | None, dataset: str) -> lis
     attr, group = cause.attribute, cause.group
     target = next(iter(sorted(cause.targets)), None)
     source = next(iter(sorted(cause.sources)), None) if len(cause.sources) == 1 else None
+    if lead["kind"] in REASONING_KINDS:
+        return _reasoning_steps(cause, lead) + [rerun]
     if lead["kind"] == "cluster":
         wrong = lead["evidence"].get("n_misclassified")
         cell = (lead["evidence"].get("errors") or [None])[0]
@@ -280,6 +294,21 @@ def _next_steps(cause: _Cause, gate: dict[str, Any] | None, dataset: str) -> lis
     steps.append("Retrain the Metric Projector on the corrected labels (`tinyemo-audit train`); the frozen encoder "
                  "can stay.")
     return steps + [rerun]
+
+
+def _reasoning_steps(cause: _Cause, lead: dict[str, Any]) -> list[str]:
+    """Next steps when what the MM-LLM writes is the lead evidence: its instruct data and its reasoning part."""
+    who = (f"{next(iter(cause.sources))} faces" if len(cause.sources) == 1 else "faces") + (
+        f" with {attribute_name(cause.attribute)} {cause.group}" if cause.attribute else "")
+    return [
+        f"Read the twin pairs under {lead['id']}: the two texts explain the same hint for the same face, so the "
+        "wording that differs comes from the attribute alone.",
+        f"Search the reference reasoning of the instruct data the reasoning part was trained on for the same wording "
+        f"about {who} (an annotator-bias knob of `tinyemo-audit instruct build` plants exactly such sentences); "
+        "remove or rewrite those sentences and rebuild the instruct data.",
+        "Retrain the reasoning part on the corrected data (`tinyemo-audit train-reasoning --model <bundle> --data "
+        "<instruct folder>`); the encoder and the Metric Projector can stay.",
+    ]
 
 
 def _direction(cause: _Cause) -> str:

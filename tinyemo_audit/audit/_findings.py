@@ -28,7 +28,7 @@ VALUE_PHRASES = {("skin_group", "dark"): "Darker skin", ("skin_group", "medium")
 METRIC_NAMES = {"accuracy": "accuracy", "tpr": "recall (TPR)", "fpr": "false-positive rate",
                 "selection_rate": "prediction rate"}
 # Private keys a finding carries between the stages of the findings step; none reaches results.json.
-PRIVATE_KEYS = ("_example", "_records", "_record")
+PRIVATE_KEYS = ("_example", "_records", "_record", "_reasoning")
 
 
 def attribute_name(attr: str) -> str:
@@ -60,6 +60,9 @@ def probe_records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]
             yield "skew", record
     for record in (results.get("clusters") or {}).get("items", []):
         yield "cluster", record
+    from .reasoning._findings import reasoning_records  # the reasoning probes' records (audit/reasoning/)
+
+    yield from reasoning_records(results)
 
 
 def _tested(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -338,8 +341,14 @@ def _cluster_findings(results, settings) -> Iterator[dict[str, Any]]:
         }
 
 
+def _reasoning_findings(results, settings) -> Iterator[dict[str, Any]]:
+    from .reasoning._findings import reasoning_findings
+
+    return reasoning_findings(results, settings)
+
+
 FINDERS = (_counterfactual_findings, _disparity_findings, _text_findings, _association_findings,
-           _skew_findings, _cluster_findings)
+           _skew_findings, _cluster_findings, _reasoning_findings)
 
 
 def _explain_the_rest(results: dict[str, Any], settings: dict[str, Any], findings: list[dict[str, Any]]) -> None:

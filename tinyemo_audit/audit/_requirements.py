@@ -70,6 +70,8 @@ class ProbeNeeds:
         A score per item and class (a bundle's similarities, or the ``score_``/``prob_`` columns).
     probabilities : bool
         A probability per item and class (a bundle's softmax, or the ``prob_`` columns).
+    reasoning : bool
+        A bundle with a reasoning part (an MM-LLM that writes reasoning about an image).
     """
 
     probe: str
@@ -87,6 +89,7 @@ class ProbeNeeds:
     embeddings: bool = False
     class_scores: bool = False
     probabilities: bool = False
+    reasoning: bool = False
 
 
 NEEDS: dict[str, ProbeNeeds] = {
@@ -115,6 +118,9 @@ NEEDS: dict[str, ProbeNeeds] = {
         "discovery: over-represented groups per cluster",
         ("clusters.items.*.over_represented", "clusters.items.*.attribute_composition"),
         min_rows=DISCOVERY_MIN_ROWS, min_distinct_embeddings=2, attributes=True, embeddings=True),
+    "reasoning": ProbeNeeds(
+        "reasoning audit (what the MM-LLM writes about counterfactual twins)", ("reasoning",),
+        attributes=True, twins=True, reasoning=True),
 }
 NO_ATTRIBUTE = ("the dataset has no protected attribute with at least {k} groups among the audited items "
                 "(no attribute columns, or each has a single group), so no groups could be compared")
@@ -137,6 +143,8 @@ WHY = {
                      "with prob_<class> (or score_<class>) columns"),
     "probabilities": ("needs each class's probability per item; a predictions file has them only with "
                       "prob_<class> columns"),
+    "reasoning": ("needs a bundle with a reasoning part (an MM-LLM that explains its labels; add one with "
+                  "`tinyemo-audit train-reasoning`), and rendered twin images to explain"),
 }
 
 
@@ -165,6 +173,8 @@ class AuditFacts:
         How the label sets read in a reason (names and their labels).
     label_space, embeddings, class_scores, probabilities : bool
         What the model gives (a bundle gives all four; a predictions file what its columns hold).
+    reasoning : bool
+        The bundle has a reasoning part (and the twins are images it can explain).
     """
 
     n: int
@@ -180,13 +190,14 @@ class AuditFacts:
     embeddings: bool = True
     class_scores: bool = True
     probabilities: bool = True
+    reasoning: bool = False
 
 
 def _reasons(needs: ProbeNeeds, facts: AuditFacts) -> list[str]:
     out = []
     if needs.twins and not facts.twins:
         out.append(WHY["twins"])
-    for need in ("label_space", "embeddings", "class_scores", "probabilities"):
+    for need in ("label_space", "embeddings", "class_scores", "probabilities", "reasoning"):
         if getattr(needs, need) and not getattr(facts, need):
             out.append(WHY[need])
     if needs.labels and not facts.labelled:
@@ -319,7 +330,8 @@ def needs_table() -> str:
                                           ("both association label sets", n.label_sets),
                                           ("a label space (bundle)", n.label_space), ("embeddings", n.embeddings),
                                           ("per-class scores", n.class_scores),
-                                          ("per-class probabilities", n.probabilities)) if on) or "–"
+                                          ("per-class probabilities", n.probabilities),
+                                          ("a reasoning part (bundle)", n.reasoning)) if on) or "–"
         lines.append(f"| `{key}` | {n.probe} | {count(n.min_rows)} | {flag(n.labels)} | "
                      f"{count(n.min_labels_present, 0)} | {count(n.min_classes)} | {flag(n.attributes)} | "
                      f"{count(n.min_group_rows)} | {count(n.min_distinct_embeddings, 0)} | {other} |")

@@ -60,6 +60,25 @@ PROBES: dict[str, Probe] = {p.kind: p for p in (
           "mean cosine shift toward the label when only the group term of a prompt changes",
           "prompt pairs",
           "paired sign-flip test over prompt pairs, as for the twins"),
+    # The reasoning audit (audit/reasoning/): what the MM-LLM writes is the model's output, so its
+    # findings are decision findings.
+    Probe("reasoning_label", "reasoning: stated label (free-mode twins)", DECISION, 1.0, "stated_label_shift",
+          "rise of the share of twin pairs whose free-mode reasoning states the label, from the reference "
+          "group to the changed one", "twin pairs",
+          "paired sign-flip test of the twin pairs' stated-label indicators, as for the image twins"),
+    Probe("reasoning_text", "reasoning: wording (conditional-mode twins)", DECISION, 0.9, "reasoning_shift",
+          "mean shift of how strongly the reasoning reads as the label (MiniLM cosine), from the reference twin "
+          "to the changed one, with the same hint", "twin pairs",
+          "paired sign-flip test of the twin pairs' reading shifts, as for the image twins"),
+    Probe("reasoning_mention", "reasoning: attribute mentions", DECISION, 0.9, "mention_rate",
+          "difference of the share of twins' reasoning that names the attribute (its lexicon), changed vs "
+          "reference group", "twin pairs",
+          "paired sign-flip test of the twin pairs' mention indicators, as for the image twins"),
+    Probe("reasoning_leakage", "reasoning: attribute leakage (LIC)", DECISION, 0.8, "leakage",
+          "leakage above its null: the amplification over the reference reasoning (LIC generated − reference), "
+          "or without reference texts the generated leakage above chance", "twin identities",
+          "permutation null of the cross-validated classifier (groups permuted within identities; for "
+          "amplification, sources swapped for half the identities), one-sided, p from its normal limit"),
 )}
 
 FLAG_RULE = (
@@ -67,15 +86,16 @@ FLAG_RULE = (
     "(one correction over every p-value of the audit) is below q_max; it rests on at least "
     "min_group_size units (twin pairs, prompt pairs, images of a group, items in a rate's "
     "denominator); its effect reaches the probe's min_effect bar; and it points somewhere — a "
-    "counterfactual or text shift moves toward a label other than the faces' own expression, and an "
-    "error cluster over-represents a protected group."
+    "counterfactual, text or reasoning shift moves toward a label other than the faces' own expression, "
+    "and an error cluster over-represents a protected group."
 )
 SEVERITY = (
     "severity = w × r / (1 + r), where r = effect ÷ the probe's min_effect bar (so r ≥ 1 and "
     "severity ≥ w / 2 for every finding) and w weighs the kind of evidence: counterfactual "
     "twins 1.0 (causal: only the attribute changed), group disparities 0.95, iEAT association "
     "0.8, retrieval skew and text probes 0.7, error clusters 0.6 (for clusters the effect is the "
-    "error ratio − 1 and the bar 0.5). A cause's severity is that of its most severe finding."
+    "error ratio − 1 and the bar 0.5); the reasoning probes: stated label 1.0, wording and "
+    "attribute mentions 0.9, leakage 0.8. A cause's severity is that of its most severe finding."
 )
 
 
@@ -115,10 +135,12 @@ def effect(kind: str, record: dict[str, Any]) -> float | None:
     """The number a probe's bar applies to."""
     value = {"counterfactual": record.get("prob_shift"), "disparity": record.get("value"),
              "cluster": record.get("error_ratio"), "skew": record.get("max_skew"),
-             "text_probe": record.get("mean_shift"), "association": record.get("effect_size")}[kind]
+             "text_probe": record.get("mean_shift"), "association": record.get("effect_size"),
+             "reasoning_label": record.get("mean_shift"), "reasoning_text": record.get("mean_shift"),
+             "reasoning_mention": record.get("mean_shift"), "reasoning_leakage": record.get("excess")}[kind]
     if value is None:
         return None
-    return abs(value) if kind == "association" else value
+    return abs(value) if kind in ("association", "reasoning_mention") else value
 
 
 def units(kind: str, record: dict[str, Any]) -> int | None:
@@ -135,7 +157,7 @@ def units(kind: str, record: dict[str, Any]) -> int | None:
 
 
 def _fmt_effect(kind: str, value: float) -> str:
-    if kind in ("counterfactual", "disparity"):
+    if kind in ("counterfactual", "disparity", "reasoning_label", "reasoning_mention"):
         return f"{round(100 * value, 1) + 0.0:+.1f} points"  # + 0.0: no "-0.0"
     if kind == "cluster":
         return f"{value:.2f}×"
@@ -143,14 +165,14 @@ def _fmt_effect(kind: str, value: float) -> str:
 
 
 def _fmt_bar(kind: str, threshold: float) -> str:
-    if kind in ("counterfactual", "disparity"):
+    if kind in ("counterfactual", "disparity", "reasoning_label", "reasoning_mention"):
         return f"{100 * threshold:g}-point"
     return f"{threshold:g}×" if kind == "cluster" else f"{threshold:g}"
 
 
 def _direction_reason(kind: str, record: dict[str, Any]) -> str | None:
     """Why a significant shift points nowhere a finding reports, or None."""
-    if kind == "counterfactual":
+    if kind in ("counterfactual", "reasoning_label", "reasoning_text"):
         if record["label"] == record["true_class"]:
             return (f"the change moves {record['true_class']} faces toward their own expression; findings "
                     "report the other label they move toward")

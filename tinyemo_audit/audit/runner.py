@@ -30,7 +30,7 @@ from . import _embedding_probes, _findings, _groups, _twins
 from ._causes import group_causes
 from ..reasoning.examples import attach_example_reasoning
 from ._examples import attach_examples
-from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
+from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present, skip_entry
 from ._results_guard import guard_results
 from ._rules import rules
 from ._text_probes import text_probe
@@ -371,6 +371,10 @@ def run_audit(
                                 baseline=baseline)
     settings, gate_spec, bundle = request.settings.values, request.gate_spec, request.bundle
     dataset, model = request.dataset, request.model
+    from .reasoning import reasoning_status
+
+    # Whether the MM-LLM's reasoning is audited (reasoning.enabled): an impossible `true` is exit 2 here.
+    reasoning_skip = reasoning_status(bundle, settings)
     # Every output: writable, and only replacing what this tool wrote (never an input).
     run_dir = Path(out) if out else default_run_dir(dataset or "predictions", model or "file")
     outputs = None
@@ -380,7 +384,7 @@ def run_audit(
                                      (counterfactuals, "counterfactual manifest"), (baseline, "baseline results")))
         outputs.check()
     explain_examples = bool(settings["example_reasoning"] and bundle is not None and bundle.has_reasoning)
-    stages = _Stages(8 + explain_examples, progress)
+    stages = _Stages(8 + explain_examples + (reasoning_skip is None), progress)
     stages("loading data", after=True)
     inputs = _read_inputs(request, predictions=predictions, embeddings=embeddings, counterfactuals=counterfactuals,
                           seed=request.seed, n=n)
@@ -409,7 +413,7 @@ def run_audit(
         twins=source is not None and bool(source.attributes(list(attributes.columns))),
         label_sets=label_sets, missing_label_sets=described_sets, label_space=bundle is not None,
         embeddings=preds.embeddings is not None, class_scores=preds.similarities is not None,
-        probabilities=preds.probabilities is not None,
+        probabilities=preds.probabilities is not None, reasoning=reasoning_skip is None,
     ), skipped)
     no_attributes = attributes.iloc[:, :0]
 
@@ -431,6 +435,20 @@ def run_audit(
     if plan.runs("counterfactual"):
         results["counterfactual"], twin_predictions = _counterfactual(
             inputs, attributes, references, settings, seed, n_twins, plan, progress)
+
+    reasoning_evidence = None
+    if reasoning_skip is not None:
+        skipped.append(skip_entry("reasoning", reasoning_skip))
+    elif plan.runs("reasoning") and plan.runs("counterfactual"):
+        from .reasoning import collect_texts, reasoning_section
+
+        stages("reasoning: what the MM-LLM writes about the twins")
+        twin_references = {a: references.get(a) if a in references else settings["reference_groups"].get(a)
+                           for a in twin_predictions}
+        texts = collect_texts(bundle, twin_predictions, settings, twin_references, seed=seed, progress=progress,
+                              skipped=skipped)
+        results["reasoning"], reasoning_evidence = reasoning_section(
+            texts, settings=settings, references=twin_references, seed=seed, skipped=skipped)
 
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space() if bundle is not None else None
@@ -461,6 +479,10 @@ def run_audit(
     causes = group_causes(findings, results, classes=list(classes), dataset=dataset or "predictions")
     attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
                     clusters=results["clusters"])
+    if reasoning_evidence is not None:
+        from .reasoning import attach_reasoning_examples
+
+        attach_reasoning_examples(findings, reasoning_evidence)
     if explain_examples:
         stages("reasoning under the example faces (the bundle's MM-LLM)")
     example_reasoning = attach_example_reasoning(findings, bundle, enabled=explain_examples, progress=progress)
@@ -547,7 +569,7 @@ def _inputs_record(data, bundle, predictions, embeddings) -> dict[str, Any]:
 
 
 KEY_ORDER = ("schema_version", "run", "verdict", "findings", "causes", "findings_count", "gates", "performance",
-             "disparities", "counterfactual", "text_probes", "association", "skew", "dataset_bias",
+             "disparities", "counterfactual", "reasoning", "text_probes", "association", "skew", "dataset_bias",
              "clusters", "methods")
 
 

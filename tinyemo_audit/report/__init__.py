@@ -19,7 +19,7 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..errors import InputError, UsageError
-from . import _appendix, _causes, _sections, _verdict
+from . import _appendix, _causes, _reasoning, _sections, _verdict
 from ._assets import asset, plotly_js
 from ._charts import CONFIG
 from ._html import neutralise, neutralise_strings, page
@@ -38,6 +38,7 @@ SECTIONS = (
     ("groups", "Per-group metrics", _sections.group_metrics),
     ("confusion", "Confusion matrices", _sections.confusion),
     ("twins", "Counterfactual twins", _sections.counterfactual),
+    ("reasoning", "Reasoning", _reasoning.section),
     ("map", "Embedding map", _sections.embedding),
     ("probes", "Probes, WEAT, skew", _appendix.probes),
     ("dataset", "Dataset", _appendix.dataset),

@@ -124,6 +124,10 @@ def examples(finding: Mapping[str, Any]) -> Safe:
     """The evidence images of one finding, in the form its kind calls for."""
     items = [e for e in finding.get("examples") or [] if isinstance(e, Mapping)]
     evidence = finding.get("evidence") if isinstance(finding.get("evidence"), Mapping) else {}
+    if str(finding.get("kind", "")).startswith("reasoning_"):
+        from ._reasoning import text_pairs
+
+        return text_pairs(items)
     if finding.get("kind") == "counterfactual" and any("side" in e for e in items):
         html = twin_pairs(items)
         if html:

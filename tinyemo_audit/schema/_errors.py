@@ -85,6 +85,25 @@ def key_path(loc: tuple, data: Any) -> str:
     return shorten("".join(parts), PATH_LIMIT)
 
 
+def _data_loc(loc: tuple, data: Any, kind: str = "") -> tuple:
+    """``loc`` without pydantic's union-member tags (``literal['auto']``, ``bool``, ...).
+
+    Once the path leaves the input (a name the mapping there lacks, other than the key a "missing"
+    error names; a name after a list; anything after a plain value), what pydantic adds names a
+    member of the field's type, not a place in the input.
+    """
+    node = data
+    for depth, item in enumerate(loc):
+        if item == "[key]":
+            continue
+        missing_key = kind == "missing" and depth == len(loc) - 1
+        if (not isinstance(node, (dict, list)) or (isinstance(node, list) and not isinstance(item, int))
+                or (isinstance(node, dict) and item not in node and not missing_key)):
+            return loc[:depth]
+        node = _child(node, item)
+    return loc
+
+
 def _describe(error: dict) -> tuple[tuple, str]:
     """(location named, problem text) of one pydantic error."""
     kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
@@ -133,10 +152,19 @@ def input_error(err: ValidationError, *, source: str | os.PathLike, data: Any) -
     InputError
         ``"<source>: <key path>: <problem>"``, at most :data:`MESSAGE_LIMIT` characters.
     """
-    errors = err.errors(include_url=False)
-    loc, text = _describe(errors[0])
+    errors = [{**e, "loc": _data_loc(tuple(e["loc"]), data, e["type"])} for e in err.errors(include_url=False)]
+    # A value that fits none of a union's members gives one error per member at the same place:
+    # they are one problem ("must be 'auto', or must be true or false"), named once.
+    first = errors[0]["loc"]
+    same = [e for e in errors if e["loc"] == first]
+    described = [_describe(e) for e in same]
+    loc, text = described[0]
+    if len(same) > 1:
+        musts = list(dict.fromkeys(t.rsplit("; got ", 1)[0] for _, t in described))
+        text = ", or ".join(musts) + text[len(text.rsplit("; got ", 1)[0]):]
+    rest = len(errors) - len(same)
     where = key_path(loc, data)
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    more = f" (and {rest} more problem{'s' if rest > 1 else ''})" if rest else ""
     message = f"{source_text(source)}: {where + ': ' if where else ''}{text}{more}"
     message = " ".join(visible(message, one_line=True).split())
     return InputError(shorten(message, MESSAGE_LIMIT))

@@ -148,6 +148,68 @@ class TextProbes(OpenSection):
     by_attribute: dict[str, TextProbeAttribute] | None = None
 
 
+class MentionRate(OpenSection):
+    count: Count | None = None
+    n: Count | None = None
+    rate: Probability = None
+
+
+class ReasoningFree(OpenSection):
+    flip_rate: Stat | None = None
+    flip_rates: Stats | None = None
+    stated: dict[str, dict[str, Count]] | None = None
+    n_unparsed: dict[str, Count] | None = None
+    shifts: list[ShiftRow] | None = None
+
+
+class ReasoningConditional(OpenSection):
+    reading: Text = None
+    identical: dict[str, Count] | None = None
+    shifts: list[ShiftRow] | None = None
+
+
+class ReasoningMentions(OpenSection):
+    terms: list[str] | None = None
+    rates: dict[str, dict[str, MentionRate]] | None = None
+    named: dict[str, dict[str, Count]] | None = None
+    shifts: list[ShiftRow] | None = None
+
+
+class LeakageRecord(Stat):
+    """A leakage (LIC) or its amplification: the statistic, its chance level and permutation p-values."""
+
+    chance: Num = None
+    excess: Num = None
+    null_sd: Num = None
+    p_permutation: Probability = None
+
+
+class ReasoningLeakage(OpenSection):
+    classifier: Text = None
+    generated: LeakageRecord | None = None
+    reference: LeakageRecord | None = None
+    amplification: LeakageRecord | None = None
+
+
+class ReasoningAttribute(OpenSection):
+    values: list[str] = []
+    reference: Text = None
+    n_identities: Count | None = None
+    free: ReasoningFree | None = None
+    conditional: ReasoningConditional | None = None
+    mentions: ReasoningMentions | None = None
+    leakage: ReasoningLeakage | None = None
+
+
+class Reasoning(OpenSection):
+    """What the bundle's MM-LLM writes about counterfactual twins (additive within 1.x; docs/results-schema.md)."""
+
+    reading: Text = None
+    classifier: Text = None
+    settings: dict[str, Any] | None = None
+    by_attribute: dict[str, ReasoningAttribute] | None = None
+
+
 class Association(OpenSection):
     attribute: Text = None
     x_group: Text = None
@@ -347,6 +409,7 @@ class ResultsFile(OpenSection):
     performance: Performance | None = None
     disparities: dict[str, Disparity | None] | None = None
     counterfactual: dict[str, Counterfactual | None] | None = None
+    reasoning: Reasoning | None = None
     text_probes: TextProbes | None = None
     association: list[Association] | None = None
     skew: Skew | None = None

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..user_text import shown
 from ._base import Name, NonNegative, Section, placeholders, problem
+from .reasoning_settings import ReasoningSettings
 
 # Bootstrap CIs are percentile intervals: with B replicates the 2.5 % end is the (0.025·B)-th
 # order statistic, which below ~100 replicates is one of the two or three most extreme values.
@@ -37,7 +38,8 @@ UMAP_CAP_MIN, UMAP_CAP_MAX = 100, 200_000
 LIST_MAX = 100  # templates, terms per group, groups per attribute, labels per set
 TEMPLATE_FIELDS = {"emotion", "group"}
 NEUTRAL_FIELDS = {"group"}
-OPEN_MAPS = ("reference_groups", "association_sets", "text_probes.terms", "text_probes.terms.*")
+OPEN_MAPS = ("reference_groups", "association_sets", "text_probes.terms", "text_probes.terms.*",
+             "reasoning.lexicons")
 
 Count = Annotated[int, Field(ge=2, le=COUNT_MAX)]
 Terms = Annotated[list[Name], Field(min_length=1, max_length=LIST_MAX)]
@@ -52,6 +54,11 @@ class MinEffect(Section):
     effect_size: Annotated[NonNegative, Field(le=2)] = 0.5  # WEAT's d is at most 2 in absolute value
     skew: Annotated[NonNegative, Field(le=20)] = 0.4  # ln of a ratio of shares; ln(1e-9) ≈ -20.7
     flip_rate: Annotated[NonNegative, Field(le=1)] = 0.05
+    # The reasoning audit (schema/reasoning_settings.py): shares of twin pairs, a cosine, a leakage score.
+    stated_label_shift: Annotated[NonNegative, Field(le=1)] = 0.05
+    reasoning_shift: Annotated[NonNegative, Field(le=2)] = 0.01
+    mention_rate: Annotated[NonNegative, Field(le=1)] = 0.05
+    leakage: Annotated[NonNegative, Field(le=1)] = 0.05
 
 
 class Discovery(Section):
@@ -122,6 +129,7 @@ class AuditSettings(Section):
     example_reasoning: bool = True
     association_sets: Annotated[dict[Name, Terms], Field(max_length=LIST_MAX)]
     text_probes: TextProbes
+    reasoning: ReasoningSettings
 
     @field_validator("association_sets")
     @classmethod

@@ -1,0 +1,60 @@
+"""Tests of audit/reasoning/_leakage.py: the LIC score by hand, a planted word found, masked words gone, chance when independent."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinyemo_audit.audit.reasoning._leakage import leakage_probe, lic_scores
+
+from reasoning_fixtures import CALM, planted_texts
+
+OPTIONS = {"folds": 4, "n_perm": 30, "n_boot": 200, "seed": 0, "min_group_size": 10}
+
+
+def test_lic_score_by_hand():
+    p = np.array([[0.7, 0.3], [0.6, 0.4], [0.2, 0.8], [0.5, 0.5]])
+    # right with 0.7; wrong; right with 0.8; a tie goes to the first group, which is right here
+    assert lic_scores(p, np.array([0, 1, 1, 0])).tolist() == [0.7, 0.0, 0.8, 0.5]
+
+
+def test_planted_word_in_one_group_is_found():
+    tt = planted_texts(n=20, planted=10)
+    out = leakage_probe(tt.conditional, tt.reference, ["dark skin"], **OPTIONS)
+    amp, gen, ref = out["amplification"], out["generated"], out["reference"]
+    assert ref["excess"] == pytest.approx(0.0) and ref["p_value"] == 1.0  # identical reference texts: chance
+    assert gen["value"] > gen["chance"] and amp["excess"] > 0.1
+    assert amp["p_value"] < 1e-3 and amp["ci_low"] > 0 and amp["flaggable"] is True
+    assert gen["flaggable"] is False and ref["flaggable"] is False  # context for the amplification
+    assert amp["n"] == 20 and amp["n_texts"] == 40
+
+
+def test_masked_lexicon_words_leak_nothing():
+    tt = planted_texts(n=20, planted=10)
+    tt.conditional[:10, -1] = CALM + " Pale skin."  # the attribute's own words only
+    out = leakage_probe(tt.conditional, None, ["pale", "skin"], **OPTIONS)
+    gen = out["generated"]
+    assert gen["excess"] == pytest.approx(0.0) and gen["p_value"] == 1.0
+    assert out["amplification"] is None and gen["flaggable"] is True
+    unmasked = leakage_probe(tt.conditional, None, ["dark"], **OPTIONS)["generated"]
+    assert unmasked["p_value"] < 1e-3  # the same words, not masked, do leak
+
+
+def test_same_seed_same_result():
+    tt = planted_texts(n=12, planted=4)
+    a = leakage_probe(tt.conditional, tt.reference, ["x"], **OPTIONS)
+    b = leakage_probe(tt.conditional, tt.reference, ["x"], **OPTIONS)
+    assert a == b
+
+
+WORDS = ["brow", "lip", "eye", "jaw", "cheek", "nose", "calm", "tense"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_texts_independent_of_the_group_leak_at_chance(seed):
+    rng = np.random.default_rng(seed)
+    texts = np.array([[" ".join(rng.choice(WORDS, 4)) for _ in range(3)] for _ in range(12)], dtype=object)
+    gen = leakage_probe(texts, None, ["skin"], **{**OPTIONS, "seed": seed})["generated"]
+    assert gen["p_value"] > 1e-3  # no leakage beyond what permuted groups give
+    assert gen["ci_low"] <= gen["chance"] + 4 * gen["null_sd"] + 1e-9

@@ -1,0 +1,184 @@
+"""LIC-style leakage: how well the protected attribute can be read from the reasoning with its own words masked.
+
+After Hirota et al. (CVPR 2022, "Quantifying societal bias amplification in image captioning"):
+the words that name the attribute (its lexicon) are masked, a classifier learns to predict the
+attribute's group from the rest of the text, and its cross-validated confidence is the leakage:
+
+    LIC = (1/N) Σ_i p̂(a_i | x_i) · 1[argmax p̂(· | x_i) = a_i]
+
+over the N texts, a_i the text's true group. The same is done for the reference reasoning of the
+same images (what an annotator wrote). A classifier is more confident on texts that vary more,
+even when they carry no information, so each leakage is read against its own chance level (the
+mean of its permutation null), and **amplification** = (LIC(generated) − chance) − (LIC(reference)
+− chance): how much more the model's texts give away than the annotator's.
+
+- Classifier: scikit-learn's ``BernoulliNB`` (Laplace smoothing, alpha = 1) on binary bag-of-words
+  features (``CountVectorizer``, words of two or more letters, vocabulary of both text sources): a
+  simple, closed-form text classifier whose fit is a count, chosen over logistic regression
+  because the nulls refit it thousands of times within the reasoning stage's time budget.
+  Seeded and cross-validated: identities are dealt to ``folds`` folds by a seeded permutation, so
+  the twins of one identity are never split between training and test.
+- CI: percentile bootstrap over identities of the per-text scores (the fitted predictions stay
+  fixed); for amplification, of each identity's difference.
+- Null: the groups are permuted within each identity (``n_perm`` times, the classifier refitted),
+  which keeps every fold balanced and breaks any link between text and group. The same
+  permutations serve both sources, so the null of amplification is the difference of the two
+  centred nulls. ``p_permutation`` is the plain one-sided permutation p-value; ``p_value`` (what the
+  audit's Benjamini–Hochberg correction reads) is the normal limit of the same null, z = (observed
+  − null mean) / null sd, so that a hundred refits can give p below 1/(1 + n_perm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ...metrics._bootstrap import bootstrap_rng, permutation_rng, row_bootstrap_weights
+from ...metrics._stats import percentile_interval
+from ._lexicon import mask
+
+CLASSIFIER = ("scikit-learn BernoulliNB (alpha=1) on binary bag-of-words features, the attribute's lexicon masked; "
+              "cross-validated with identities dealt to folds (twins never straddle folds)")
+TEST = ("permutation null (groups permuted within identities, the classifier refitted; for amplification the same "
+        "permutations of both sources), one-sided; p from its normal limit (mean and sd of the permuted values)")
+# Leakage is at chance when the null sd is this small: every permutation gave the same value.
+SD_FLOOR = 1e-12
+
+
+def _vectorise(texts: Sequence[str]):
+    """Binary bag-of-words rows of ``texts`` (a CSR matrix; zero columns when no text holds a word)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    try:
+        return CountVectorizer(binary=True, lowercase=True).fit_transform(list(texts)).astype(np.float64).tocsr()
+    except ValueError:  # an empty vocabulary: no text holds a word of two letters
+        return sparse.csr_matrix((len(texts), 0))
+
+
+def _cv_probabilities(x, y: np.ndarray, fold_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Cross-validated P(group | text), ``[n_texts, n_groups]``; uniform where nothing can be learnt."""
+    from sklearn.naive_bayes import BernoulliNB
+
+    out = np.full((len(y), n_groups), 1.0 / n_groups)
+    if x.shape[1] == 0:
+        return out
+    for fold in np.unique(fold_of):
+        test, train = fold_of == fold, fold_of != fold
+        present = np.unique(y[train])
+        if len(present) < 2 or x[train].nnz == 0:
+            continue
+        model = BernoulliNB(alpha=1.0).fit(x[train], y[train])
+        out[test] = 0.0
+        out[np.ix_(test, present)] = model.predict_proba(x[test])
+    return out
+
+
+def lic_scores(probabilities: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per text: the probability of its true group when that group is the prediction, else 0.
+
+    Examples
+    --------
+    >>> lic_scores(np.array([[0.7, 0.3], [0.6, 0.4]]), np.array([0, 1])).tolist()
+    [0.7, 0.0]
+    """
+    right = np.argmax(probabilities, axis=1) == y
+    return np.where(right, probabilities[np.arange(len(y)), y], 0.0)
+
+
+def _leakage(x, y, fold_of, n_groups) -> np.ndarray:
+    return lic_scores(_cv_probabilities(x, y, fold_of, n_groups), y)
+
+
+def _p_values(observed: float, null: np.ndarray) -> tuple[float, float, float, float]:
+    """(normal-limit p, permutation p, null mean, null sd), one-sided: observed above the null."""
+    mean, sd = float(null.mean()), float(null.std(ddof=1)) if len(null) > 1 else 0.0
+    p_perm = float((1 + np.count_nonzero(null >= observed - 1e-12)) / (1 + len(null)))
+    if sd <= SD_FLOOR:
+        p_norm = 1.0 if observed <= mean + 1e-12 else p_perm
+    else:
+        p_norm = float(stats.norm.sf((observed - mean) / sd))
+    return p_norm, p_perm, mean, sd
+
+
+def _interval(per_identity: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    n = len(per_identity)
+    replicates = np.concatenate([w @ per_identity / n for w in row_bootstrap_weights(n, n_boot, bootstrap_rng(seed))])
+    low, high = percentile_interval(replicates, 0.95)
+    return float(low), float(high)
+
+
+def _record(scores: np.ndarray, n_ids: int, null: np.ndarray, n_boot: int, seed: int, *, chance: float | None = None,
+            **extra) -> dict[str, Any]:
+    """A leakage record; ``chance`` (default: the null's mean) is subtracted for ``excess``."""
+    per_identity = scores.reshape(n_ids, -1).mean(axis=1)
+    value = float(scores.mean())
+    p_norm, p_perm, mean, sd = _p_values(value, null)
+    low, high = _interval(per_identity, n_boot, seed)
+    level = mean if chance is None else chance
+    return {"value": value, "ci_low": low, "ci_high": high, "p_value": p_norm, "p_permutation": p_perm,
+            "chance": level, "null_sd": sd, "excess": value - level, "n": int(n_ids), "n_texts": int(len(scores)),
+            "test": TEST, **extra}
+
+
+def leakage_probe(generated, reference, terms: Sequence[str], *, folds: int, n_perm: int, n_boot: int, seed: int,
+                  min_group_size: int) -> dict[str, Any]:
+    """Leakage of the attribute from generated (and reference) texts, and the amplification.
+
+    Parameters
+    ----------
+    generated : array of str, shape (identities, groups)
+        Cell ``[i, j]``: the text about identity ``i`` rendered with group ``j``.
+    reference : array of str, shape (identities, groups), or None
+        The reference reasoning of the same images; None: only the generated leakage is measured.
+    terms : sequence of str
+        The attribute's lexicon, masked in every text first.
+    folds, n_perm, n_boot, seed, min_group_size :
+        Cross-validation folds (at most one identity per fold), permutations of the nulls,
+        bootstrap replicates, the seed of every random choice, and the fewest identities a
+        flaggable result rests on.
+
+    Returns
+    -------
+    dict
+        ``classifier``, ``generated``, ``reference`` and ``amplification`` records (the last two
+        None without reference texts), each with ``value``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``p_permutation``, ``chance`` (mean of the null; 0 for amplification), ``excess``
+        (value − chance), ``n`` (identities) and ``flaggable``. The generated leakage is the
+        flaggable one when there is no reference; otherwise the amplification is, and the other two
+        are context.
+    """
+    generated = np.asarray(generated, dtype=object)
+    n_ids, n_groups = generated.shape
+    sources = [generated] + ([np.asarray(reference, dtype=object)] if reference is not None else [])
+    texts = [mask([str(t) for t in s.ravel()], terms) for s in sources]
+    matrices = _vectorise([t for source in texts for t in source])
+    size = n_ids * n_groups
+    x = [matrices[i * size:(i + 1) * size] for i in range(len(sources))]
+    y = np.tile(np.arange(n_groups), n_ids)
+    rng = permutation_rng(seed)
+    fold_of = np.repeat(rng.permutation(n_ids) % max(2, min(folds, n_ids)), n_groups)
+    enough = n_ids >= min_group_size
+    observed = [_leakage(m, y, fold_of, n_groups) for m in x]
+    # Groups permuted within each identity (argsort of random keys: a permutation per row); the
+    # same permutations for both sources.
+    perms = np.argsort(rng.random((n_perm, n_ids, n_groups)), axis=2).reshape(n_perm, -1)
+    nulls = [np.array([_leakage(m, p, fold_of, n_groups).mean() for p in perms]) for m in x]
+    out: dict[str, Any] = {"classifier": CLASSIFIER, "masked_terms": len(terms), "folds": int(len(np.unique(fold_of))),
+                           "n_perm": int(n_perm), "reference": None, "amplification": None}
+    alone = reference is None
+    out["generated"] = _record(observed[0], n_ids, nulls[0], n_boot, seed, flaggable=bool(alone and enough),
+                               **({} if alone else {"note": "context: the amplification over the reference texts "
+                                                            "is the tested claim"}))
+    if alone:
+        return out
+    out["reference"] = _record(observed[1], n_ids, nulls[1], n_boot, seed, flaggable=False,
+                               note="the reference texts' leakage is the baseline the model is compared with")
+    shift = out["generated"]["chance"] - out["reference"]["chance"]
+    null_amp = (nulls[0] - nulls[0].mean()) - (nulls[1] - nulls[1].mean())
+    out["amplification"] = _record(observed[0] - observed[1] - shift, n_ids, null_amp, n_boot, seed, chance=0.0,
+                                   flaggable=bool(enough))
+    return out
