@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..user_text import CONTROL_CHARACTERS, has_control, visible
+from ..user_text import CONTROL_CHARACTERS, CONTROL_CODEPOINTS, has_control, visible
 
 MSG_FIELD = "control character in {field}"
 MSG_COLUMN = "control character in the attribute name {name}"
@@ -103,6 +103,8 @@ def clean_dataset(data):
 
     from .dataset import UNLABELLED
 
+    if _clean_already(data):  # the common case, decided without a Python string per item
+        return data
     problems: list[str] = list(data.meta.get("problems", ()))
     skipped: list[dict] = list(data.meta.get("skipped", ()))
     kept_columns, dropped = control_columns(data.attributes.columns)
@@ -127,3 +129,34 @@ def clean_dataset(data):
                    attributes=kept.attributes[list(kept_columns)],
                    meta={**kept.meta, "skipped": tuple(skipped), "problems": tuple(problems),
                          "skipped_attributes": tuple(dropped)})
+
+
+def _has_control_codepoint(values: np.ndarray) -> bool:
+    """Whether any string of the unicode array ``values`` holds a control character (vectorised)."""
+    values = np.asarray(values)
+    if values.dtype.kind != "U":
+        values = values.astype(str)
+    if not values.size or values.dtype.itemsize == 0:
+        return False
+    points = values.view(np.uint32)
+    # NUL is numpy's padding (a real trailing NUL is dropped by numpy itself); tab and newline count.
+    bad = np.isin(points, np.asarray(CONTROL_POINTS, dtype=np.uint32))
+    return bool(bad.any())
+
+
+# CONTROL_CHARACTERS as code points: the sanitiser's list plus tab and newline, without NUL (padding).
+CONTROL_POINTS = tuple(sorted({*CONTROL_CODEPOINTS, 0x09, 0x0A} - {0x00}))
+
+
+def _clean_already(data) -> bool:
+    """True when no class, column name, id or attribute value of ``data`` holds a control character."""
+    if any(has_control(str(c)) for c in (*data.classes, *data.attributes.columns)):
+        return False
+    if _has_control_codepoint(np.asarray(data.ids)):
+        return False
+    for column in data.attributes.columns:
+        values = data.attributes[column]
+        distinct = values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype) else pd.unique(values)
+        if any(has_control(str(v)) for v in distinct):
+            return False
+    return True

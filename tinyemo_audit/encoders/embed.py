@@ -18,7 +18,7 @@ CHANGED_FEATURES = "holds {entry}, whose features differ from its manifest's dig
 
 def _record_ok(path: Path) -> bool:
     from ..input_files import MiB
-    from .feature_store import FORMAT
+    from ..data.feature_store import FORMAT
 
     try:
         if path.lstat().st_size > 256 * MiB or not path.is_file() or path.is_symlink():
@@ -40,13 +40,13 @@ def feature_cache_problem(out: Path) -> str | None:
     import numpy as np
 
     from ..input_files import shown_path
-    from .cache import array_digest
-    from .feature_store import FEATURES_FILE, LOCK_FILE, MANIFEST_FILE, PROGRESS_FILE
+    from ..data.arrays import array_digest
+    from ..data.feature_store import FEATURES_FILE, LOCK_FILE, MANIFEST_FILE, METADATA_FILE, PROGRESS_FILE, file_digest
 
     if not out.is_dir() or out.is_symlink():
         return None  # missing (fine) or not a folder (the up-front place check says so)
-    ours = {FEATURES_FILE, PROGRESS_FILE, MANIFEST_FILE, LOCK_FILE}
-    temp = re.compile(rf"\.({re.escape(PROGRESS_FILE)}|{re.escape(MANIFEST_FILE)})\.[^./]+\.tmp")
+    ours = {FEATURES_FILE, PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE, LOCK_FILE}
+    temp = re.compile(rf"\.({'|'.join(re.escape(n) for n in (PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE))})\.[^./]+\.tmp")
     for split in sorted(out.iterdir()):
         if split.name not in DEFAULT_SPLITS or split.is_symlink() or not split.is_dir():
             return NOT_A_FEATURE_CACHE.format(entry=shown_path(split.name))
@@ -68,6 +68,9 @@ def feature_cache_problem(out: Path) -> str | None:
                 digest = None
             if digest != manifest.get("features_blake2b"):
                 return CHANGED_FEATURES.format(entry=shown_path(f"{split.name}/{FEATURES_FILE}"))
+            if "metadata_blake2b" in manifest and (METADATA_FILE not in names or manifest["metadata_blake2b"]
+                                                   != file_digest(split / METADATA_FILE)):
+                return CHANGED_FEATURES.format(entry=shown_path(f"{split.name}/{METADATA_FILE}"))
     return None
 
 

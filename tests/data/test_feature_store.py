@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tinyemo_audit.encoders.feature_store import FEATURES_FILE, FORMAT, MANIFEST_FILE, STATUS_COMPLETE, read_feature_store
+from tinyemo_audit.data.feature_store import FEATURES_FILE, FORMAT, MANIFEST_FILE, STATUS_COMPLETE, read_feature_store
 from tinyemo_audit.errors import InputError
 
 
