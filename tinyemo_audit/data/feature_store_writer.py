@@ -238,3 +238,46 @@ def _resume(split_dir: Path, identity: dict[str, Any]):
         logger.warning("%s has %s %s; starting over", path, features.dtype, features.shape)
         return None
     return features
+
+
+def write_store(root: str | os.PathLike, split: str, features, *, classes, ids, labels, attributes: pd.DataFrame,
+                dtype: str = "float32", block_rows: int = 1 << 16, extra: dict[str, Any] | None = None) -> Path:
+    """Write a complete split from arrays (or an iterable of feature blocks), e.g. from another pipeline.
+
+    Parameters
+    ----------
+    root : path
+        The store's folder; the split goes to ``root/<split>/``.
+    split : str
+    features : ndarray (N, D), or (N, D, iterable of blocks)
+        Encoder features; a tuple ``(n, dim, blocks)`` writes blocks of rows in order without holding them all.
+    classes : sequence of str
+    ids, labels : array-like (N,)
+        Labels index ``classes``; -1 where unknown.
+    attributes : DataFrame
+        N rows, one column per attribute.
+    dtype : {"float32", "float16"}
+    extra : dict, optional
+        More manifest keys (e.g. ``encoder``).
+
+    Returns
+    -------
+    Path
+        The split folder.
+    """
+    split_dir = Path(root) / split
+    if isinstance(features, tuple):
+        n, dim, blocks = features
+    else:
+        n, dim = features.shape
+        blocks = (features[i:i + block_rows] for i in range(0, n, block_rows))
+    identity = {"format": FORMAT, "version": VERSION, "split": split, "n": int(n), "dim": int(dim), "dtype": dtype,
+                **(extra or {})}
+    with writer_lock(split_dir):
+        writer = open_store(split_dir, identity, overwrite=True)
+        start = 0
+        for block in blocks:
+            writer.write(start, np.asarray(block))
+            start += len(block)
+        writer.finish(classes=classes, ids=ids, labels=labels, attributes=attributes)
+    return split_dir
