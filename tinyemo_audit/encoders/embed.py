@@ -86,6 +86,10 @@ def embed(
     overwrite: bool = False,
     progress: bool = True,
     dataset_options: dict | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
+    device: str | None = None,
 ) -> list[Path]:
     """Encode the images of ``dataset`` with ``encoder`` into ``out/<split>/`` (see feature_store).
 
@@ -114,6 +118,14 @@ def embed(
         Show a progress bar on stderr.
     dataset_options : dict, optional
         Keyword arguments for the dataset loader (e.g. ``faces_config``).
+    engine : {"local", "ray"}
+        Where the encoder runs: this process, or actors on Ray Data (:mod:`.ray_engine`).
+    ray_address : str, optional
+        With ``engine="ray"``: a running cluster to join (else a local Ray for the command).
+    actors : int, optional
+        With ``engine="ray"``: encoder actors (default from the cluster's CPUs or GPUs).
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda[:N]`` or ``mps`` (:mod:`tinyemo_audit.devices`).
 
     Returns
     -------
@@ -121,7 +133,9 @@ def embed(
         The split folders written (or found complete).
     """
     from ..data.registry import check_dataset_spec, load_dataset, normalize_split
+    from ..devices import use_device
     from .feature_store import embed_split
+    from .ray_engine import check_engine, ray_batches
     from .registry import ENCODERS, resolve_encoder
     from ..schema.run_request import check_count
     from ..schema.train_config import BATCH_MAX
@@ -132,6 +146,7 @@ def embed(
     wanted = [normalize_split(s) for s in splits]
     check_dataset_spec(dataset)
     ENCODERS.validate(encoder)
+    check_engine(engine, ray_address, actors)
     from ..outputs import OutputPlan, dataset_inputs, model_spec_path
 
     plan = OutputPlan(cache=True)
@@ -141,10 +156,15 @@ def embed(
     plan.input(weights, "encoder weights")
     plan.input(model_spec_path(encoder), f"encoder {encoder}")
     plan.check()
-    model = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
-    written = []
-    for split in dict.fromkeys(wanted):
-        data = load_dataset(dataset, split, **(dataset_options or {}))
-        written.append(embed_split(model, data, out, batch_size=batch_size, overwrite=overwrite,
-                                   progress=progress))
+    with use_device(device) as resolved:
+        model = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
+        written = []
+        for split in dict.fromkeys(wanted):
+            data = load_dataset(dataset, split, **(dataset_options or {}))
+            runner = None
+            if engine == "ray":
+                runner = ray_batches(encoder, data, weights=weights, trust_remote_code=trust_remote_code,
+                                     address=ray_address, actors=actors, device=resolved)
+            written.append(embed_split(model, data, out, batch_size=batch_size, overwrite=overwrite,
+                                       progress=progress, runner=runner, engine=engine))
     return written
