@@ -118,12 +118,25 @@ def classify_chunks(bundle, features: np.ndarray, label_emb: np.ndarray, chunk_s
         with torch.inference_mode():
             x = torch.from_numpy(block).to(device)
             embeddings = torch.nn.functional.normalize(projector(x), dim=-1).cpu().numpy()
-        sims = embeddings @ label_emb.T
-        logits = sims / bundle.temperature
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        yield start, embeddings[:n], sims[:n].astype(np.float32), probs[:n].astype(np.float32)
+        # einsum's own loop computes every dot product alone; BLAS rounds the edge rows of a block
+        # another way, which would make a row's similarity depend on its chunk.
+        sims = np.einsum("id,kd->ik", embeddings, label_emb.astype(np.float32), optimize=False)
+        yield start, embeddings[:n], sims[:n], _row_softmax(sims[:n], bundle.temperature)
+
+
+def _row_softmax(sims: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(sims / temperature) per row, each row's value independent of the rows around it.
+
+    numpy's vectorised exp rounds a value by its lane in the SIMD loop, i.e. by its position in
+    the array: rows padded to 16 columns (with exp(-inf) = 0) put every row's values in the same
+    lanes, whatever the chunk they came in.
+    """
+    n, k = sims.shape
+    logits = np.full((n, -(-k // 16) * 16), -np.inf, dtype=np.float32)
+    logits[:, :k] = sims / np.float32(temperature)
+    logits[:, :k] -= logits[:, :k].max(axis=1, keepdims=True)
+    probs = np.exp(logits)[:, :k]
+    return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def predicted_labels(bundle, features: np.ndarray, classes: tuple[str, ...], chunk_size: int) -> np.ndarray:
