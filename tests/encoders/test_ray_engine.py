@@ -67,21 +67,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop_head(temp_dir: str) -> None:
+    """Stop the processes of the head this test started (found by its own temp dir), never another Ray."""
+    import psutil
+
+    ours = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(temp_dir in part for part in proc.info["cmdline"] or ()):
+                ours.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    for proc in ours:
+        proc.terminate()
+    _, alive = psutil.wait_procs(ours, timeout=20)
+    for proc in alive:
+        proc.kill()
+
+
 def test_embed_joins_a_local_head_started_with_ray_start(tmp_path):
+    import shutil
+    import tempfile
+
     data = _image_folder(tmp_path / "images", n=8)
     port = _free_port()
     ray = str(Path(sys.executable).with_name("ray"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    # Ray 2.60 turns token authentication on for a head when ~/.ray/auth_token exists, and a client
+    # joining by address does not send it unless RAY_AUTH_MODE=token: this local head opts out.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    temp_dir = tempfile.mkdtemp(prefix="rayt-", dir="/tmp")  # Ray's socket paths must stay under 107 bytes
     started = subprocess.run([ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
                               "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-                              f"--temp-dir={tmp_path / 'ray'}"], env=env, capture_output=True, text=True)
+                              f"--temp-dir={temp_dir}"], env=env, capture_output=True, text=True)
     try:
         assert started.returncode == 0, started.stderr[-2000:]
-        result = _cli(*_embed_args(data, tmp_path / "out", "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"))
+        result = _cli(*_embed_args(data, tmp_path / "out", "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"),
+                      env={"RAY_AUTH_MODE": "disabled"})
         assert result.returncode == 0, result.stderr[-2000:]
         assert read_feature_store(tmp_path / "out", "test").features.shape[0] == 8
     finally:
-        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True)
+        _stop_head(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _rows_done(split_dir: Path) -> int:

@@ -135,8 +135,12 @@ def ray_batches(encoder: str, dataset, *, weights=None, trust_remote_code: bool 
         started_here = not ray.is_initialized()
         if started_here:
             kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count() or 1}
-            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                     runtime_env=_runtime_env(), **kwargs)
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         runtime_env=_runtime_env(), **kwargs)
+            except (ConnectionError, RuntimeError) as err:  # refused, or its token authentication
+                raise InputError(MSG_ADDRESS.format(address=shown(address or "local"),
+                                                    why=f"cannot join: {' '.join(str(err).split())[:160]}")) from None
         try:
             yield from _compute(ray, batches)
         finally:
