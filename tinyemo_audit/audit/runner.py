@@ -497,8 +497,8 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
     results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed,
                                          left_out=plan.left_out("text_probes"))
                               if plan.runs("text_probes") else None)
-    embeddings = streamed.gathered if streamed is not None else preds.embeddings
-    results["association"] = (_embedding_probes.association(embeddings, attributes, label_emb,
+    projected = streamed.gathered if streamed is not None else preds.embeddings
+    results["association"] = (_embedding_probes.association(projected, attributes, label_emb,
                                                             embedded_classes, settings, references, seed,
                                                             left_out=plan.left_out("association"))
                               if plan.runs("association") else [])
