@@ -171,7 +171,8 @@ def _read_table(path: Path):
             # Every column as text first: ids like "007" stay as written; label is converted below.
             names = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=1 << 20)).column_names
             return pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names if name != LABEL_COLUMN}))
+                column_types={name: pa.string() for name in names if name != LABEL_COLUMN},
+                strings_can_be_null=True))  # an empty field is a missing value, as in pandas
         import pyarrow.parquet as pq
 
         return pq.read_table(io.BytesIO(data))

@@ -56,15 +56,18 @@ def field_name(column: str) -> str:
     return FIELD_NAMES.get(column, f"attribute {column!r}")
 
 
-def control_rows(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np.ndarray:
+def control_rows(table: pd.DataFrame, skipped: list[dict], problems: list[str], *, strip: bool = True) -> np.ndarray:
     """Rows whose id (file name), label or an attribute value holds a control character; each skipped once.
 
     ``path`` is not looked at: the id is the file name that outputs show, and a path is never shown
-    raw. The reason names the first field found.
+    raw. The reason names the first field found. ``strip``: the readers that trim surrounding
+    whitespace from the values they keep check the trimmed value; readers that keep values as
+    they are (a feature store) pass False, so that a value of only "\r" is caught.
     """
     bad = np.zeros(len(table), dtype=bool)
     for column in (c for c in table.columns if c != "path"):
-        text = table[column].astype("string").str.strip()
+        text = table[column].astype("string")
+        text = text.str.strip() if strip else text
         hit = text.str.contains(CONTROL_CHARACTERS, regex=True, na=False).to_numpy(bool) & ~bad
         if hit.any():
             field = field_name(column)
@@ -121,7 +124,8 @@ def clean_dataset(data):
         problems.append(f"{int(bad_class.sum())} item(s) skipped: {MSG_FIELD.format(field='label')}")
         skip_rows(skipped, table, bad_class, MSG_FIELD.format(field="label"))
         bad |= bad_class
-    bad[~bad] = control_rows(table[~bad].reset_index(drop=True), skipped, problems)
+    # Values here are kept as they are (not trimmed), so they are checked as they are.
+    bad[~bad] = control_rows(table[~bad].reset_index(drop=True), skipped, problems, strip=False)
     if not dropped and not bad.any() and classes == data.classes:
         return data
     kept = data.subset(np.flatnonzero(~bad))
