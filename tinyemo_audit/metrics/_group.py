@@ -92,7 +92,23 @@ def cell_counts(true: np.ndarray, predicted: np.ndarray, group_codes: np.ndarray
 
 
 def add_counts(a: _Table, b: _Table) -> _Table:
-    """The cell counts of two disjoint chunks of the same items, tabulated over the same groups and classes."""
+    """The cell counts of two disjoint chunks of the same items, tabulated over the same groups and classes.
+
+    Parameters
+    ----------
+    a, b : _Table
+        Counts from :func:`cell_counts` over the same groups and classes.
+
+    Returns
+    -------
+    _Table
+
+    Examples
+    --------
+    >>> a = cell_counts(np.array([0]), np.array([0]), np.array([0]), ["g"], 2)
+    >>> add_counts(a, a).cells.tolist()
+    [[[2, 0], [0, 0]]]
+    """
     return _Table(a.groups, a.classes, a.cells + b.cells)
 
 
@@ -255,7 +271,27 @@ def group_table(
 
 def group_table_counts(table: _Table, *, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
                        min_group_size: int = 30, interval: str = "wilson") -> pd.DataFrame:
-    """:func:`group_table` from cell counts (:func:`cell_counts`): equal output for equal counts."""
+    """:func:`group_table` from cell counts (:func:`cell_counts`): equal output for equal counts.
+
+    Parameters
+    ----------
+    table : _Table
+        From :func:`cell_counts`.
+    n_boot, confidence, seed, min_group_size, interval
+        As in :func:`group_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`group_table`.
+
+    Examples
+    --------
+    >>> counts = cell_counts(np.array([0, 1, 1]), np.array([0, 1, 0]), np.array([0, 0, 1]), ["a", "b"], 2)
+    >>> table = group_table_counts(counts, n_boot=0)
+    >>> table.query("group == 'a' and metric == 'accuracy'").value.item()
+    1.0
+    """
     n_boot = check_count(n_boot, "n_boot")
     confidence = check_confidence(confidence)
     min_group_size = check_count(min_group_size, "min_group_size")
@@ -472,7 +508,26 @@ def disparity(
 def disparity_counts(table: _Table, *, metric: str, cls=None, kind: str = "difference", relative_to: str = "groups",
                      n_boot: int = 1000, n_perm: int = 1000, confidence: float = 0.95, seed: int = 0,
                      min_group_size: int = 30) -> dict:
-    """:func:`disparity` from cell counts (:func:`cell_counts`): equal output for equal counts."""
+    """:func:`disparity` from cell counts (:func:`cell_counts`): equal output for equal counts.
+
+    Parameters
+    ----------
+    table : _Table
+        From :func:`cell_counts`.
+    metric, cls, kind, relative_to, n_boot, n_perm, confidence, seed, min_group_size
+        As in :func:`disparity`.
+
+    Returns
+    -------
+    dict
+        As :func:`disparity`.
+
+    Examples
+    --------
+    >>> counts = cell_counts(np.array([0, 1, 1, 1]), np.array([0, 1, 0, 0]), np.array([0, 0, 1, 1]), ["a", "b"], 2)
+    >>> disparity_counts(counts, metric="accuracy", n_boot=0, n_perm=0)["value"]
+    1.0
+    """
     check_choice(metric, "metric", METRICS)
     check_choice(kind, "kind", KINDS)
     check_choice(relative_to, "relative_to", RELATIVE_TO)
@@ -617,7 +672,24 @@ def equalized_odds(y_true, y_pred, sensitive, *, classes=None) -> dict:
 
 
 def equalized_odds_counts(table: _Table) -> dict:
-    """:func:`equalized_odds` from cell counts (:func:`cell_counts`)."""
+    """:func:`equalized_odds` from cell counts (:func:`cell_counts`).
+
+    Parameters
+    ----------
+    table : _Table
+        From :func:`cell_counts`.
+
+    Returns
+    -------
+    dict
+        As :func:`equalized_odds`.
+
+    Examples
+    --------
+    >>> counts = cell_counts(np.array([0, 1, 0, 1]), np.array([0, 0, 0, 1]), np.array([0, 0, 1, 1]), ["a", "b"], 2)
+    >>> equalized_odds_counts(counts)["value"]
+    1.0
+    """
     by_class = _eod_by_class(table)
     finite = np.isfinite(by_class)
     best = int(np.argmax(np.where(finite, by_class, -np.inf))) if finite.any() else None
