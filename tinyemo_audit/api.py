@@ -260,7 +260,8 @@ def compare(baseline: Any, new: Any, *, seed: int = 0) -> Comparison:
 def audit_model(*, model: str | None = None, dataset: str | None = None, predictions: Any = None, embeddings: Any = None,
           counterfactuals: Any = None, config: Any = None, gates: Any = None, baseline: Any = None, seed: int = 0,
           n: int | None = None, n_twins: int | None = None, out: str | os.PathLike | None = None,
-          junit: str | os.PathLike | None = None, progress: bool = False) -> AuditResult:
+          junit: str | os.PathLike | None = None, progress: bool = False, chunk_size: int | None = None,
+          device: str | None = None) -> AuditResult:
     """Audit a model for bias: a bundle on a dataset, or a model's predictions.
 
     Parameters
@@ -289,6 +290,11 @@ def audit_model(*, model: str | None = None, dataset: str | None = None, predict
         Also write the gates' JUnit XML here.
     progress : bool
         Print stage lines and progress bars on stderr.
+    chunk_size : int, optional
+        Items read at once from a features dataset (default 65 536; at least 1): the audit's memory
+        is bounded by it, its results do not depend on it (docs/scale.md).
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda[:N]`` or ``mps`` for the encoder and projector (default ``auto``).
 
     Returns
     -------
@@ -299,6 +305,6 @@ def audit_model(*, model: str | None = None, dataset: str | None = None, predict
     outcome = run_audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                         counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
                         gates=gates, junit=junit, baseline=_results_of(baseline), progress=progress,
-                        write=out is not None)
+                        write=out is not None, chunk_size=chunk_size, device=device)
     return AuditResult(results=outcome.results, exit_code=outcome.exit_code,
                        run_dir=outcome.run_dir if out is not None else None)

@@ -123,7 +123,7 @@ def write_feature_folder(root: Path, vectors: dict[str, Sequence[np.ndarray]], s
 
 def write_feature_store(root: Path, *, rows: int, claimed_rows: int, dim: int = 4, split: str = "test") -> Path:
     """An ``embed`` cache whose manifest claims ``claimed_rows`` while features.npy holds ``rows``."""
-    from tinyemo_audit.encoders.feature_store import FEATURES_FILE, MANIFEST_FILE, STATUS_COMPLETE
+    from tinyemo_audit.data.feature_store import FEATURES_FILE, MANIFEST_FILE, STATUS_COMPLETE
 
     folder = root / split
     folder.mkdir(parents=True, exist_ok=True)

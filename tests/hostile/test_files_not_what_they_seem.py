@@ -151,7 +151,7 @@ def test_files_a_split_is_read_from(what):
             _link_out(root / "test.json", outside["folder"] / "test.json")
         spec = f"emoset:{root}"
     else:
-        from tinyemo_audit.encoders.feature_store import FEATURES_FILE, FORMAT, MANIFEST_FILE, STATUS_COMPLETE
+        from tinyemo_audit.data.feature_store import FEATURES_FILE, FORMAT, MANIFEST_FILE, STATUS_COMPLETE
 
         split = root / "test"
         split.mkdir()

@@ -57,8 +57,8 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
             "caption": f"true {true or '?'}, predicted {predicted}",
             "true_label": true, "predicted_label": predicted,
         }
-        if preds.probabilities is not None:
-            confidence = float(preds.probabilities[r, preds.predicted[r]])
+        if _has_confidence(preds):
+            confidence = float(_confidence(preds, np.asarray([r]))[0])
             entry.update(caption=f"true {true or '?'}, predicted {predicted} (P {100 * confidence:.0f}%)",
                          confidence=confidence)
         if data.images is not None:
@@ -68,19 +68,33 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
     return out
 
 
+def _has_confidence(preds) -> bool:
+    return preds.probabilities is not None or preds.confidence is not None
+
+
+def _confidence(preds, rows: np.ndarray) -> np.ndarray:
+    """Probability of each row's prediction (a streamed audit keeps only that, not every class's)."""
+    if preds.confidence is not None:
+        return preds.confidence[rows]
+    return preds.probabilities[rows, preds.predicted[rows]]
+
+
 def _most_confident(preds, rows: np.ndarray) -> np.ndarray:
     """``rows`` ordered by the probability of their (wrong) prediction, highest first; ties by row.
 
     Without probabilities (a predictions file without ``prob_`` columns), in row order.
     """
-    if preds.probabilities is None:
+    if not _has_confidence(preds):
         return np.sort(rows)
-    confidence = preds.probabilities[rows, preds.predicted[rows]]
+    confidence = _confidence(preds, rows)
     return rows[np.lexsort((rows, -confidence))]
 
 
 def _error_rows(data, preds, attr, group, cls, metric) -> np.ndarray:
-    in_group = data.attributes[attr].to_numpy(str) == group
+    from ._groups import attribute_codes
+
+    values, codes = attribute_codes(data.attributes[attr])  # no string per item in a large store
+    in_group = codes == (int(np.flatnonzero(values == group)[0]) if group in values else -1)
     wrong = preds.predicted != data.labels
     if cls is not None:
         c = data.classes.index(cls)

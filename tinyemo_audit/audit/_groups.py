@@ -6,9 +6,35 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import disparity, equalized_odds, group_table
+from ..metrics import cell_counts, disparity_counts, equalized_odds_counts, group_table_counts
 
 RATE_METRICS = ("tpr", "fpr", "selection_rate")
+
+
+def attribute_codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of one attribute column (sorted text, those that occur) and each row's index among them.
+
+    What ``np.unique(values.to_numpy(str), return_inverse=True)`` gives, without a string per row
+    for a categorical column (a feature store's attributes): its categories are sorted instead.
+    """
+    import pandas as pd
+
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        names = np.asarray(series.cat.categories.astype(str).tolist() + ["nan"], dtype=str)
+        used = np.flatnonzero(np.bincount(np.where(codes < 0, len(names) - 1, codes), minlength=len(names)))
+        groups, inverse = np.unique(names[used], return_inverse=True)
+        lookup = np.full(len(names), -1, dtype=np.int64)
+        lookup[used] = inverse
+        return groups, lookup[np.where(codes < 0, len(names) - 1, codes)]
+    groups, codes = np.unique(series.to_numpy(str), return_inverse=True)
+    return groups, codes.astype(np.int64)
+
+
+def _counts(true, predicted, column, n_classes: int):
+    groups, codes = attribute_codes(column)
+    return cell_counts(true, predicted, codes, groups, n_classes)
 
 
 def stat(value, ci_low=None, ci_high=None, n=None, **extra) -> dict[str, Any]:
@@ -34,12 +60,6 @@ def stat(value, ci_low=None, ci_high=None, n=None, **extra) -> dict[str, Any]:
     return out
 
 
-def confusion(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:
-    """Counts of (true, predicted) pairs, rows true; every class a row and a column, even with one class."""
-    cells = np.bincount(np.asarray(true) * n_classes + np.asarray(predicted), minlength=n_classes * n_classes)
-    return cells.reshape(n_classes, n_classes).tolist()
-
-
 def _row_stat(row) -> dict[str, Any]:
     return stat(row.value, row.ci_low, row.ci_high, row.n)
 
@@ -48,9 +68,9 @@ def performance(
     true: np.ndarray, predicted: np.ndarray, attributes, classes: tuple[str, ...], settings: dict, seed: int
 ) -> dict[str, Any]:
     """Overall and per-group accuracy/TPR/FPR/selection rate with CIs, and confusion matrices."""
-    k = np.arange(len(classes))
-    overall_table = group_table(true, predicted, np.zeros(len(true), dtype=int), classes=k,
-                                n_boot=settings["n_boot"], seed=seed)
+    n_classes = len(classes)
+    overall_counts = cell_counts(true, predicted, np.zeros(len(true), dtype=np.int64), [0], n_classes)
+    overall_table = group_table_counts(overall_counts, n_boot=settings["n_boot"], seed=seed)
     overall = overall_table[overall_table["group"] == "*"]
     acc_row = next(overall[overall["metric"] == "accuracy"].itertuples())
     tpr_rows = overall[overall["metric"] == "tpr"]
@@ -58,26 +78,25 @@ def performance(
         "overall": {
             "accuracy": _row_stat(acc_row),
             "per_class": {classes[int(r.cls)]: _row_stat(r) for r in tpr_rows.itertuples()},
-            "confusion": confusion(true, predicted, len(classes)),
+            "confusion": overall_counts.cells.sum(axis=0).tolist(),
         },
         "by_attribute": {},
     }
     for attr in attributes.columns:
-        groups = attributes[attr].to_numpy(str)
-        table = group_table(true, predicted, groups, classes=k, n_boot=settings["n_boot"], seed=seed,
-                            min_group_size=settings["min_group_size"])
+        counts = _counts(true, predicted, attributes[attr], n_classes)
+        table = group_table_counts(counts, n_boot=settings["n_boot"], seed=seed,
+                                   min_group_size=settings["min_group_size"])
         per_group: dict[str, Any] = {}
-        for g in sorted(set(groups)):
+        for i, g in enumerate(counts.groups):
             rows = table[table["group"] == g]
-            mask = groups == g
-            entry: dict[str, Any] = {"n": int(mask.sum())}
+            entry: dict[str, Any] = {"n": int(counts.cells[i].sum())}
             for r in rows.itertuples():
                 if r.metric == "accuracy":
                     entry["accuracy"] = _row_stat(r)
                 else:
                     entry.setdefault(r.metric, {})[classes[int(r.cls)]] = _row_stat(r)
-            entry["confusion"] = confusion(true[mask], predicted[mask], len(classes))
-            per_group[g] = entry
+            entry["confusion"] = counts.cells[i].tolist()
+            per_group[str(g)] = entry
         result["by_attribute"][attr] = {"groups": per_group}
     return result
 
@@ -108,18 +127,16 @@ def disparities(
     bar = tqdm(total=len(attributes.columns) * (2 + len(RATE_METRICS) * len(k)), desc="bootstrap + permutation",
                unit="test", disable=not progress, file=sys.stderr, leave=False)
     common = dict(n_boot=settings["n_boot"], n_perm=settings["n_perm"], seed=seed,
-                  min_group_size=settings["min_group_size"], classes=k)
+                  min_group_size=settings["min_group_size"])
     out: dict[str, Any] = {}
     for attr in attributes.columns:
-        groups = attributes[attr].to_numpy(str)
+        counts = _counts(true, predicted, attributes[attr], len(classes))
         entry: dict[str, Any] = {
-            "accuracy_difference": _disparity_stat(disparity(true, predicted, groups, metric="accuracy", **common)),
-            "accuracy_ratio": _disparity_stat(
-                disparity(true, predicted, groups, metric="accuracy", kind="ratio", **common)
-            ),
+            "accuracy_difference": _disparity_stat(disparity_counts(counts, metric="accuracy", **common)),
+            "accuracy_ratio": _disparity_stat(disparity_counts(counts, metric="accuracy", kind="ratio", **common)),
         }
         bar.update(2)
-        eo = equalized_odds(true, predicted, groups, classes=k)
+        eo = equalized_odds_counts(counts)
         cls = eo.get("cls")
         entry["equalized_odds_difference"] = {
             "value": None if eo["value"] is None or not np.isfinite(eo["value"]) else float(eo["value"]),
@@ -129,7 +146,7 @@ def disparities(
             entry[f"{metric}_difference"] = {}
             for c in k:
                 entry[f"{metric}_difference"][classes[c]] = _disparity_stat(
-                    disparity(true, predicted, groups, metric=metric, cls=c, **common)
+                    disparity_counts(counts, metric=metric, cls=c, **common)
                 )
                 bar.update(1)
         out[attr] = entry
@@ -147,26 +164,24 @@ def prediction_rates(
     """
     k = np.arange(len(classes))
     common = dict(n_boot=settings["n_boot"], n_perm=settings["n_perm"], seed=seed,
-                  min_group_size=settings["min_group_size"], classes=k)
+                  min_group_size=settings["min_group_size"])
     performance: dict[str, Any] = {"overall": None, "by_attribute": {}}
     out: dict[str, Any] = {}
     for attr in attributes.columns:
-        groups = attributes[attr].to_numpy(str)
         # y_true is not used by the selection rate; the predictions stand in for it.
-        table = group_table(predicted, predicted, groups, classes=k, n_boot=settings["n_boot"], seed=seed,
-                            min_group_size=settings["min_group_size"])
+        counts = _counts(predicted, predicted, attributes[attr], len(classes))
+        table = group_table_counts(counts, n_boot=settings["n_boot"], seed=seed,
+                                   min_group_size=settings["min_group_size"])
         rows = table[table["metric"] == "selection_rate"]
         per_group = {}
-        for g in sorted(set(groups)):
+        for i, g in enumerate(counts.groups):
             sel = rows[rows["group"] == g]
-            per_group[g] = {"n": int((groups == g).sum()),
-                            "selection_rate": {classes[int(r.cls)]: _row_stat(r) for r in sel.itertuples()}}
+            per_group[str(g)] = {"n": int(counts.cells[i].sum()),
+                                 "selection_rate": {classes[int(r.cls)]: _row_stat(r) for r in sel.itertuples()}}
         performance["by_attribute"][attr] = {"groups": per_group}
         out[attr] = {
             "selection_rate_difference": {
-                classes[c]: _disparity_stat(
-                    disparity(predicted, predicted, groups, metric="selection_rate", cls=c, **common)
-                )
+                classes[c]: _disparity_stat(disparity_counts(counts, metric="selection_rate", cls=c, **common))
                 for c in k
             }
         }

@@ -190,10 +190,12 @@ def run_outputs(run_dir: Path, *, junit: str | Path | None, dataset: str | None,
     return plan
 
 
-def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[str, Any]:
+def _clusters(preds, true, attributes, space, settings, seed, progress, gathered=None) -> dict[str, Any]:
+    """Discovery over the projected embeddings, or over a streamed pass's ``gathered`` subsample rows."""
     from scipy.stats import binomtest
 
     from ..discovery import discover
+    from ..discovery._umap import subsample
 
     vocabulary = None  # without a label space (a predictions file) clusters are named by their groups alone
     if space is not None:
@@ -202,14 +204,20 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
         keep = np.flatnonzero([w.isalpha() and w.islower() for w in words])
         vocabulary = ([words[i] for i in keep], np.asarray(vectors)[keep].astype(np.float32))
     errors = None if true is None else preds.predicted != true
+    n, cap = len(preds.predicted), settings["discovery"]["umap_cap"]
+    # The mapped rows are discover's own seeded subsample; a streamed audit gathered exactly those.
+    sample = subsample(n, cap, seed) if gathered is not None else np.arange(n)
     result = discover(
-        preds.embeddings, errors=errors, attributes=attributes,
-        vocabulary=vocabulary,
-        method=settings["discovery"]["method"], umap_cap=settings["discovery"]["umap_cap"],
+        gathered[sample] if gathered is not None else preds.embeddings,
+        errors=None if errors is None else errors[sample],
+        attributes=attributes.iloc[sample].reset_index(drop=True) if gathered is not None else attributes,
+        vocabulary=vocabulary, method=settings["discovery"]["method"], umap_cap=cap,
         min_size=settings["min_group_size"], seed=seed, progress=progress,
     )
     data = result.to_dict()
-    idx = np.asarray(data["sample_index"])
+    if gathered is not None:
+        data["params"].update(n_rows=int(n), subsampled=bool(len(sample) < n))
+    idx = sample[np.asarray(data["sample_index"], dtype=np.int64)]
     points: dict[str, Any] = {
         "x": np.round(np.asarray(data["coords"])[:, 0], 4).tolist(),
         "y": np.round(np.asarray(data["coords"])[:, 1], 4).tolist(),
@@ -220,7 +228,7 @@ def _clusters(preds, true, attributes, space, settings, seed, progress) -> dict[
         "label": None if true is None else [preds.classes[i] for i in true[idx]],
     }
     for attr in attributes.columns:
-        points[attr] = attributes[attr].to_numpy(str)[idx].tolist()
+        points[attr] = attributes[attr].iloc[idx].to_numpy(str).tolist()
     overall_error = None if errors is None else float(errors.mean())
     items = []
     for cluster in data["clusters"]:
@@ -318,6 +326,28 @@ def _counterfactual(inputs: AuditInputs, attributes, references, settings, seed,
     return counterfactual, twin_predictions
 
 
+def _stream(inputs: AuditInputs, attributes, references, classes, settings, seed, chunk_size, progress):
+    """Classify a features dataset in one chunked pass (:mod:`._streamed`); fills ``inputs.preds``.
+
+    The rows whose embeddings later probes read (discovery's subsample, the iEAT draws) are chosen
+    first, with the same seeded draws those probes make.
+    """
+    from ..discovery._umap import subsample
+    from ..model.classifier import Predictions
+    from ._streamed import stream_predictions
+
+    data, bundle = inputs.data, inputs.bundle
+    label_emb = bundle.embed_classes(classes).numpy().astype(np.float32)
+    wanted = [subsample(len(data), settings["discovery"]["umap_cap"], seed)]
+    for item in _embedding_probes.association_plan(attributes, tuple(classes), settings, references, seed):
+        wanted += [item["xs"], item["ys"]]
+    streamed = stream_predictions(bundle, data.features, label_emb, k=settings["skew_k"],
+                                  wanted=np.unique(np.concatenate(wanted)), chunk_size=chunk_size, progress=progress)
+    inputs.preds = Predictions(classes=tuple(classes), embeddings=None, similarities=None, probabilities=None,
+                               predicted=streamed.predicted, confidence=streamed.confidence)
+    return streamed
+
+
 def _label_embeddings(inputs: AuditInputs, classes, true) -> tuple[np.ndarray | None, tuple[str, ...]]:
     """Each class's point in the embedding space, and the classes that have one.
 
@@ -354,6 +384,8 @@ def run_audit(
     baseline: Any = None,
     progress: bool = True,
     write: bool = True,
+    chunk_size: int | None = None,
+    device: str | None = None,
 ) -> RunOutcome:
     """Audit a bundle on a dataset, or a predictions file, and write the run folder (see module docstring).
 
@@ -362,7 +394,31 @@ def run_audit(
     ``counterfactuals`` (a manifest) gives the twin sets; ``baseline`` (a results.json) is what
     gates with ``change: true`` compare against. With ``write=False`` nothing is written (the
     Python API's ``audit`` without ``out``); ``out`` is then ignored.
+
+    A dataset of encoder features (``features:<store>``) audited with a bundle is read in chunks of
+    ``chunk_size`` items (:mod:`._streamed`: memory bounded by the chunk, the same results.json
+    whatever its size); other inputs are audited in memory. ``device`` (``auto``, ``cpu``,
+    ``cuda[:N]``, ``mps``; :mod:`tinyemo_audit.devices`) is where the encoder and projector run.
     """
+    from ..devices import use_device
+
+    chunk = check_chunk_size_first(chunk_size)
+    with use_device(device):
+        return _run_audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
+                          counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
+                          gates=gates, junit=junit, baseline=baseline, progress=progress, write=write,
+                          chunk_size=chunk)
+
+
+def check_chunk_size_first(chunk_size: int | None) -> int:
+    """The chunk size for a features dataset (default when None); a UsageError below 1."""
+    from ._streamed import DEFAULT_CHUNK_SIZE, check_chunk_size
+
+    return check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
+
+
+def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out, seed, n, n_twins, config, gates,
+               junit, baseline, progress, write, chunk_size) -> RunOutcome:
     from ..schema.run_request import check_against_data, check_run_request
 
     # Every argument, the settings, the gate file and the bundle: checked before any stage line.
@@ -397,7 +453,10 @@ def run_audit(
     references = check_against_data(request, data.attributes, audited, classes)
 
     stages("embedding and classifying the test split" if bundle is not None else "reading the predictions")
-    if inputs.preds is None:
+    streamed = None
+    if inputs.preds is None and data.features is not None and data.counterfactuals is None:
+        streamed = _stream(inputs, attributes, references, classes, settings, seed, chunk_size, progress)
+    elif inputs.preds is None:
         inputs.preds = predict(bundle, data, progress=progress)
     preds = inputs.preds
     labelled = data.has_labels
@@ -409,11 +468,14 @@ def run_audit(
     plan = ProbePlan(AuditFacts(
         n=len(data), labelled=labelled, labels_present=int(len(np.unique(true))) if labelled else 0,
         n_classes=len(classes), attributes=tuple(attributes.columns),
-        distinct_embeddings=_distinct_rows(preds.embeddings) if preds.embeddings is not None else None,
+        distinct_embeddings=(streamed.distinct_embeddings if streamed is not None
+                             else _distinct_rows(preds.embeddings) if preds.embeddings is not None else None),
         twins=source is not None and bool(source.attributes(list(attributes.columns))),
         label_sets=label_sets, missing_label_sets=described_sets, label_space=bundle is not None,
-        embeddings=preds.embeddings is not None, class_scores=preds.similarities is not None,
-        probabilities=preds.probabilities is not None, reasoning=reasoning_skip is None,
+        embeddings=streamed is not None or preds.embeddings is not None,
+        class_scores=streamed is not None or preds.similarities is not None,
+        probabilities=streamed is not None or preds.probabilities is not None,
+        reasoning=reasoning_skip is None,
     ), skipped)
     no_attributes = attributes.iloc[:, :0]
 
@@ -456,13 +518,18 @@ def run_audit(
     results["text_probes"] = (text_probe(space, label_emb, classes, settings, references, seed,
                                          left_out=plan.left_out("text_probes"))
                               if plan.runs("text_probes") else None)
-    results["association"] = (_embedding_probes.association(preds.embeddings, attributes, label_emb,
+    projected = streamed.gathered if streamed is not None else preds.embeddings
+    results["association"] = (_embedding_probes.association(projected, attributes, label_emb,
                                                             embedded_classes, settings, references, seed,
                                                             left_out=plan.left_out("association"))
                               if plan.runs("association") else [])
-    results["skew"] = (_embedding_probes.retrieval_skew(preds.similarities, attributes, classes, settings["skew_k"],
-                                                        left_out=plan.left_out("skew"))
-                       if plan.runs("skew") else None)
+    if plan.runs("skew"):
+        top = (streamed.top if streamed is not None
+               else _embedding_probes.top_rows(preds.similarities, min(settings["skew_k"], len(data))))
+        results["skew"] = _embedding_probes.retrieval_skew(top, len(data), attributes, classes,
+                                                           left_out=plan.left_out("skew"))
+    else:
+        results["skew"] = None
     results["dataset_bias"] = _embedding_probes.dataset_bias(
         true if labelled and plan.runs("stereotype") else None,
         attributes if plan.runs("representation") else no_attributes, classes)
@@ -471,7 +538,8 @@ def run_audit(
     results["clusters"] = None
     if plan.runs("discovery"):
         composed = attributes if plan.runs("cluster_composition") else no_attributes
-        results["clusters"] = _clusters(preds, true, composed, space, settings, seed, progress)
+        results["clusters"] = _clusters(preds, true, composed, space, settings, seed, progress,
+                                        gathered=streamed.gathered if streamed is not None else None)
 
     stages("findings")
     _findings.apply_fdr(results, settings["q_max"])

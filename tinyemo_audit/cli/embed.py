@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..user_text import visible
+from ._scale_options import DEVICE_HELP, ENGINE_HELP, RAY_ADDRESS_HELP
 
 
 def embed(
@@ -19,17 +20,23 @@ def embed(
     weights: Annotated[Optional[Path], typer.Option(help="Encoder weights file or folder, for specs that take one.")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a Hugging Face model's own code to run (off unless asked).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a cache made by another encoder or dataset.")] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    actors: Annotated[Optional[int], typer.Option(help="With --engine ray: encoder actors (default: one per GPU of the cluster, else one per CPU); each loads the encoder once.")] = None,
+    device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Encode a dataset's images once: features.npy + manifest.json per split, resumable.
 
     Rerun the same command after an interruption: finished batches are kept, finished splits
-    are skipped.
+    are skipped. With --engine ray the encoder runs on Ray Data actors (a local Ray, or the
+    cluster at --ray-address); the store and its resume are the same (docs/scale.md).
     """
     from ..encoders.embed import DEFAULT_SPLITS
     from ..encoders.embed import embed as run_embed
 
     folders = run_embed(encoder, dataset, out, splits=tuple(split or DEFAULT_SPLITS), batch_size=batch_size,
-                        weights=weights, trust_remote_code=trust_remote_code, overwrite=overwrite)
+                        weights=weights, trust_remote_code=trust_remote_code, overwrite=overwrite, engine=engine,
+                        ray_address=ray_address, actors=actors, device=device)
     for folder in folders:
         typer.echo(f"wrote {visible(str(folder), one_line=True)}")
     typer.echo(f"read it back with --dataset features:{visible(str(out), one_line=True)}")

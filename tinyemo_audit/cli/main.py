@@ -9,6 +9,7 @@ import typer
 
 from ..user_text import visible
 from ._errors import DEBUG_OPTION, EXIT_CODES_HELP, AuditGroup, gates_exit
+from ._scale_options import CHUNK_HELP, DEVICE_HELP
 from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
@@ -74,6 +75,8 @@ def run(
     gates: Annotated[Optional[Path], typer.Option(help="Gate file (configs/gates/*.yaml); a failed gate exits 1.")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="A baseline run's results.json for gates with change: true (overrides the gate file's baseline).")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write the gates' JUnit XML here (default: <run>/junit.xml).")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(help=CHUNK_HELP)] = None,
+    device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Audit a bundle on a dataset, or a model's predictions: results.json, report.html, and gates if asked.
 
@@ -94,7 +97,7 @@ def run(
                                  model or ("tinyemo-faces-mini" if predictions is None else "file"))
     result = audit_model(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                    counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
-                   gates=gates, baseline=baseline, junit=junit, progress=True)
+                   gates=gates, baseline=baseline, junit=junit, progress=True, chunk_size=chunk_size, device=device)
     typer.echo(visible(result.verdict["headline"], one_line=True))  # it names groups and labels from the data
     typer.echo(f"wrote {visible(str(result.run_dir / 'results.json'), one_line=True)}")
     typer.echo(f"wrote {visible(str(result.run_dir / 'report.html'), one_line=True)}")

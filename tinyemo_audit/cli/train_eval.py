@@ -9,6 +9,7 @@ import typer
 
 from ..errors import UsageError
 from ..user_text import visible
+from ._scale_options import CHUNK_HELP, DEVICE_HELP
 
 DATASET_HELP = (
     "Dataset spec: 'faces', 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout "
@@ -30,6 +31,7 @@ def train(
     template: Annotated[Optional[str], typer.Option(help="Label prompt template, e.g. 'a face showing {label}'.")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a Hugging Face model's own code to run (off unless asked).")] = False,
     out: Annotated[Path, typer.Option(help="Bundle folder to write (replaced atomically).")] = Path("models/my-bundle"),
+    device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Train a Metric Projector (and, for faces, the faces-mini encoder) and write a bundle.
 
@@ -37,6 +39,17 @@ def train(
     TinyEmo was: features are concatenated and the labels are the union of the datasets' class
     names. The bundle records the datasets it was trained on; `eval` marks the others zero-shot.
     """
+    from ..devices import use_device
+    from ..model.config import TrainConfig
+    from ..model.train import train_bundle
+
+    with use_device(device):
+        _train(config, dataset, label_space, tokenizer, bos, dtype, encoder, loss, epochs, seed, template,
+               trust_remote_code, out)
+
+
+def _train(config, dataset, label_space, tokenizer, bos, dtype, encoder, loss, epochs, seed, template,
+           trust_remote_code, out) -> None:
     from ..model.config import TrainConfig
     from ..model.train import train_bundle
 
@@ -92,6 +105,8 @@ def evaluate(
     table_out: Annotated[Optional[Path], typer.Option(help="Also write the results table to this file (.md, .csv or .json), atomically.")] = None,
     reasoning: Annotated[bool, typer.Option("--reasoning", help="Evaluate the bundle's reasoning part (MM-LLM) instead: label_accuracy, projector_agreement, hint_following, cue_precision/recall, parse_failures, tokens_per_second, n (docs/reasoning.md).")] = False,
     n: Annotated[Optional[int], typer.Option(help="With --reasoning: evaluate the first N items (default 500).")] = None,
+    device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(help=CHUNK_HELP)] = None,
 ) -> None:
     """Evaluate bundles: accuracy, per-class accuracy, confusion matrix and n; or a Table VIII.
 
@@ -122,9 +137,16 @@ def evaluate(
 
         if not reasoning:
             raise UsageError("--n is for --reasoning")
+        if device is not None or chunk_size is not None:
+            raise UsageError("--device and --chunk-size are for the classifier's eval; eval --reasoning runs on the CPU")
         return reasoning_eval(models, datasets, split, n, json_output)
+    from ..devices import use_device
+    from ..model.classifier import DEFAULT_CHUNK_SIZE, check_chunk_size
+
+    chunk = check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
     plan = _eval_outputs(models, datasets, table_out)
-    results = evaluate_grid(models, datasets, split=split, zero_shot=zero_shot)
+    with use_device(device):
+        results = evaluate_grid(models, datasets, split=split, zero_shot=zero_shot, chunk_size=chunk)
     as_table = table or markdown or table_out is not None or len(results) > 1
     if not as_table:
         (result,) = results

@@ -108,7 +108,7 @@ def read_feature_folder(root: str | Path, split: str, *, classes: tuple[str, ...
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"feature folder not found: {shown_path(root)}")
-    from ..encoders.feature_store import is_feature_store, read_feature_store
+    from .feature_store import is_feature_store, read_feature_store
 
     # A cache written by `tinyemo-audit embed` (features.npy + manifest.json per split).
     if is_feature_store(root):

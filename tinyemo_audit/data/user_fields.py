@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..user_text import CONTROL_CHARACTERS, has_control, visible
+from ..user_text import CONTROL_CHARACTERS, CONTROL_CODEPOINTS, has_control, visible
 
 MSG_FIELD = "control character in {field}"
 MSG_COLUMN = "control character in the attribute name {name}"
@@ -56,15 +56,18 @@ def field_name(column: str) -> str:
     return FIELD_NAMES.get(column, f"attribute {column!r}")
 
 
-def control_rows(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np.ndarray:
+def control_rows(table: pd.DataFrame, skipped: list[dict], problems: list[str], *, strip: bool = True) -> np.ndarray:
     """Rows whose id (file name), label or an attribute value holds a control character; each skipped once.
 
     ``path`` is not looked at: the id is the file name that outputs show, and a path is never shown
-    raw. The reason names the first field found.
+    raw. The reason names the first field found. ``strip``: the readers that trim surrounding
+    whitespace from the values they keep check the trimmed value; readers that keep values as
+    they are (a feature store) pass False, so that a value of only "\r" is caught.
     """
     bad = np.zeros(len(table), dtype=bool)
     for column in (c for c in table.columns if c != "path"):
-        text = table[column].astype("string").str.strip()
+        text = table[column].astype("string")
+        text = text.str.strip() if strip else text
         hit = text.str.contains(CONTROL_CHARACTERS, regex=True, na=False).to_numpy(bool) & ~bad
         if hit.any():
             field = field_name(column)
@@ -103,6 +106,8 @@ def clean_dataset(data):
 
     from .dataset import UNLABELLED
 
+    if _clean_already(data):  # the common case, decided without a Python string per item
+        return data
     problems: list[str] = list(data.meta.get("problems", ()))
     skipped: list[dict] = list(data.meta.get("skipped", ()))
     kept_columns, dropped = control_columns(data.attributes.columns)
@@ -119,7 +124,8 @@ def clean_dataset(data):
         problems.append(f"{int(bad_class.sum())} item(s) skipped: {MSG_FIELD.format(field='label')}")
         skip_rows(skipped, table, bad_class, MSG_FIELD.format(field="label"))
         bad |= bad_class
-    bad[~bad] = control_rows(table[~bad].reset_index(drop=True), skipped, problems)
+    # Values here are kept as they are (not trimmed), so they are checked as they are.
+    bad[~bad] = control_rows(table[~bad].reset_index(drop=True), skipped, problems, strip=False)
     if not dropped and not bad.any() and classes == data.classes:
         return data
     kept = data.subset(np.flatnonzero(~bad))
@@ -127,3 +133,34 @@ def clean_dataset(data):
                    attributes=kept.attributes[list(kept_columns)],
                    meta={**kept.meta, "skipped": tuple(skipped), "problems": tuple(problems),
                          "skipped_attributes": tuple(dropped)})
+
+
+def _has_control_codepoint(values: np.ndarray) -> bool:
+    """Whether any string of the unicode array ``values`` holds a control character (vectorised)."""
+    values = np.asarray(values)
+    if values.dtype.kind != "U":
+        values = values.astype(str)
+    if not values.size or values.dtype.itemsize == 0:
+        return False
+    points = values.view(np.uint32)
+    # NUL is numpy's padding (a real trailing NUL is dropped by numpy itself); tab and newline count.
+    bad = np.isin(points, np.asarray(CONTROL_POINTS, dtype=np.uint32))
+    return bool(bad.any())
+
+
+# CONTROL_CHARACTERS as code points: the sanitiser's list plus tab and newline, without NUL (padding).
+CONTROL_POINTS = tuple(sorted({*CONTROL_CODEPOINTS, 0x09, 0x0A} - {0x00}))
+
+
+def _clean_already(data) -> bool:
+    """True when no class, column name, id or attribute value of ``data`` holds a control character."""
+    if any(has_control(str(c)) for c in (*data.classes, *data.attributes.columns)):
+        return False
+    if _has_control_codepoint(np.asarray(data.ids)):
+        return False
+    for column in data.attributes.columns:
+        values = data.attributes[column]
+        distinct = values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype) else pd.unique(values)
+        if any(has_control(str(v)) for v in distinct):
+            return False
+    return True

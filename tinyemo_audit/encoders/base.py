@@ -71,11 +71,17 @@ class Encoder:
         import torch
         from tqdm.auto import tqdm
 
+        from ..devices import current_device
+
         images = check_images(images)
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1; got {batch_size}")
+        device = current_device()
         for module in self._modules():
             module.eval()
+            module.to(device)
+        if hasattr(self, "device"):  # encoders that move their own inputs follow the command's device
+            self.device = torch.device(device)
         out = np.empty((len(images), self.dim), dtype=np.float32)
         starts = range(0, len(images), batch_size)
         bar = tqdm(
@@ -84,8 +90,8 @@ class Encoder:
         )
         with torch.inference_mode():
             for start in bar:
-                batch = torch.from_numpy(np.array(images[start : start + batch_size]))
-                out[start : start + len(batch)] = self._forward(batch).float().numpy()
+                batch = torch.from_numpy(np.array(images[start : start + batch_size])).to(device)
+                out[start : start + len(batch)] = self._forward(batch).float().cpu().numpy()
         return out
 
     def fingerprint(self) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_json
+from ..data.arrays import array_digest
 from ..data.dataset import Dataset
 from ..errors import InputError
 from ..paths import cache_dir
@@ -37,13 +38,6 @@ def feature_cache_path(encoder: Encoder, dataset: Dataset) -> Path:
 
 
 ARRAY_FORMAT = "tinyemo-audit-array"
-
-
-def array_digest(array: np.ndarray) -> str:
-    """blake2b (32 hex) of an array's dtype, shape and bytes (a memmap is read once, page by page)."""
-    digest = hashlib.blake2b(f"{array.dtype.str}\0{array.shape}\0".encode(), digest_size=16)
-    digest.update(np.ascontiguousarray(array).data)
-    return digest.hexdigest()
 
 
 def _sidecar(path: Path) -> Path:

@@ -18,7 +18,7 @@ CHANGED_FEATURES = "holds {entry}, whose features differ from its manifest's dig
 
 def _record_ok(path: Path) -> bool:
     from ..input_files import MiB
-    from .feature_store import FORMAT
+    from ..data.feature_store import FORMAT
 
     try:
         if path.lstat().st_size > 256 * MiB or not path.is_file() or path.is_symlink():
@@ -40,13 +40,13 @@ def feature_cache_problem(out: Path) -> str | None:
     import numpy as np
 
     from ..input_files import shown_path
-    from .cache import array_digest
-    from .feature_store import FEATURES_FILE, LOCK_FILE, MANIFEST_FILE, PROGRESS_FILE
+    from ..data.arrays import array_digest
+    from ..data.feature_store import FEATURES_FILE, LOCK_FILE, MANIFEST_FILE, METADATA_FILE, PROGRESS_FILE, file_digest
 
     if not out.is_dir() or out.is_symlink():
         return None  # missing (fine) or not a folder (the up-front place check says so)
-    ours = {FEATURES_FILE, PROGRESS_FILE, MANIFEST_FILE, LOCK_FILE}
-    temp = re.compile(rf"\.({re.escape(PROGRESS_FILE)}|{re.escape(MANIFEST_FILE)})\.[^./]+\.tmp")
+    ours = {FEATURES_FILE, PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE, LOCK_FILE}
+    temp = re.compile(rf"\.({'|'.join(re.escape(n) for n in (PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE))})\.[^./]+\.tmp")
     for split in sorted(out.iterdir()):
         if split.name not in DEFAULT_SPLITS or split.is_symlink() or not split.is_dir():
             return NOT_A_FEATURE_CACHE.format(entry=shown_path(split.name))
@@ -68,6 +68,9 @@ def feature_cache_problem(out: Path) -> str | None:
                 digest = None
             if digest != manifest.get("features_blake2b"):
                 return CHANGED_FEATURES.format(entry=shown_path(f"{split.name}/{FEATURES_FILE}"))
+            if "metadata_blake2b" in manifest and (METADATA_FILE not in names or manifest["metadata_blake2b"]
+                                                   != file_digest(split / METADATA_FILE)):
+                return CHANGED_FEATURES.format(entry=shown_path(f"{split.name}/{METADATA_FILE}"))
     return None
 
 
@@ -83,6 +86,10 @@ def embed(
     overwrite: bool = False,
     progress: bool = True,
     dataset_options: dict | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
+    device: str | None = None,
 ) -> list[Path]:
     """Encode the images of ``dataset`` with ``encoder`` into ``out/<split>/`` (see feature_store).
 
@@ -111,6 +118,14 @@ def embed(
         Show a progress bar on stderr.
     dataset_options : dict, optional
         Keyword arguments for the dataset loader (e.g. ``faces_config``).
+    engine : {"local", "ray"}
+        Where the encoder runs: this process, or actors on Ray Data (:mod:`.ray_engine`).
+    ray_address : str, optional
+        With ``engine="ray"``: a running cluster to join (else a local Ray for the command).
+    actors : int, optional
+        With ``engine="ray"``: encoder actors (default from the cluster's CPUs or GPUs).
+    device : str, optional
+        ``auto``, ``cpu``, ``cuda[:N]`` or ``mps`` (:mod:`tinyemo_audit.devices`).
 
     Returns
     -------
@@ -118,7 +133,9 @@ def embed(
         The split folders written (or found complete).
     """
     from ..data.registry import check_dataset_spec, load_dataset, normalize_split
+    from ..devices import use_device
     from .feature_store import embed_split
+    from .ray_engine import check_engine, ray_batches
     from .registry import ENCODERS, resolve_encoder
     from ..schema.run_request import check_count
     from ..schema.train_config import BATCH_MAX
@@ -129,6 +146,7 @@ def embed(
     wanted = [normalize_split(s) for s in splits]
     check_dataset_spec(dataset)
     ENCODERS.validate(encoder)
+    check_engine(engine, ray_address, actors)
     from ..outputs import OutputPlan, dataset_inputs, model_spec_path
 
     plan = OutputPlan(cache=True)
@@ -138,10 +156,15 @@ def embed(
     plan.input(weights, "encoder weights")
     plan.input(model_spec_path(encoder), f"encoder {encoder}")
     plan.check()
-    model = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
-    written = []
-    for split in dict.fromkeys(wanted):
-        data = load_dataset(dataset, split, **(dataset_options or {}))
-        written.append(embed_split(model, data, out, batch_size=batch_size, overwrite=overwrite,
-                                   progress=progress))
+    with use_device(device) as resolved:
+        model = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
+        written = []
+        for split in dict.fromkeys(wanted):
+            data = load_dataset(dataset, split, **(dataset_options or {}))
+            runner = None
+            if engine == "ray":
+                runner = ray_batches(encoder, data, weights=weights, trust_remote_code=trust_remote_code,
+                                     address=ray_address, actors=actors, device=resolved)
+            written.append(embed_split(model, data, out, batch_size=batch_size, overwrite=overwrite,
+                                       progress=progress, runner=runner, engine=engine))
     return written

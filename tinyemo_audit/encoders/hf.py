@@ -144,8 +144,8 @@ def preprocess_images(batch: torch.Tensor, steps: ImagePreprocessing) -> torch.T
         pixels = pixels[:, :, top : top + crop_h, left : left + crop_w]
     pixels = pixels * steps.scale
     if steps.mean is not None:
-        mean = torch.tensor(steps.mean, dtype=pixels.dtype).view(1, -1, 1, 1)
-        std = torch.tensor(steps.std, dtype=pixels.dtype).view(1, -1, 1, 1)
+        mean = torch.tensor(steps.mean, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
+        std = torch.tensor(steps.std, dtype=pixels.dtype, device=pixels.device).view(1, -1, 1, 1)
         pixels = (pixels - mean) / std
     return pixels
 

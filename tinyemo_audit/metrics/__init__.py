@@ -9,23 +9,42 @@ from tinyemo_audit.metrics._association import weat
 from tinyemo_audit.metrics._counterfactual import flip_rate, label_distribution_kl, paired_shift
 from tinyemo_audit.metrics._dataset_bias import (
     cramers_v,
+    cramers_v_table,
     effective_number,
     normalized_mutual_info,
+    normalized_mutual_info_table,
     representation,
+    representation_counts,
     theils_u,
+    theils_u_table,
 )
 from tinyemo_audit.metrics._group import (
     METRICS,
+    add_counts,
+    cell_counts,
     disparity,
+    disparity_counts,
     equalized_odds,
+    equalized_odds_counts,
     equalized_odds_difference,
     group_table,
+    group_table_counts,
 )
-from tinyemo_audit.metrics._skew import max_skew, ndkl, skew_at_k
+from tinyemo_audit.metrics._skew import max_skew, ndkl, ranked_skew, skew_at_k
 from tinyemo_audit.metrics._stats import benjamini_hochberg, wilson_interval
 
 __all__ = [
     "METRICS",
+    "add_counts",
+    "cell_counts",
+    "cramers_v_table",
+    "disparity_counts",
+    "equalized_odds_counts",
+    "group_table_counts",
+    "normalized_mutual_info_table",
+    "ranked_skew",
+    "representation_counts",
+    "theils_u_table",
     "benjamini_hochberg",
     "cramers_v",
     "disparity",

@@ -66,6 +66,30 @@ def representation(labels) -> dict:
     ({'a': 3, 'b': 1}, 1.6, 3.0)
     """
     groups, counts = _group_counts(labels)
+    return representation_counts(groups, counts)
+
+
+def representation_counts(groups, counts) -> dict:
+    """:func:`representation` from the groups and their counts (every count at least 1).
+
+    Parameters
+    ----------
+    groups : sequence
+        The groups, sorted.
+    counts : array-like of int
+        Items per group.
+
+    Returns
+    -------
+    dict
+        As :func:`representation`.
+
+    Examples
+    --------
+    >>> representation_counts(["a", "b"], [3, 1])["imbalance_ratio"]
+    3.0
+    """
+    counts = np.asarray(counts)
     p = counts / counts.sum()
     keys = [g.item() if isinstance(g, np.generic) else g for g in groups]
     return {
@@ -111,7 +135,28 @@ def cramers_v(x, y, *, bias_correction: bool = True) -> float:
     >>> cramers_v(["a", "b"] * 20, ["x", "x", "y", "y"] * 10)
     0.0
     """
-    table = _table(x, y)
+    return cramers_v_table(_table(x, y), bias_correction=bias_correction)
+
+
+def cramers_v_table(table: np.ndarray, *, bias_correction: bool = True) -> float:
+    """:func:`cramers_v` from the contingency table of counts (rows and columns that occur).
+
+    Parameters
+    ----------
+    table : ndarray of int, shape (r, c)
+        Counts of every (x, y) pair that occurs.
+    bias_correction : bool, default True
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(cramers_v_table(np.array([[20, 0], [0, 20]])), 6)
+    1.0
+    """
+    table = np.asarray(table)
     n = table.sum()
     r, c = table.shape
     if r < 2 or c < 2:
@@ -153,7 +198,26 @@ def normalized_mutual_info(x, y) -> float:
     >>> normalized_mutual_info(["a", "b", "a", "b"], ["x", "x", "y", "y"])
     0.0
     """
-    table = _table(x, y)
+    return normalized_mutual_info_table(_table(x, y))
+
+
+def normalized_mutual_info_table(table: np.ndarray) -> float:
+    """:func:`normalized_mutual_info` from the contingency table of counts.
+
+    Parameters
+    ----------
+    table : ndarray of int, shape (r, c)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> normalized_mutual_info_table(np.array([[2, 0], [0, 2]]))
+    1.0
+    """
+    table = np.asarray(table)
     joint = _entropy(table)
     if joint == 0.0:
         return 0.0
@@ -181,7 +245,27 @@ def theils_u(x, y) -> float:
     >>> round(theils_u(["x", "x", "y", "z"], ["a", "a", "b", "b"]), 4)
     0.6667
     """
-    table = _table(x, y)
+    return theils_u_table(_table(x, y))
+
+
+def theils_u_table(table: np.ndarray) -> float:
+    """:func:`theils_u` from the contingency table of counts (rows: X, columns: Y).
+
+    Parameters
+    ----------
+    table : ndarray of int, shape (r, c)
+        Rows: X, columns: Y.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> theils_u_table(np.array([[2, 0], [0, 2]]))
+    1.0
+    """
+    table = np.asarray(table)
     h_x = _entropy(table.sum(axis=1))
     if h_x == 0.0:
         return 1.0

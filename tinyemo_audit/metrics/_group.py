@@ -60,6 +60,58 @@ class _Table:
         return self.cells.sum(axis=(1, 2))
 
 
+def cell_counts(true: np.ndarray, predicted: np.ndarray, group_codes: np.ndarray, groups, n_classes: int) -> _Table:
+    """Cell counts of integer-coded data, as :func:`group_table` and :func:`disparity` tabulate them.
+
+    Parameters
+    ----------
+    true, predicted : ndarray of int, shape (n,)
+        Class indices in ``0 .. n_classes - 1``.
+    group_codes : ndarray of int, shape (n,)
+        Index of each row's group in ``groups``.
+    groups : sequence
+        Group labels, in the order the results list them (sorted, as the array functions sort).
+    n_classes : int
+
+    Returns
+    -------
+    _Table
+        For :func:`group_table_counts`, :func:`disparity_counts`, :func:`equalized_odds_counts`;
+        tables of chunks of the same items add up (``add_counts``).
+
+    Examples
+    --------
+    >>> t = cell_counts(np.array([0, 1, 1]), np.array([0, 1, 0]), np.array([0, 0, 1]), ["a", "b"], 2)
+    >>> t.cells.tolist()
+    [[[1, 0], [0, 1]], [[0, 0], [1, 0]]]
+    """
+    g, k = len(groups), int(n_classes)
+    key = (np.asarray(group_codes, dtype=np.int64) * k + np.asarray(true, dtype=np.int64)) * k + np.asarray(predicted)
+    cells = np.bincount(key, minlength=g * k * k).reshape(g, k, k).astype(np.int64)
+    return _Table(np.asarray(list(groups), dtype=object), np.arange(k), cells)
+
+
+def add_counts(a: _Table, b: _Table) -> _Table:
+    """The cell counts of two disjoint chunks of the same items, tabulated over the same groups and classes.
+
+    Parameters
+    ----------
+    a, b : _Table
+        Counts from :func:`cell_counts` over the same groups and classes.
+
+    Returns
+    -------
+    _Table
+
+    Examples
+    --------
+    >>> a = cell_counts(np.array([0]), np.array([0]), np.array([0]), ["g"], 2)
+    >>> add_counts(a, a).cells.tolist()
+    [[[2, 0], [0, 0]]]
+    """
+    return _Table(a.groups, a.classes, a.cells + b.cells)
+
+
 def _index_of(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return pd.Index(labels).get_indexer(values)
 
@@ -213,12 +265,38 @@ def group_table(
     >>> table.query("group == 'a' and metric == 'accuracy'").value.item()
     1.0
     """
+    return group_table_counts(_tabulate(y_true, y_pred, sensitive, classes, groups), n_boot=n_boot,
+                              confidence=confidence, seed=seed, min_group_size=min_group_size, interval=interval)
+
+
+def group_table_counts(table: _Table, *, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                       min_group_size: int = 30, interval: str = "wilson") -> pd.DataFrame:
+    """:func:`group_table` from cell counts (:func:`cell_counts`): equal output for equal counts.
+
+    Parameters
+    ----------
+    table : _Table
+        From :func:`cell_counts`.
+    n_boot, confidence, seed, min_group_size, interval
+        As in :func:`group_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`group_table`.
+
+    Examples
+    --------
+    >>> counts = cell_counts(np.array([0, 1, 1]), np.array([0, 1, 0]), np.array([0, 0, 1]), ["a", "b"], 2)
+    >>> table = group_table_counts(counts, n_boot=0)
+    >>> table.query("group == 'a' and metric == 'accuracy'").value.item()
+    1.0
+    """
     n_boot = check_count(n_boot, "n_boot")
     confidence = check_confidence(confidence)
     min_group_size = check_count(min_group_size, "min_group_size")
     if interval not in INTERVALS:
         raise UsageError(BAD_INTERVAL.format(interval=interval, choices=", ".join(INTERVALS)))
-    table = _tabulate(y_true, y_pred, sensitive, classes, groups)
     n_classes = len(table.classes)
 
     rates = _rates(_with_overall(table.cells), n_classes)
@@ -422,13 +500,41 @@ def disparity(
     0.6667
     """
     check_choice(metric, "metric", METRICS)
+    return disparity_counts(_tabulate(y_true, y_pred, sensitive, classes, groups), metric=metric, cls=cls, kind=kind,
+                            relative_to=relative_to, n_boot=n_boot, n_perm=n_perm, confidence=confidence, seed=seed,
+                            min_group_size=min_group_size)
+
+
+def disparity_counts(table: _Table, *, metric: str, cls=None, kind: str = "difference", relative_to: str = "groups",
+                     n_boot: int = 1000, n_perm: int = 1000, confidence: float = 0.95, seed: int = 0,
+                     min_group_size: int = 30) -> dict:
+    """:func:`disparity` from cell counts (:func:`cell_counts`): equal output for equal counts.
+
+    Parameters
+    ----------
+    table : _Table
+        From :func:`cell_counts`.
+    metric, cls, kind, relative_to, n_boot, n_perm, confidence, seed, min_group_size
+        As in :func:`disparity`.
+
+    Returns
+    -------
+    dict
+        As :func:`disparity`.
+
+    Examples
+    --------
+    >>> counts = cell_counts(np.array([0, 1, 1, 1]), np.array([0, 1, 0, 0]), np.array([0, 0, 1, 1]), ["a", "b"], 2)
+    >>> disparity_counts(counts, metric="accuracy", n_boot=0, n_perm=0)["value"]
+    1.0
+    """
+    check_choice(metric, "metric", METRICS)
     check_choice(kind, "kind", KINDS)
     check_choice(relative_to, "relative_to", RELATIVE_TO)
     n_boot = check_count(n_boot, "n_boot")
     n_perm = check_count(n_perm, "n_perm")
     confidence = check_confidence(confidence)
     min_group_size = check_count(min_group_size, "min_group_size")
-    table = _tabulate(y_true, y_pred, sensitive, classes, groups)
     cls_index = _resolve_cls(table, metric, cls)
     n_classes = len(table.classes)
 
@@ -562,7 +668,28 @@ def equalized_odds(y_true, y_pred, sensitive, *, classes=None) -> dict:
     >>> result["value"], result["by_class"]
     (1.0, {'a': 1.0, 'b': 1.0})
     """
-    table = _tabulate(y_true, y_pred, sensitive, classes)
+    return equalized_odds_counts(_tabulate(y_true, y_pred, sensitive, classes))
+
+
+def equalized_odds_counts(table: _Table) -> dict:
+    """:func:`equalized_odds` from cell counts (:func:`cell_counts`).
+
+    Parameters
+    ----------
+    table : _Table
+        From :func:`cell_counts`.
+
+    Returns
+    -------
+    dict
+        As :func:`equalized_odds`.
+
+    Examples
+    --------
+    >>> counts = cell_counts(np.array([0, 1, 0, 1]), np.array([0, 0, 0, 1]), np.array([0, 0, 1, 1]), ["a", "b"], 2)
+    >>> equalized_odds_counts(counts)["value"]
+    1.0
+    """
     by_class = _eod_by_class(table)
     finite = np.isfinite(by_class)
     best = int(np.argmax(np.where(finite, by_class, -np.inf))) if finite.any() else None

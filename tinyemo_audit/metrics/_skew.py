@@ -75,9 +75,7 @@ def skew_at_k(scores, groups, k: int, *, desired="uniform") -> dict:
     {'a': 0.6931471805599453, 'b': -inf}
     """
     labels, cumulative, shares = _ranked_counts(scores, groups, k, desired)
-    with np.errstate(divide="ignore"):
-        skew = np.log(cumulative[-1] / k) - np.log(shares)
-    skew = np.where(cumulative[-1] == 0, -np.inf, skew)
+    skew = _skews(cumulative[-1], shares, k)
     return {(g.item() if isinstance(g, np.generic) else g): float(v) for g, v in zip(labels, skew)}
 
 
@@ -129,8 +127,52 @@ def ndkl(scores, groups, k: int, *, desired="uniform") -> float:
     0.6931
     """
     _, cumulative, shares = _ranked_counts(scores, groups, k, desired)
+    return _ndkl(cumulative, shares, k)
+
+
+def _skews(top_counts: np.ndarray, shares: np.ndarray, k: int) -> np.ndarray:
+    """Skew@k of every group from its count in the top k and its desired share (−inf where absent)."""
+    with np.errstate(divide="ignore"):
+        skew = np.log(top_counts / k) - np.log(shares)
+    return np.where(top_counts == 0, -np.inf, skew)
+
+
+def _ndkl(cumulative: np.ndarray, shares: np.ndarray, k: int) -> float:
     prefix = cumulative / np.arange(1, k + 1)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(prefix > 0, prefix * np.log(prefix / shares), 0.0)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     return float((terms.sum(axis=1) * discounts).sum() / discounts.sum())
+
+
+def ranked_skew(top_codes, counts) -> tuple[float, float]:
+    """MaxSkew@k and NDKL with ``desired="prevalence"``, from the top k's group codes and the group counts.
+
+    Equal to :func:`max_skew` and :func:`ndkl` on the full ranking, without it: only the top
+    ``k = len(top_codes)`` items (their group index into ``counts``, in rank order) and how many
+    items each group has.
+
+    Parameters
+    ----------
+    top_codes : array-like of int, shape (k,)
+    counts : array-like of int, shape (G,)
+        Items per group in the ranked set (every group at least 1).
+
+    Returns
+    -------
+    (float, float)
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in ranked_skew([0, 0], [2, 2])]
+    [0.6931, 0.6931]
+    """
+    top_codes = np.asarray(top_codes, dtype=np.int64)
+    counts = np.asarray(counts, dtype=float)
+    k = len(top_codes)
+    onehot = np.zeros((k, len(counts)))
+    onehot[np.arange(k), top_codes] = 1.0
+    cumulative = np.cumsum(onehot, axis=0)
+    shares = counts / counts.sum()
+    skews = _skews(cumulative[-1], shares, k)
+    return float(max(v for v in skews if v != -np.inf)), _ndkl(cumulative, shares, k)

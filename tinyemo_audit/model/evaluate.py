@@ -9,7 +9,7 @@ import numpy as np
 from ..data.dataset import UNLABELLED, Dataset
 from ..errors import InputError
 from ..user_text import visible
-from .classifier import predict
+from .classifier import DEFAULT_CHUNK_SIZE, check_chunk_size, predict, predicted_labels
 
 
 def evaluation_summary(true: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def skipped_summary(counts: dict[str, int]) -> str:
     return f"{total} item{'s' if total != 1 else ''} skipped: " + ", ".join(f"{n} {r}" for r, n in counts.items())
 
 
-def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True) -> dict[str, Any]:
+def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True, chunk_size: int | None = None) -> dict[str, Any]:
     """Evaluate ``bundle`` on ``dataset`` with the dataset's whole taxonomy as the candidate labels.
 
     Parameters
@@ -63,6 +63,9 @@ def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True) -> dict[
         A labelled split; its ``classes`` (also those absent from the split) are the candidates.
     progress : bool
         Progress bar while encoding images.
+    chunk_size : int, optional
+        A dataset of features is classified this many rows at a time (default 65 536): memory is
+        bounded by it, the result does not depend on it.
 
     Returns
     -------
@@ -77,9 +80,13 @@ def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True) -> dict[
         raise InputError(f"{dataset.name} {dataset.split} split is empty")
     if (dataset.labels == UNLABELLED).any():
         raise InputError(f"{dataset.name} {dataset.split} split has unlabelled items; eval needs labels")
-    # predict() classifies through Bundle.embed_classes, exactly as the audit does.
-    preds = predict(bundle, dataset, progress=progress)
-    result = evaluation_summary(dataset.labels, preds.predicted, dataset.classes)
+    # Both classify through Bundle.embed_classes, exactly as the audit does.
+    if dataset.features is not None:
+        predicted = predicted_labels(bundle, dataset.features, dataset.classes,
+                                     check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size))
+    else:
+        predicted = predict(bundle, dataset, progress=progress).predicted
+    result = evaluation_summary(dataset.labels, predicted, dataset.classes)
     skipped = dataset.skipped_by_reason()
     result.update(model=bundle.name, dataset=dataset.name, split=dataset.split,
                   taxonomy=match_taxonomy(dataset.classes), n_skipped=sum(skipped.values()), skipped_items=skipped)

@@ -159,19 +159,22 @@ def fit_projector(
     import torch
     from tqdm.auto import tqdm
 
+    from ..devices import current_device
     from ..losses import get_loss
     from .projector import MetricProjector
 
+    device = current_device()
     torch.manual_seed(config.seed)
     loss_fn = get_loss(config.loss)
     temperature = config.temperature or DEFAULT_TEMPERATURE[config.loss]
     loss_kwargs = {} if config.loss == "cosine" else {"temperature": temperature}
-    x_train = torch.as_tensor(features["train"])
-    y_train = torch.as_tensor(labels["train"])
-    x_val = torch.as_tensor(features["val"])
-    y_val = torch.as_tensor(labels["val"])
-    label_emb = torch.as_tensor(label_emb, dtype=torch.float32)
-    projector = MetricProjector(x_train.shape[1], label_emb.shape[1], dropout=config.dropout)
+    x_train = torch.as_tensor(features["train"]).to(device)
+    y_train = torch.as_tensor(labels["train"]).to(device)
+    x_val = torch.as_tensor(features["val"]).to(device)
+    y_val = torch.as_tensor(labels["val"]).to(device)
+    label_emb = torch.as_tensor(label_emb, dtype=torch.float32).to(device)
+    # Built on the CPU (same initial weights whatever the device), then moved.
+    projector = MetricProjector(x_train.shape[1], label_emb.shape[1], dropout=config.dropout).to(device)
     optimizer = torch.optim.AdamW(projector.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, len(x_train) // config.batch_size)  # drop_last: BatchNorm needs > 1 row
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -182,7 +185,7 @@ def fit_projector(
     bar = tqdm(total=config.epochs * steps_per_epoch, desc="projector", disable=not progress, file=sys.stderr)
     for epoch in range(config.epochs):
         projector.train()
-        order = torch.randperm(len(x_train), generator=generator)
+        order = torch.randperm(len(x_train), generator=generator).to(device)
         total = 0.0
         for step in range(steps_per_epoch):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
@@ -202,7 +205,7 @@ def fit_projector(
     bar.close()
     projector.load_state_dict(best_state)
     projector.eval()
-    return projector, log
+    return projector.cpu(), log
 
 
 def _check_names(config: TrainConfig) -> None:

@@ -59,8 +59,11 @@ def evaluate_grid(
     split: str = "test",
     zero_shot: bool = False,
     progress: bool = True,
+    chunk_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate every bundle on every dataset, each dataset over its own taxonomy.
+
+    ``chunk_size``: rows of a features dataset classified at a time (see ``evaluate_bundle``).
 
     Parameters
     ----------
@@ -107,7 +110,7 @@ def evaluate_grid(
     for ref, bundle in zip(models, bundles):
         trained = list(training_datasets(bundle))
         for spec in datasets:
-            result = evaluate_bundle(bundle, loaded[spec], progress=progress)
+            result = evaluate_bundle(bundle, loaded[spec], progress=progress, chunk_size=chunk_size)
             result.update(model_ref=ref, spec=spec, status=dataset_status(bundle, spec), trained_on=trained)
             results.append(result)
     return results

@@ -18,7 +18,7 @@ from tinyemo_audit.audit.reasoning._collect import collect_texts, reasoning_stat
 from tinyemo_audit.data.dataset import TwinSet
 from tinyemo_audit.errors import UsageError
 
-from reasoning_fixtures import CLASSES, fast_settings
+from reasoning_audit_fixtures import CLASSES, fast_settings
 
 
 @dataclass

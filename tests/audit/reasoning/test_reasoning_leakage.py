@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from tinyemo_audit.audit.reasoning._leakage import leakage_probe, lic_scores
 
-from reasoning_fixtures import CALM, planted_texts
+from reasoning_audit_fixtures import CALM, planted_texts
 
 OPTIONS = {"folds": 4, "n_perm": 30, "n_boot": 200, "seed": 0, "min_group_size": 10}
 

@@ -6,7 +6,7 @@ import pytest
 from tinyemo_audit.audit.reasoning import TwinTexts
 from tinyemo_audit.audit.reasoning._mentions import first_mention, lexicon_terms, mention_probe
 
-from reasoning_fixtures import CLASSES, fast_settings
+from reasoning_audit_fixtures import CLASSES, fast_settings
 
 LEXICON = {"general": ["skin"], "groups": {"dark": ["dark-skinned", "dark skin"], "light": ["pale"]}}
 

@@ -5,7 +5,7 @@ import pytest
 
 from tinyemo_audit.audit.reasoning._reading import minilm_reading, pair_order, read_twins, text_shift_probe
 
-from reasoning_fixtures import CALM, HOSTILE, fast_settings, planted_texts, word_reading
+from reasoning_audit_fixtures import CALM, HOSTILE, fast_settings, planted_texts, word_reading
 
 
 def test_hand_computed_shift_toward_angry():

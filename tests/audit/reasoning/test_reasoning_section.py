@@ -1,6 +1,6 @@
 """Tests of audit/reasoning/_section.py and _findings.py: a planted reasoning bias becomes findings with pairs of texts.
 
-The texts are made by hand (reasoning_fixtures): the dark twin of 12 of 40 neutral identities is
+The texts are made by hand (reasoning_audit_fixtures): the dark twin of 12 of 40 neutral identities is
 called hostile; the control has no planted word. Everything goes through the audit's one
 Benjamini–Hochberg correction, flag rule and cause grouping.
 """
@@ -14,7 +14,7 @@ from tinyemo_audit.audit._causes import group_causes
 from tinyemo_audit.audit.reasoning import attach_reasoning_examples, reasoning_section
 from tinyemo_audit.schema.results import Reasoning
 
-from reasoning_fixtures import CLASSES, fast_settings, planted_texts, word_reading
+from reasoning_audit_fixtures import CLASSES, fast_settings, planted_texts, word_reading
 
 
 def _audit(tt, settings=None, lexicons=None):

@@ -7,7 +7,7 @@ from tinyemo_audit.audit.reasoning import TwinTexts
 from tinyemo_audit.audit.reasoning._stated import NO_LABEL, stated_label_probe
 from tinyemo_audit.errors import InputError
 
-from reasoning_fixtures import CLASSES, fast_settings
+from reasoning_audit_fixtures import CLASSES, fast_settings
 
 
 def _texts(stated, labels=None):

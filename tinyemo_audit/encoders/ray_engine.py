@@ -1,0 +1,181 @@
+"""``embed --engine ray``: the encoder forward on Ray Data actors, rows written by index into the same resumable store.
+
+What runs where: the driver (the ``embed`` process) loads the split, puts its decoded images in
+Ray's object store once, and writes every finished batch into the feature store
+(:mod:`tinyemo_audit.data.feature_store_writer`) at its row index. Ray Data maps the pending
+batches (row ranges) over a pool of actors it manages; each actor builds the encoder once, reads
+its rows from the object store and returns their features. Ray retries a task whose worker died
+(``max_restarts``/``max_task_retries``); a batch Ray gives up on ends the command with exit 2
+naming it, and everything written so far stays (a rerun computes only what is missing). A killed
+driver leaves the store resumable in the same way. No scheduler, queue or pool of our own: Ray
+Data decides which actor runs which batch.
+
+Ray is an optional dependency (``pip install 'tinyemo-audit[ray]'``; ``make setup`` installs it);
+it is imported only here, only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, UsageError
+from ..user_text import shown
+
+ENGINES = ("local", "ray")
+MSG_ENGINE = "--engine must be local or ray; got {value}"
+MSG_NO_RAY = ("--engine ray needs Ray, which is not installed here: pip install 'tinyemo-audit[ray]' "
+              "(make setup installs it)")
+MSG_ADDRESS = "--ray-address {address}: {why}"
+MSG_ADDRESS_ONLY_RAY = "--ray-address is for --engine ray"
+MSG_BATCH = ("Ray could not compute the batch of rows {start}-{stop} ({why}); the rows written so far are kept: "
+             "rerun the same command to resume")
+MSG_ACTORS = "--actors must be at least 1; got {value}"
+# Seconds to wait for a TCP answer from a cluster's address before refusing it.
+CONNECT_TIMEOUT = 5.0
+
+
+def check_engine(engine: str, ray_address: str | None, actors: int | None) -> None:
+    """Refuse a bad engine, an address without Ray, a missing Ray or an unreachable address (exit 2, before work)."""
+    if engine not in ENGINES:
+        raise UsageError(MSG_ENGINE.format(value=shown(engine)))
+    if engine != "ray":
+        if ray_address is not None:
+            raise UsageError(MSG_ADDRESS_ONLY_RAY)
+        return
+    if actors is not None and (isinstance(actors, bool) or actors < 1):
+        raise UsageError(MSG_ACTORS.format(value=shown(actors)))
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError(MSG_NO_RAY)
+    if ray_address is not None:
+        _check_reachable(ray_address)
+
+
+def _check_reachable(address: str) -> None:
+    """A TCP connection to ``host:port`` (``ray://host:port`` too) answers, else a UsageError."""
+    if address == "auto":
+        return
+    text = address.split("://", 1)[-1]
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(MSG_ADDRESS.format(address=shown(address), why="expected host:port or ray://host:port"))
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as err:
+        raise UsageError(MSG_ADDRESS.format(address=shown(address),
+                                            why=f"nothing answers there ({type(err).__name__})")) from None
+
+
+class _EncodeActor:
+    """A Ray Data actor: builds the encoder once, then encodes row ranges of the images in the object store."""
+
+    def __init__(self, encoder: str, weights: str | None, trust_remote_code: bool, images_ref: Any,
+                 threads: int, device: str) -> None:
+        import ray
+        import torch
+
+        from ..devices import use_device
+        from .registry import resolve_encoder
+
+        torch.set_num_threads(max(1, threads))
+        self.encoder = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
+        self.images = ray.get(images_ref[0])
+        self.device = use_device(device)
+        self.device.__enter__()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        starts, stops = batch["start"], batch["stop"]
+        rows, features = [], []
+        for start, stop in zip(starts.tolist(), stops.tolist()):
+            features.append(self.encoder.encode_images(self.images[start:stop], batch_size=stop - start,
+                                                       progress=False))
+            rows.append(np.arange(start, stop, dtype=np.int64))
+        return {"row": np.concatenate(rows), "features": np.concatenate(features).astype(np.float32)}
+
+
+def _runtime_env() -> dict[str, Any]:
+    """Workers import this package from where the driver does, with the driver's cache folder."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    for name in ("TINYEMO_AUDIT_CACHE", "HF_HUB_OFFLINE", "NUMBA_CACHE_DIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return {"env_vars": env}
+
+
+def ray_batches(encoder: str, dataset, *, weights=None, trust_remote_code: bool = False, address: str | None = None,
+                actors: int | None = None, device: str = "cpu"):
+    """A batch runner (see :mod:`tinyemo_audit.encoders.feature_store`) that computes batches on Ray Data.
+
+    Parameters
+    ----------
+    encoder : str
+        The encoder spec each actor builds (with ``weights`` and ``trust_remote_code``).
+    dataset : Dataset
+        The split; its images go to the object store once.
+    address : str, optional
+        A running cluster to join; otherwise a local Ray is started for the command and stopped after.
+    actors : int, optional
+        Encoder actors (default: one per GPU when the cluster has GPUs, else one per CPU).
+    device : str
+        The command's resolved device; actors use a GPU when the cluster has one and it is not ``cpu``.
+    """
+    def run(batches: list[tuple[int, int]]):
+        import ray
+
+        if not batches:
+            return
+        started_here = not ray.is_initialized()
+        if started_here:
+            kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count() or 1}
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         runtime_env=_runtime_env(), **kwargs)
+            except (ConnectionError, RuntimeError) as err:  # refused, or its token authentication
+                raise InputError(MSG_ADDRESS.format(address=shown(address or "local"),
+                                                    why=f"cannot join: {' '.join(str(err).split())[:160]}")) from None
+        try:
+            yield from _compute(ray, batches)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _compute(ray, batches):
+        resources = ray.cluster_resources()
+        gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
+        cpus = max(1, int(resources.get("CPU", 1)))
+        n_actors = actors or (gpus or cpus)
+        per_actor = max(1, cpus // n_actors)
+        images_ref = [ray.put(np.ascontiguousarray(dataset.images))]  # a list: Ray passes the reference itself
+        items = ray.data.from_items([{"start": a, "stop": b} for a, b in batches])
+        mapped = items.map_batches(
+            _EncodeActor, batch_size=1, concurrency=n_actors, num_cpus=per_actor, num_gpus=1 if gpus else 0,
+            fn_constructor_kwargs={"encoder": encoder, "weights": None if weights is None else str(weights),
+                                   "trust_remote_code": trust_remote_code, "images_ref": images_ref,
+                                   "threads": per_actor, "device": "cuda" if gpus else "cpu"},
+            max_restarts=2, max_task_retries=2,
+        )
+        written = np.zeros(len(dataset), dtype=bool)
+        try:
+            for out in mapped.iter_batches(batch_size=None, batch_format="numpy"):
+                rows, features = out["row"], out["features"]
+                # Rows of one output block come in runs of consecutive indices: one write per run.
+                breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+                for run_rows, run_features in zip(np.split(rows, breaks), np.split(features, breaks)):
+                    yield int(run_rows[0]), run_features
+                    written[run_rows] = True
+        except (InputError, UsageError):
+            raise
+        except Exception as err:  # noqa: BLE001 - Ray wraps a worker's failure in many types
+            first = next((b for b in batches if not written[b[0]:b[1]].all()), batches[0])
+            why = " ".join(str(err).split())[:200] or type(err).__name__
+            raise InputError(MSG_BATCH.format(start=first[0], stop=first[1] - 1, why=why)) from None
+
+    return run
