@@ -1,0 +1,145 @@
+"""Post-processing per protected group, fitted on validation data; it uses the attribute at prediction time.
+
+Two decisions (written into the bundle as ``decision``, applied by :mod:`tinyemo_audit.model.steps`):
+
+- **group offsets** (the multiclass decision): for each target emotion and each group, one offset
+  added to that emotion's logit, chosen so that the group's TPR and FPR of the target (one-vs-rest)
+  come as close as a single offset allows to the overall rates of the unadjusted model: the offset
+  minimises ``max(|TPR_g − TPR|, |FPR_g − FPR|)`` (the equalized-odds gap), the smallest such
+  offset in magnitude on ties.
+- **one-vs-rest thresholds**: fairlearn's ``ThresholdOptimizer`` (equalized odds, balanced
+  accuracy) on P(target) for "is this item the target?"; its per-group randomised thresholds are
+  stored as data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..model.steps import group_key
+
+OFFSET_GRID = np.round(np.linspace(-8.0, 8.0, 321), 6)  # logit units, steps of 0.05
+PROBABILITY_BOUNDS = (-1.0, 2.0)  # an infinite threshold on a probability, stored as finite JSON
+
+
+def target_margins(logits: np.ndarray, target: int) -> np.ndarray:
+    """How much the target's logit must rise for the target to be predicted: ``max_other − logit_target``."""
+    others = np.delete(logits, target, axis=1)
+    return others.max(axis=1) - logits[:, target]
+
+
+def _rates(margins: np.ndarray, positive: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TPR and FPR of "predict target when offset > margin" for every offset of ``grid``."""
+    def share(m):
+        if not len(m):
+            return np.zeros(len(grid))
+        return np.searchsorted(np.sort(m), grid, side="left") / len(m)
+
+    return share(margins[positive]), share(margins[~positive])
+
+
+def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target: int,
+                grid: np.ndarray = OFFSET_GRID) -> dict[str, float]:
+    """Per-group offset of the ``target`` logit that best equalises its TPR and FPR (module docstring).
+
+    Parameters
+    ----------
+    logits : float ``[N, K]``
+        Validation logits (similarity / temperature), with any offsets already fitted for other targets.
+    labels : int ``[N]``
+    keys : ``[N]``
+        Each item's group key.
+    target : int
+
+    Returns
+    -------
+    dict
+        group key → offset (logit units).
+    """
+    margins = target_margins(logits, target)
+    positive = labels == target
+    tpr_all = float((margins[positive] < 0).mean()) if positive.any() else 0.0
+    fpr_all = float((margins[~positive] < 0).mean()) if (~positive).any() else 0.0
+    out = {}
+    for key in np.unique(keys):
+        rows = keys == key
+        tpr, fpr = _rates(margins[rows], positive[rows], grid)
+        gap = np.maximum(np.abs(tpr - tpr_all) if positive[rows].any() else 0.0,
+                         np.abs(fpr - fpr_all) if (~positive[rows]).any() else 0.0)
+        best = np.flatnonzero(gap <= gap.min() + 1e-12)
+        out[str(key)] = float(grid[best[np.argmin(np.abs(grid[best]))]])
+    return out
+
+
+def group_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[dict[str, str]], names: list[str],
+                  targets: list[int], classes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Offsets for every target in turn (each fitted after the previous ones are applied), as bundle rows."""
+    keys = np.array([group_key(g, names) for g in groups], dtype=object)
+    logits = np.array(logits, dtype=np.float64)
+    found: dict[str, dict[str, float]] = {k: {} for k in dict.fromkeys(keys)}
+    for target in targets:
+        offsets = fit_offsets(logits, labels, keys, target)
+        for key, value in offsets.items():
+            found[key][classes[target]] = value
+        logits[:, target] += np.array([offsets[k] for k in keys])
+    first = {group_key(g, names): g for g in groups}
+    return [{"group": first[k], "logits": found[k]} for k in found]
+
+
+class _ScoreColumn:
+    """A fitted 'estimator' whose prediction is its one input column: P(target) as ThresholdOptimizer's score."""
+
+    fitted_ = True
+
+    def fit(self, X, y=None):  # noqa: N803 - sklearn's names
+        return self
+
+    def predict(self, X):  # noqa: N803
+        return np.asarray(X)[:, 0]
+
+    def get_params(self, deep=True):
+        return {}
+
+
+def _finite(threshold: float) -> float:
+    low, high = PROBABILITY_BOUNDS
+    return float(low if threshold == -np.inf else high if threshold == np.inf else threshold)
+
+
+def fit_threshold_optimizer(score: np.ndarray, is_target: np.ndarray, groups: list[dict[str, str]], names: list[str],
+                            ) -> list[dict[str, Any]]:
+    """fairlearn ``ThresholdOptimizer`` (equalized odds) on one score; its per-group operations as data.
+
+    Each group's rule is a mixture: with probability ``p`` an item is judged by ``score > threshold``
+    (or ``<``). fairlearn's "ignore the score" share becomes an operation whose threshold no
+    probability crosses.
+    """
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    keys = np.array([group_key(g, names) for g in groups], dtype=object)
+    optimizer = ThresholdOptimizer(estimator=_ScoreColumn(), constraints="equalized_odds",
+                                   objective="balanced_accuracy_score", prefit=True, predict_method="predict")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # prefit checks: the score column needs no fitting
+        optimizer.fit(np.asarray(score, dtype=np.float64)[:, None], np.asarray(is_target, dtype=int),
+                      sensitive_features=keys)
+    first = {group_key(g, names): g for g in groups}
+    rows = []
+    for key, rule in optimizer.interpolated_thresholder_.interpolation_dict.items():
+        ignore = float(rule.get("p_ignore", 0.0))
+        constant = float(rule.get("prediction_constant", 0.0))
+        operations = []
+        if ignore > 0:
+            # a constant answer: a threshold every probability is above (yes) or below (no)
+            operations.append({"p": ignore, "threshold": PROBABILITY_BOUNDS[0] if constant >= 0.5 else PROBABILITY_BOUNDS[1],
+                               "operator": ">"})
+        for i in (0, 1):
+            p = (1.0 - ignore) * float(rule[f"p{i}"])
+            if p > 0:
+                op = rule[f"operation{i}"]
+                operations.append({"p": p, "threshold": _finite(float(op._threshold)), "operator": op._operator})
+        rows.append({"group": first[key], "operations": operations})
+    return rows
