@@ -12,6 +12,7 @@ from ._errors import DEBUG_OPTION, EXIT_CODES_HELP, AuditGroup, gates_exit
 from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
+from .mitigate import mitigate as mitigate_command
 from .models_catalog import models_list as models_catalog_list
 from .train_eval import evaluate as evaluate_command
 from .train_eval import train as train_command
@@ -39,6 +40,7 @@ app.add_typer(datasets_app, name="datasets")
 app.command("embed")(embed_command)
 app.command("import-tinyemo")(import_tinyemo)
 app.command("validate")(validate_command)
+app.command("mitigate")(mitigate_command)
 models_app.command("list")(models_catalog_list)
 
 
