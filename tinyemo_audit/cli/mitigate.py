@@ -19,6 +19,7 @@ def mitigate(
     alpha: Annotated[Optional[float], typer.Option(help="correlation-remover: share of the correlation removed, 0 to 1 (default 1).")] = None,
     projection: Annotated[Optional[str], typer.Option(help="prompt-projection: 'orthogonal' (default) or 'calibrated' (Chuang et al.).")] = None,
     rank: Annotated[Optional[int], typer.Option(help="prompt-projection: bias directions per attribute (default 1).")] = None,
+    rates: Annotated[Optional[str], typer.Option(help="thresholds (offsets): equalise 'decisions' (TPR/FPR of predicted labels, default) or 'scores' (mean P(label) of each class, Kleinberg et al.'s balance).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default reports/mitigate-<model>-<UTC time>): new, empty or one this tool wrote.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of both audits and of retraining draws.")] = 0,
     n: Annotated[Optional[int], typer.Option(help="Audit at most this many test items (default: all).")] = None,
@@ -40,7 +41,7 @@ def mitigate(
     from ..api import mitigate as run_mitigation
     from ..audit.runner import default_run_dir
 
-    options = {k: v for k, v in {"alpha": alpha, "projection": projection, "rank": rank}.items() if v is not None}
+    options = {k: v for k, v in {"alpha": alpha, "projection": projection, "rank": rank, "rates": rates}.items() if v is not None}
     out = out or default_run_dir("mitigate", model or "tinyemo-faces-mini")
     result = run_mitigation(model=model, dataset=dataset, method=method, attributes=list(attribute) if attribute else None,
                             target=target, options=options, out=out, seed=seed, n=n, n_twins=n_twins, config=config,

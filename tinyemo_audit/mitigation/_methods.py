@@ -174,13 +174,17 @@ def thresholds(plan: Plan) -> Mitigated:
     else:
         logits = preds.similarities.astype(np.float64) / bundle.temperature
         targets = [classes.index(t) for t in plan.targets]
-        rows = group_offsets(logits, data.labels, groups, plan.attributes, targets, classes)
+        rates = str(plan.options.get("rates", "decisions"))
+        rows = group_offsets(logits, data.labels, groups, plan.attributes, targets, classes, rates=rates)
         decision = {"kind": GROUP_OFFSETS, "attributes": list(plan.attributes), "offsets": rows}
         card = [f"Per-group offsets on the logits of {', '.join(plan.targets)} (the multiclass decision), each "
                 "chosen on the validation split of " + data.name + " to bring the group's TPR and FPR of that "
-                "label as close as one offset can to the overall rates (smallest equalized-odds gap). " + note]
+                "label as close as one offset can to the overall rates (smallest equalized-odds gap; rates from "
+                + ("predicted labels" if rates == "decisions" else "mean P(label), Kleinberg et al.'s balance for the "
+                   "positive and negative class") + "). " + note]
     return Mitigated(method="thresholds", spec={"decision": decision}, uses_attribute_at_prediction=True,
-                     record={"decision": decision["kind"], "fitted_on": f"{data.name} val (n = {len(data)})"},
+                     record={"decision": decision["kind"], "fitted_on": f"{data.name} val (n = {len(data)})",
+                             **({} if plan.target_given else {"rates": rates})},
                      card=card)
 
 

@@ -27,7 +27,7 @@ METHOD_CHOICES = tuple(METHODS) + (ALL,)
 MSG_TARGET = "--target {target} is not a class of the bundle's taxonomy ({classes})"
 MSG_ATTRIBUTE = "--attribute {attribute} is not an attribute of {dataset} (it has {known})"
 MSG_OPTION = "unknown mitigation option {name}; valid options: {valid}"
-OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float}
+OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float, "rates": str}
 
 
 @dataclass
@@ -42,6 +42,7 @@ class MitigationResult:
 
 def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     from ._projection import PROJECTIONS
+    from ._thresholds import RATES
 
     options = dict(options or {})
     for name, value in options.items():
@@ -55,6 +56,8 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
         raise InputError(f"mitigation option alpha must be in [0, 1], got {shown(options['alpha'])}")
     if "projection" in options and options["projection"] not in PROJECTIONS:
         raise UnknownNameError("projection", options["projection"], PROJECTIONS)
+    if "rates" in options and options["rates"] not in RATES:
+        raise UnknownNameError("threshold rates", options["rates"], RATES)
     if "rank" in options and not 1 <= options["rank"] <= 64:
         raise InputError(f"mitigation option rank must be in [1, 64], got {shown(options['rank'])}")
     if "lam" in options and not 0.0 <= options["lam"] <= 1e9:

@@ -6,7 +6,10 @@ Two decisions (written into the bundle as ``decision``, applied by :mod:`tinyemo
   added to that emotion's logit, chosen so that the group's TPR and FPR of the target (one-vs-rest)
   come as close as a single offset allows to the overall rates of the unadjusted model: the offset
   minimises ``max(|TPR_g − TPR|, |FPR_g − FPR|)`` (the equalized-odds gap), the smallest such
-  offset in magnitude on ties.
+  offset in magnitude on ties. ``rates="decisions"`` counts predicted labels (Hardt et al.'s
+  rates); ``rates="scores"`` uses their soft form, the mean P(target) over the group's items of the
+  target and of the other classes (Kleinberg et al. 2016's balance for the positive and negative
+  class), which also moves the probabilities of items whose label does not change.
 - **one-vs-rest thresholds**: fairlearn's ``ThresholdOptimizer`` (equalized odds, balanced
   accuracy) on P(target) for "is this item the target?"; its per-group randomised thresholds are
   stored as data.
@@ -31,18 +34,30 @@ def target_margins(logits: np.ndarray, target: int) -> np.ndarray:
     return others.max(axis=1) - logits[:, target]
 
 
-def _rates(margins: np.ndarray, positive: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """TPR and FPR of "predict target when offset > margin" for every offset of ``grid``."""
+RATES = ("decisions", "scores")
+
+
+def soft_margins(logits: np.ndarray, target: int) -> np.ndarray:
+    """``logsumexp(other logits) − logit_target``: P(target) after an offset b is ``sigmoid(b − margin)``."""
+    others = np.delete(logits, target, axis=1)
+    top = others.max(axis=1)
+    return top + np.log(np.exp(others - top[:, None]).sum(axis=1)) - logits[:, target]
+
+
+def _rates(margins: np.ndarray, positive: np.ndarray, grid: np.ndarray, rates: str) -> tuple[np.ndarray, np.ndarray]:
+    """TPR and FPR of the target (hard or soft, see the module docstring) for every offset of ``grid``."""
     def share(m):
         if not len(m):
             return np.zeros(len(grid))
+        if rates == "scores":
+            return (1.0 / (1.0 + np.exp(np.clip(m[None, :] - grid[:, None], -60, 60)))).mean(axis=1)
         return np.searchsorted(np.sort(m), grid, side="left") / len(m)
 
     return share(margins[positive]), share(margins[~positive])
 
 
 def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target: int,
-                grid: np.ndarray = OFFSET_GRID) -> dict[str, float]:
+                grid: np.ndarray = OFFSET_GRID, *, rates: str = "decisions") -> dict[str, float]:
     """Per-group offset of the ``target`` logit that best equalises its TPR and FPR (module docstring).
 
     Parameters
@@ -53,20 +68,21 @@ def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target
     keys : ``[N]``
         Each item's group key.
     target : int
+    rates : {"decisions", "scores"}
+        Hard rates of predicted labels, or their soft form (mean P(target)).
 
     Returns
     -------
     dict
         group key → offset (logit units).
     """
-    margins = target_margins(logits, target)
+    margins = soft_margins(logits, target) if rates == "scores" else target_margins(logits, target)
     positive = labels == target
-    tpr_all = float((margins[positive] < 0).mean()) if positive.any() else 0.0
-    fpr_all = float((margins[~positive] < 0).mean()) if (~positive).any() else 0.0
+    tpr_all, fpr_all = (float(r[0]) for r in _rates(margins, positive, np.zeros(1), rates))
     out = {}
     for key in np.unique(keys):
         rows = keys == key
-        tpr, fpr = _rates(margins[rows], positive[rows], grid)
+        tpr, fpr = _rates(margins[rows], positive[rows], grid, rates)
         gap = np.maximum(np.abs(tpr - tpr_all) if positive[rows].any() else 0.0,
                          np.abs(fpr - fpr_all) if (~positive[rows]).any() else 0.0)
         best = np.flatnonzero(gap <= gap.min() + 1e-12)
@@ -75,13 +91,13 @@ def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target
 
 
 def group_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[dict[str, str]], names: list[str],
-                  targets: list[int], classes: tuple[str, ...]) -> list[dict[str, Any]]:
+                  targets: list[int], classes: tuple[str, ...], *, rates: str = "decisions") -> list[dict[str, Any]]:
     """Offsets for every target in turn (each fitted after the previous ones are applied), as bundle rows."""
     keys = np.array([group_key(g, names) for g in groups], dtype=object)
     logits = np.array(logits, dtype=np.float64)
     found: dict[str, dict[str, float]] = {k: {} for k in dict.fromkeys(keys)}
     for target in targets:
-        offsets = fit_offsets(logits, labels, keys, target)
+        offsets = fit_offsets(logits, labels, keys, target, rates=rates)
         for key, value in offsets.items():
             found[key][classes[target]] = value
         logits[:, target] += np.array([offsets[k] for k in keys])
