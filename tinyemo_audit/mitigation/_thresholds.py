@@ -105,19 +105,19 @@ def group_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[dict[str,
     return [{"group": first[k], "logits": found[k]} for k in found]
 
 
-class _ScoreColumn:
+def _score_column():
     """A fitted 'estimator' whose prediction is its one input column: P(target) as ThresholdOptimizer's score."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    fitted_ = True
+    class ScoreColumn(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y=None):  # noqa: N803 - sklearn's names
+            self.fitted_ = True
+            return self
 
-    def fit(self, X, y=None):  # noqa: N803 - sklearn's names
-        return self
+        def predict(self, X):  # noqa: N803
+            return np.asarray(X)[:, 0]
 
-    def predict(self, X):  # noqa: N803
-        return np.asarray(X)[:, 0]
-
-    def get_params(self, deep=True):
-        return {}
+    return ScoreColumn().fit(None)
 
 
 def _finite(threshold: float) -> float:
@@ -136,7 +136,7 @@ def fit_threshold_optimizer(score: np.ndarray, is_target: np.ndarray, groups: li
     from fairlearn.postprocessing import ThresholdOptimizer
 
     keys = np.array([group_key(g, names) for g in groups], dtype=object)
-    optimizer = ThresholdOptimizer(estimator=_ScoreColumn(), constraints="equalized_odds",
+    optimizer = ThresholdOptimizer(estimator=_score_column(), constraints="equalized_odds",
                                    objective="balanced_accuracy_score", prefit=True, predict_method="predict")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # prefit checks: the score column needs no fitting
@@ -156,6 +156,6 @@ def fit_threshold_optimizer(score: np.ndarray, is_target: np.ndarray, groups: li
             p = (1.0 - ignore) * float(rule[f"p{i}"])
             if p > 0:
                 op = rule[f"operation{i}"]
-                operations.append({"p": p, "threshold": _finite(float(op._threshold)), "operator": op._operator})
+                operations.append({"p": p, "threshold": _finite(float(op.threshold)), "operator": op.operator})
         rows.append({"group": first[key], "operations": operations})
     return rows
