@@ -160,14 +160,16 @@ def thresholds(plan: Plan) -> Mitigated:
     preds = predict(bundle, data, progress=False)
     classes = tuple(data.classes)
     groups = data.attributes[plan.attributes].astype(str).to_dict("records")
+    constraint = str(plan.options.get("constraint", "equalized_odds"))
     note = ("**This decision reads each item's protected group ({}) at prediction time**: the same face gets a "
             "different threshold depending on its group.").format(", ".join(plan.attributes))
     if plan.target_given:
         target = plan.targets[0]
         t = classes.index(target)
-        rows = fit_threshold_optimizer(preds.probabilities[:, t], data.labels == t, groups, plan.attributes)
+        rows = fit_threshold_optimizer(preds.probabilities[:, t], data.labels == t, groups, plan.attributes,
+                                       constraint=constraint)
         decision = {"kind": ONE_VS_REST, "attributes": list(plan.attributes), "target": target, "groups": rows}
-        card = [f"fairlearn's ThresholdOptimizer (equalized odds, balanced accuracy) chose per-group randomised "
+        card = [f"fairlearn's ThresholdOptimizer ({constraint}, balanced accuracy) chose per-group randomised "
                 f"thresholds on P({target}) for the decision \"is this face {target}?\", fitted on the validation "
                 f"split of {data.name}; when the answer is no, the nearest other label is predicted. The random draw "
                 "is fixed per item (a digest of its embedding), so a prediction is reproducible. " + note]
@@ -175,15 +177,17 @@ def thresholds(plan: Plan) -> Mitigated:
         logits = preds.similarities.astype(np.float64) / bundle.temperature
         targets = [classes.index(t) for t in plan.targets]
         rates = str(plan.options.get("rates", "decisions"))
-        rows = group_offsets(logits, data.labels, groups, plan.attributes, targets, classes, rates=rates)
+        rows = group_offsets(logits, data.labels, groups, plan.attributes, targets, classes, rates=rates,
+                             constraint=constraint)
         decision = {"kind": GROUP_OFFSETS, "attributes": list(plan.attributes), "offsets": rows}
         card = [f"Per-group offsets on the logits of {', '.join(plan.targets)} (the multiclass decision), each "
                 "chosen on the validation split of " + data.name + " to bring the group's TPR and FPR of that "
-                "label as close as one offset can to the overall rates (smallest equalized-odds gap; rates from "
+                "label as close as one offset can to the overall rates (constraint " + constraint + "; rates from "
                 + ("predicted labels" if rates == "decisions" else "mean P(label), Kleinberg et al.'s balance for the "
                    "positive and negative class") + "). " + note]
     return Mitigated(method="thresholds", spec={"decision": decision}, uses_attribute_at_prediction=True,
                      record={"decision": decision["kind"], "fitted_on": f"{data.name} val (n = {len(data)})",
+                             "constraint": constraint,
                              **({} if plan.target_given else {"rates": rates})},
                      card=card)
 

@@ -27,7 +27,7 @@ METHOD_CHOICES = tuple(METHODS) + (ALL,)
 MSG_TARGET = "--target {target} is not a class of the bundle's taxonomy ({classes})"
 MSG_ATTRIBUTE = "--attribute {attribute} is not an attribute of {dataset} (it has {known})"
 MSG_OPTION = "unknown mitigation option {name}; valid options: {valid}"
-OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float, "rates": str}
+OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float, "rates": str, "constraint": str}
 
 
 @dataclass
@@ -42,7 +42,7 @@ class MitigationResult:
 
 def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     from ._projection import PROJECTIONS
-    from ._thresholds import RATES
+    from ._thresholds import CONSTRAINTS, RATES
 
     options = dict(options or {})
     for name, value in options.items():
@@ -58,6 +58,8 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
         raise UnknownNameError("projection", options["projection"], PROJECTIONS)
     if "rates" in options and options["rates"] not in RATES:
         raise UnknownNameError("threshold rates", options["rates"], RATES)
+    if "constraint" in options and options["constraint"] not in CONSTRAINTS:
+        raise UnknownNameError("threshold constraint", options["constraint"], CONSTRAINTS)
     if "rank" in options and not 1 <= options["rank"] <= 64:
         raise InputError(f"mitigation option rank must be in [1, 64], got {shown(options['rank'])}")
     if "lam" in options and not 0.0 <= options["lam"] <= 1e9:

@@ -35,6 +35,8 @@ def target_margins(logits: np.ndarray, target: int) -> np.ndarray:
 
 
 RATES = ("decisions", "scores")
+# fairlearn's names: which of the target's rates a group must match (Hardt et al.; predictive equality is FPR parity)
+CONSTRAINTS = ("equalized_odds", "false_positive_rate_parity", "true_positive_rate_parity")
 
 
 def soft_margins(logits: np.ndarray, target: int) -> np.ndarray:
@@ -57,7 +59,8 @@ def _rates(margins: np.ndarray, positive: np.ndarray, grid: np.ndarray, rates: s
 
 
 def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target: int,
-                grid: np.ndarray = OFFSET_GRID, *, rates: str = "decisions") -> dict[str, float]:
+                grid: np.ndarray = OFFSET_GRID, *, rates: str = "decisions",
+                constraint: str = "equalized_odds") -> dict[str, float]:
     """Per-group offset of the ``target`` logit that best equalises its TPR and FPR (module docstring).
 
     Parameters
@@ -70,6 +73,8 @@ def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target
     target : int
     rates : {"decisions", "scores"}
         Hard rates of predicted labels, or their soft form (mean P(target)).
+    constraint : {"equalized_odds", "false_positive_rate_parity", "true_positive_rate_parity"}
+        Which gap the offset closes: the larger of the TPR and FPR gaps, or one of them.
 
     Returns
     -------
@@ -83,21 +88,23 @@ def fit_offsets(logits: np.ndarray, labels: np.ndarray, keys: np.ndarray, target
     for key in np.unique(keys):
         rows = keys == key
         tpr, fpr = _rates(margins[rows], positive[rows], grid, rates)
-        gap = np.maximum(np.abs(tpr - tpr_all) if positive[rows].any() else 0.0,
-                         np.abs(fpr - fpr_all) if (~positive[rows]).any() else 0.0)
+        tpr_gap = np.abs(tpr - tpr_all) if positive[rows].any() and constraint != "false_positive_rate_parity" else 0.0
+        fpr_gap = np.abs(fpr - fpr_all) if (~positive[rows]).any() and constraint != "true_positive_rate_parity" else 0.0
+        gap = np.maximum(tpr_gap, fpr_gap) + np.zeros(len(grid))
         best = np.flatnonzero(gap <= gap.min() + 1e-12)
         out[str(key)] = float(grid[best[np.argmin(np.abs(grid[best]))]])
     return out
 
 
 def group_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[dict[str, str]], names: list[str],
-                  targets: list[int], classes: tuple[str, ...], *, rates: str = "decisions") -> list[dict[str, Any]]:
+                  targets: list[int], classes: tuple[str, ...], *, rates: str = "decisions",
+                  constraint: str = "equalized_odds") -> list[dict[str, Any]]:
     """Offsets for every target in turn (each fitted after the previous ones are applied), as bundle rows."""
     keys = np.array([group_key(g, names) for g in groups], dtype=object)
     logits = np.array(logits, dtype=np.float64)
     found: dict[str, dict[str, float]] = {k: {} for k in dict.fromkeys(keys)}
     for target in targets:
-        offsets = fit_offsets(logits, labels, keys, target, rates=rates)
+        offsets = fit_offsets(logits, labels, keys, target, rates=rates, constraint=constraint)
         for key, value in offsets.items():
             found[key][classes[target]] = value
         logits[:, target] += np.array([offsets[k] for k in keys])
@@ -126,8 +133,8 @@ def _finite(threshold: float) -> float:
 
 
 def fit_threshold_optimizer(score: np.ndarray, is_target: np.ndarray, groups: list[dict[str, str]], names: list[str],
-                            ) -> list[dict[str, Any]]:
-    """fairlearn ``ThresholdOptimizer`` (equalized odds) on one score; its per-group operations as data.
+                            *, constraint: str = "equalized_odds") -> list[dict[str, Any]]:
+    """fairlearn ``ThresholdOptimizer`` (``constraint``, default equalized odds) on one score; its per-group operations as data.
 
     Each group's rule is a mixture: with probability ``p`` an item is judged by ``score > threshold``
     (or ``<``). fairlearn's "ignore the score" share becomes an operation whose threshold no
@@ -136,7 +143,7 @@ def fit_threshold_optimizer(score: np.ndarray, is_target: np.ndarray, groups: li
     from fairlearn.postprocessing import ThresholdOptimizer
 
     keys = np.array([group_key(g, names) for g in groups], dtype=object)
-    optimizer = ThresholdOptimizer(estimator=_score_column(), constraints="equalized_odds",
+    optimizer = ThresholdOptimizer(estimator=_score_column(), constraints=constraint,
                                    objective="balanced_accuracy_score", prefit=True, predict_method="predict")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # prefit checks: the score column needs no fitting
