@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..model.steps import CORRELATION_REMOVER, GROUP_OFFSETS, ONE_VS_REST
+from ..model.steps import CORRELATION_REMOVER, GROUP_OFFSETS, ONE_VS_REST, group_columns
 from ._correlation import fit_correlation_remover
 from ._projection import pair_embeddings, project_labels, projection_matrix
 from ._reweigh import reweighing_weights
@@ -159,7 +159,7 @@ def thresholds(plan: Plan) -> Mitigated:
     bundle = plan.bundle
     preds = predict(bundle, data, progress=False)
     classes = tuple(data.classes)
-    groups = data.attributes[plan.attributes].astype(str).to_dict("records")
+    groups = group_columns(data.attributes, plan.attributes, step="thresholds").to_dict("records")
     constraint = str(plan.options.get("constraint", "equalized_odds"))
     note = ("**This decision reads each item's protected group ({}) at prediction time**: the same face gets a "
             "different threshold depending on its group.").format(", ".join(plan.attributes))

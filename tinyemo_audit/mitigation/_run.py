@@ -26,7 +26,6 @@ ALL = "all"
 METHOD_CHOICES = tuple(METHODS) + (ALL,)
 MSG_TARGET = "--target {target} is not a class of the bundle's taxonomy ({classes})"
 MSG_ATTRIBUTE = "--attribute {attribute} is not an attribute of {dataset} (it has {known})"
-MSG_OPTION = "unknown mitigation option {name}; valid options: {valid}"
 OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float, "rates": str, "constraint": str}
 
 
@@ -99,6 +98,9 @@ def _write_bundle(source, folder: Path, mitigated: Mitigated, plan: Plan) -> Non
     save_file({"label_embeddings": torch.as_tensor(labels).float().contiguous()}, str(folder / LABELS_FILE))
     for name, tensors in mitigated.step_files.items():
         save_numpy({k: v.astype("float32") for k, v in tensors.items()}, str(folder / name))
+    if mitigated.projector is not None:
+        # a retrained projector was fitted on the raw encoder features (or on this method's own step)
+        spec.pop("preprocessing", None)
     spec.update(mitigated.spec)
     spec["name"] = f"{source.name}-{mitigated.method}"
     spec["description"] = f"{source.name} mitigated by {mitigated.method}. " + (source.spec.get("description") or "")
