@@ -46,6 +46,9 @@ def test_an_unknown_method(tmp_path):
 
 
 def test_an_attribute_the_dataset_lacks(tmp_path):
+    from tinyemo_audit.data.registry import load_dataset
+
+    load_dataset("faces", "test")  # rendered once into the session cache: a cold render draws a progress bar
     result = mitigate(tmp_path / "out", "--method", "thresholds", "--attribute", "height")
     assert_exit_2(result, "is not an attribute of", tmp_path / "out")
 
