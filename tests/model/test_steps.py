@@ -61,6 +61,8 @@ def test_group_offsets_move_the_decision_of_their_group_only():
     scores, probs, predicted = decide(_Bundle(decision), sims, np.zeros((2, 3)), attrs, ("angry", "neutral"))
     # dark: 0.6 + 0.5 * -2 = -0.4 < 0.5 -> neutral; light unchanged -> angry
     assert predicted.tolist() == [1, 0]
-    assert np.allclose(scores[0], [-0.4, 0.5]) and np.allclose(probs.sum(1), 1)
+    assert np.allclose(scores, sims) and np.allclose(probs.sum(1), 1)  # the metric space stays as it is
+    # P(angry) of the dark item: softmax of the moved logits (-0.4, 0.5) / 0.5
+    assert np.isclose(probs[0, 0], 1 / (1 + np.exp((0.5 + 0.4) / 0.5)))
     with pytest.raises(InputError, match="at prediction time"):
         decide(_Bundle(decision), sims, np.zeros((2, 3)), None, ("angry", "neutral"))

@@ -10,7 +10,7 @@ Both are written by ``tinyemo-audit mitigate`` (docs/mitigation.md) and are data
   ``sensitive_mean`` ``[n_columns]``).
 - ``bundle.json["decision"]``: how the label scores become a prediction when it is not plain
   nearest-label. ``"group-offsets"``: per protected group, offsets added to the label logits
-  (similarity / temperature); ``"one-vs-rest-thresholds"``: fairlearn ``ThresholdOptimizer``'s
+  (similarity / temperature; similarities themselves are left as they are); ``"one-vs-rest-thresholds"``: fairlearn ``ThresholdOptimizer``'s
   per-group randomised thresholds on P(target) for the decision "is this item ``target``?" (no:
   the nearest other label). Both **use the protected attribute at prediction time**.
 
@@ -154,11 +154,13 @@ def threshold_decisions(decision: dict[str, Any], score: np.ndarray, keys: np.nd
 
 def decide(bundle, similarities: np.ndarray, embeddings: np.ndarray, attributes: pd.DataFrame | None,
            classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores, probabilities and predictions of ``classify`` after the bundle's decision step.
+    """Similarities, probabilities and predictions of ``classify`` after the bundle's decision step.
 
-    Without one: nearest label, softmax at the bundle's temperature. ``group-offsets`` moves the
-    logits, so the scores returned are the decision's (``similarity + temperature · offset``).
-    ``one-vs-rest-thresholds`` changes only which label is predicted.
+    Without one: nearest label, softmax at the bundle's temperature. A decision step is
+    post-processing: the similarities returned stay the metric space's cosine similarities (what
+    the metric-space probes read); ``group-offsets`` moves the logits, so the probabilities and the
+    predicted label are the decision's; ``one-vs-rest-thresholds`` changes only which label is
+    predicted.
     """
     temperature = bundle.temperature
     decision = bundle.spec.get("decision")
@@ -177,4 +179,4 @@ def decide(bundle, similarities: np.ndarray, embeddings: np.ndarray, attributes:
         others = scores.copy()
         others[:, t] = -np.inf
         predicted = np.where(yes, t, others.argmax(axis=1)).astype(np.int64)
-    return scores.astype(np.float32), probs.astype(np.float32), predicted
+    return np.asarray(similarities, dtype=np.float32), probs.astype(np.float32), predicted
