@@ -1,7 +1,7 @@
 """Mitigation targets (issue 17): every method on the default bundle and on the clean control bundle.
 
 Usage: python benchmarks/bench_mitigate.py [--out reports/bench-mitigate] [--models tinyemo-faces-mini faces-mini-clean]
-       [--rates decisions|scores] [--json FILE]
+       [--rates decisions|scores] [--constraint equalized_odds|false_positive_rate_parity] [--json FILE]
 
 For each bundle it runs ``tinyemo-audit mitigate --method all`` (the same code as the command:
 before-audit, four mitigated bundles, their after-audits through the audit itself, comparisons,
@@ -47,9 +47,10 @@ def main() -> None:
     parser.add_argument("--out", default="reports/bench-mitigate")
     parser.add_argument("--models", nargs="+", default=["tinyemo-faces-mini", "faces-mini-clean"])
     parser.add_argument("--rates", default=None, help="thresholds option (default: the method's default)")
+    parser.add_argument("--constraint", default=None, help="thresholds option (default: the method's default)")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
-    options = {"rates": args.rates} if args.rates else {}
+    options = {k: v for k, v in {"rates": args.rates, "constraint": args.constraint}.items() if v}
     figures = {}
     for model in args.models:
         start = time.perf_counter()
