@@ -181,8 +181,10 @@ def thresholds(plan: Plan) -> Mitigated:
                              constraint=constraint)
         decision = {"kind": GROUP_OFFSETS, "attributes": list(plan.attributes), "offsets": rows}
         card = [f"Per-group offsets on the logits of {', '.join(plan.targets)} (the multiclass decision), each "
-                "chosen on the validation split of " + data.name + " to bring the group's TPR and FPR of that "
-                "label as close as one offset can to the overall rates (constraint " + constraint + "; rates from "
+                "chosen on the validation split of " + data.name + " to bring the group's "
+                + {"equalized_odds": "TPR and FPR", "false_positive_rate_parity": "FPR",
+                   "true_positive_rate_parity": "TPR"}[constraint]
+                + " of that label as close as one offset can to the overall rate (constraint " + constraint + "; rates from "
                 + ("predicted labels" if rates == "decisions" else "mean P(label), Kleinberg et al.'s balance for the "
                    "positive and negative class") + "). " + note]
     return Mitigated(method="thresholds", spec={"decision": decision}, uses_attribute_at_prediction=True,
