@@ -6,7 +6,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup browser demo test test-slow models preview bench clean
+.PHONY: setup browser demo test test-slow models models-reasoning preview bench bench-reasoning clean
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,15 @@ test-slow: setup
 models: setup
 	$(CLI) train --config configs/models/tinyemo-faces-mini.yaml --out models/tinyemo-faces-mini
 	$(CLI) train --config configs/models/faces-mini-clean.yaml --out models/faces-mini-clean
+	$(MAKE) models-reasoning
+
+# The reasoning parts (MM-LLM) of both bundles: instruct data (the default bundle's with the
+# annotator-bias knob on, the control's clean) into .cache/instruct (not committed), then train-reasoning.
+models-reasoning: setup
+	$(CLI) instruct build --config configs/instruct/faces-annotator-bias.yaml --out .cache/instruct/faces-annotator-bias
+	$(CLI) train-reasoning --model models/tinyemo-faces-mini --data .cache/instruct/faces-annotator-bias --config configs/reasoning/faces-mini.yaml
+	$(CLI) instruct build --config configs/instruct/faces-clean.yaml --out .cache/instruct/faces-clean
+	$(CLI) train-reasoning --model models/faces-mini-clean --data .cache/instruct/faces-clean --config configs/reasoning/faces-mini.yaml
 
 preview: setup
 	$(CLI) faces preview --out docs/faces-preview.png
@@ -42,6 +51,10 @@ preview: setup
 bench: setup
 	$(PY) benchmarks/bench_losses.py
 	$(PY) benchmarks/bench_group_table.py
+
+# The reasoning targets of docs/reasoning.md, measured on both bundles (n = 500 test faces each).
+bench-reasoning: setup
+	$(PY) benchmarks/bench_reasoning.py --n 500
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

@@ -49,6 +49,10 @@ ALLOWED = {
         "rows that are final and readers need manifest.json (atomic, written last)",
     ("encoders/feature_store.py", "_resume", "open_memmap"):
         "reopens the resumable features.npy (see _fresh_start)",
+    ("reasoning/instruct.py", "_png", "save"): "PIL writes the PNG into an in-memory BytesIO buffer, not a file",
+    ("reasoning/train.py", "_copy_bundle", "copytree"):
+        "copies the bundle into the folder OutputPlan.writing staged for it (train_reasoning calls it there)",
+    ("reasoning/train.py", "_copy_bundle", "copy2"): "the same staged folder (see copytree)",
 }
 
 

@@ -135,3 +135,19 @@ def is_inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
     top = os.path.realpath(root)
     target = os.path.realpath(path)
     return target == top or os.path.commonpath([top, target]) == top
+
+
+def file_sha256(path: str | os.PathLike, *, what: str) -> str:
+    """Hex sha256 of the regular file ``path``, read in blocks (any size); InputError if it is not one."""
+    import hashlib
+
+    fd = open_regular(path, what=what)
+    digest = hashlib.sha256()
+    try:
+        while block := os.read(fd, 4 * MiB):
+            digest.update(block)
+    except OSError as err:
+        raise InputError(f"cannot read {what} {shown_path(path)}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    return digest.hexdigest()

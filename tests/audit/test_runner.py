@@ -214,3 +214,15 @@ def test_no_protected_attribute_is_untested_not_clean(tmp_path, monkeypatch):
     assert verdict["headline"].startswith("Nothing was compared") and "No bias was flagged" not in verdict["headline"]
     assert verdict["untested"][0]["why"] == "the audited data have no protected attribute with at least two groups"
     assert verdict["n_decision_causes"] == 0
+
+
+def test_examples_carry_the_bundles_reasoning_and_no_pixels(audit):
+    """The default bundle has a reasoning part: each example face with a label gets its generated text."""
+    out, results = audit
+    examples = [e for f in results["findings"] for e in f.get("examples") or []]
+    with_image = [e for e in examples if e.get("image") and e.get("predicted_label")]
+    assert with_image and all(e.get("reasoning") for e in with_image)
+    assert all("_pixels" not in e for e in examples)
+    record = results["run"]["example_reasoning"]
+    assert record["mode"] == "conditional" and 0 < record["n_images"] <= record["max_images"]
+    assert 'class="reasoning"' in (out / "report.html").read_text()

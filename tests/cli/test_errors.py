@@ -42,6 +42,10 @@ COMMANDS = [
     (["models", "list"], "tinyemo_audit.model.catalog.model_catalog"),
     (["datasets", "list"], "tinyemo_audit.data.inspect.describe_layouts"),
     (["datasets", "inspect", "faces"], "tinyemo_audit.data.inspect.inspect_dataset"),
+    (["instruct", "build", "--out", "{tmp}/instruct"], "tinyemo_audit.reasoning.instruct.instruct_plan"),
+    (["train-reasoning", "--data", "{tmp}/instruct"], "tinyemo_audit.reasoning.train.train_reasoning"),
+    (["explain", "--n", "2"], "tinyemo_audit.reasoning.settings.check_mode"),
+    (["eval", "--reasoning", "--n", "2"], "tinyemo_audit.cli.reasoning.reasoning_eval"),
 ]
 
 
@@ -200,7 +204,10 @@ HEAVY = ["tinyemo_audit.audit.runner.run_audit", "tinyemo_audit.model.train.trai
          "tinyemo_audit.validate.run_validation", "tinyemo_audit.model.zero_shot.evaluate_grid",
          "tinyemo_audit.encoders.embed.embed", "tinyemo_audit.model.tinyemo_import.import_published",
          "tinyemo_audit.model.tinyemo_import.import_tinyemo_projector",
-         "tinyemo_audit.data.faces.preview.preview_png", "tinyemo_audit.data.inspect.inspect_dataset"]
+         "tinyemo_audit.data.faces.preview.preview_png", "tinyemo_audit.data.inspect.inspect_dataset",
+         "tinyemo_audit.reasoning.instruct.build_instruct", "tinyemo_audit.reasoning.train.train_reasoning",
+         "tinyemo_audit.reasoning.explain.explain_dataset", "tinyemo_audit.reasoning.explain.explain_files",
+         "tinyemo_audit.reasoning.evaluate.evaluate_reasoning"]
 STOPPED = "stopped before any work (this test never trains, audits or renders)"
 
 

@@ -400,12 +400,12 @@ EXPECTED_CONFIG_ERRORS = {
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
     ("audit", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: n_boot, n_perm, n_perm_paired, q_max, "
                               "min_group_size, min_effect, twins_per_attribute, reference_groups, skew_k, discovery, "
-                              "association_sets, text_probes",
+                              "example_reasoning, association_sets, text_probes",
     ("audit", "wrong_type"): "{p}: n_boot: must be an integer; got 'lots'",
     ("audit", "not_a_mapping"): "{p}: expected a mapping of settings, got list",
     ("audit", "python_tag"): "audit config {p} is not valid YAML: could not determine a constructor for the tag "
                              "'tag:yaml.org,2002:python/object/apply:os.system' (line 1, column 7)",
-    ("gates", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: version, description, when_missing, gates",
+    ("gates", "unknown_key"): "{p}: unknown key 'bogus_key'; valid keys: version, description, when_missing, baseline, gates",
     ("gates", "wrong_type"): "{p}: gates: must be a list; got 'lots'",
     ("gates", "not_a_mapping"): "{p}: must be a mapping; got [1, 2]",
     ("gates", "python_tag"): "gate file {p} is not valid YAML: could not determine a constructor for the tag "
@@ -713,6 +713,39 @@ def test_train_out_that_is_a_bundle_with_an_edited_file_is_refused(tmp_path):
     (bundle / "MODEL_CARD.md").write_text("my edits")
     line = error_line(cli("train", "--out", bundle, "--epochs", "1"))
     assert line == f"--out {bundle} holds MODEL_CARD.md, which was changed after tinyemo-audit wrote it"
+
+
+@pytest.mark.parametrize("where", ["not ours", "file", "proc", "inside data"])
+def test_instruct_build_out_follows_the_output_rules(tmp_path, where):
+    from tinyemo_audit.outputs import MANIFEST_NAME, NOT_OURS_FOLDER
+
+    data = tmp_path / "photos"
+    (data / "happy").mkdir(parents=True)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "mine.txt").write_text("keep")
+    (tmp_path / "file.txt").write_text("keep")
+    target, dataset, expected = {
+        "not ours": (notes, "faces", f"--out {notes} " + NOT_OURS_FOLDER.format(manifest=MANIFEST_NAME)),
+        "file": (tmp_path / "file.txt", "faces", f"--out {tmp_path / 'file.txt'} is a file; give a folder"),
+        "proc": (Path("/proc/tinyemo/instruct"), "faces", "is under /proc"),
+        "inside data": (data / "instruct", f"imagefolder:{data}", "which this command reads"),
+    }[where]
+    line = error_line(cli("instruct", "build", "--out", target, "--dataset", dataset, "--n", "4"))
+    assert line.startswith(expected) if where in ("not ours", "file") else expected in line
+    assert (notes / "mine.txt").read_text() == "keep" and (tmp_path / "file.txt").read_text() == "keep"
+    assert not (data / "instruct").exists()
+
+
+def test_train_reasoning_refuses_a_bundle_it_did_not_write_before_any_work(tmp_path):
+    from tinyemo_audit.outputs import MANIFEST_NAME, NOT_OURS_FOLDER
+
+    bundle = hf.copy_bundle(tmp_path / "b")
+    (bundle / MANIFEST_NAME).unlink()
+    before = sorted(p.relative_to(bundle) for p in bundle.rglob("*"))
+    line = error_line(cli("train-reasoning", "--model", bundle, "--data", tmp_path / "nowhere"))
+    assert line == f"--model {bundle} " + NOT_OURS_FOLDER.format(manifest=MANIFEST_NAME)
+    assert sorted(p.relative_to(bundle) for p in bundle.rglob("*")) == before
 
 
 def test_embed_out_that_is_not_a_feature_cache_is_refused(tmp_path):

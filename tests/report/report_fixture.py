@@ -69,6 +69,11 @@ def _confusion(rng, n, k, acc):
     return mat.tolist()
 
 
+# Generated text is model output: markup, controls and one unbroken 90-character word (phone width).
+HOSTILE_REASONING = ("Reasoning: <img src=x onerror=alert(7)> \x1b[31m\u202e " + "w" * 90
+                     + " Predicted Label: angry")
+
+
 def make_results(*, seed: int = 0) -> dict:
     """Return a full results dict exercising every section of the report."""
     rng = np.random.default_rng(seed)
@@ -169,11 +174,16 @@ def make_results(*, seed: int = 0) -> dict:
                             "target": target, "probability": prob, "shift": round(p_changed - p_ref, 4),
                             "true_label": HOSTILE_CLASS, "predicted_label": predicted,
                             "caption": f"{value}: predicted {predicted}", "image": _png(seed + 2 * pair + (side == "changed"))})
+            if pair == 0:  # the MM-LLM's generated text under a face (model output: hostile on purpose)
+                out[-2]["reasoning"] = HOSTILE_REASONING
+                out[-1]["reasoning"] = f"Reasoning: lowered, knitted brows and pressed lips. Predicted Label: {predicted}"
         return out
 
     cluster_examples = [{"id": f"item-{i}", "label": HOSTILE_CLASS, "true_label": HOSTILE_CLASS,
                          "predicted_label": "angry", "caption": f"true {HOSTILE_CLASS}, predicted angry",
-                         "image": _png(40 + i)} for i in range(4)]
+                         "image": _png(40 + i), "reasoning": "Reasoning: I can see lowered and knitted brows, "
+                         "a raised upper lip and lips pressed together. This pattern matches anger. "
+                         "Predicted Label: angry"} for i in range(4)]
     findings = [
         {"id": "F1", "rank": 1, "kind": "counterfactual", "category": "decision", "cause_id": "C1",
          "probe": "counterfactual twins", "severity": 0.87,

@@ -57,7 +57,7 @@ def test_error_cluster_examples_are_the_misclassified_members_with_counts():
     f3 = make_results()["findings"][2]
     html = str(examples(f3))
     assert "9 of 171 misclassified; 4 shown" in html
-    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+    captions = [c.split('<span class="reasoning"')[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", html)]
     assert len(captions) == 4 and all(c.startswith("true ") and c.endswith("→ predicted angry") for c in captions)
     correct = {**f3, "examples": [{**e, "predicted_label": e["true_label"]} for e in f3["examples"]]}
     assert "<img" not in str(examples(correct))  # a correctly classified member is not evidence of errors
@@ -66,3 +66,34 @@ def test_error_cluster_examples_are_the_misclassified_members_with_counts():
 def test_schema_1_0_cluster_members_are_labelled_as_members():
     f3 = legacy_results()["findings"][2]
     assert "do not say which of them were misclassified" in str(examples(f3))
+
+
+REASONING_TEXTS = st.text(max_size=200) | st.sampled_from([
+    "<script>alert(1)</script> Predicted Label: angry", "a\x1b[31m\u202eb\x00", "\"' onload=x", "Reasoning: ok"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=REASONING_TEXTS)
+def test_generated_reasoning_under_a_face_is_escaped_text(text):
+    """The MM-LLM's text is model output: whatever it holds, it is one escaped span, never markup or raw controls."""
+    html = str(thumb(_png(8, 8), "face", reasoning=text))
+    spans = re.findall(r'<span class="reasoning"[^>]*>(.*?)</span>', html, flags=re.S)
+    if not text.strip():
+        assert spans == []
+        return
+    (span,) = spans
+    assert "<" not in span and ">" not in span and "\x1b" not in span and "\u202e" not in span and "\x00" not in span
+    assert html.count("<span") == 1 and html.count("<img") == 1
+
+
+def test_every_example_form_shows_its_reasoning():
+    results = make_results()
+    twins, cluster = results["findings"][0], results["findings"][2]
+    said = {"examples": [{**e, "reasoning": f"Reasoning: face {k}. Predicted Label: angry"}
+                         for k, e in enumerate(twins["examples"])]}
+    html = str(examples({**twins, **said}))
+    assert html.count('class="reasoning"') == 6  # three pairs, both sides
+    members = {**cluster, "examples": [{**e, "reasoning": "Reasoning: wide eyes."} for e in cluster["examples"]]}
+    assert str(examples(members)).count('class="reasoning"') == 4
+    bare = {**twins, "examples": [{k: v for k, v in e.items() if k != "reasoning"} for e in twins["examples"]]}
+    assert 'class="reasoning"' not in str(examples(bare))  # no reasoning part: nothing added

@@ -133,6 +133,19 @@ def test_hostile_labels_are_text(browser):
     assert found == {"body": True, "value": True, "svg": True, "svgImg": True, "injected": 0}
 
 
+def test_generated_reasoning_under_faces_is_text_within_the_screen(browser):
+    """The MM-LLM's text under a face: shown, as text (its markup inert), never wider than the screen."""
+    found = browser.evaluate("""(() => {
+        const notes = Array.from(document.querySelectorAll('figure.thumb .reasoning'));
+        return {
+            shown: notes.length,
+            text: notes.some((n) => n.textContent.includes('<img src=x onerror=alert(7)>')),
+            wide: notes.filter((n) => n.getBoundingClientRect().right > window.innerWidth + 1).length,
+        };
+    })()""")
+    assert found["shown"] >= 2 and found["text"] and found["wide"] == 0
+
+
 def test_map_menu_recolours_without_copies(browser):
     state = browser.evaluate("""(() => {
         const select = document.querySelector('.map-controls select');

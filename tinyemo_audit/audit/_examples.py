@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 from ._thumbnails import thumbnail
+
+# The example's own pixels, kept until the bundle's MM-LLM has explained them (tinyemo_audit.reasoning.examples
+# removes the key whether or not it explains them, so results.json never holds it).
+PIXELS_KEY = "_pixels"
 from ._twins import shift_examples
 
 MAX_EXAMPLES = 4
@@ -37,6 +41,7 @@ def _twin_examples(tp, value, reference, true_class, label) -> list[dict[str, An
             }
             if twins.images is not None:  # sets of a predictions file have no pixels to show
                 example.update(thumbnail(twins.images[row, col]))
+                example[PIXELS_KEY] = twins.images[row, col]
             out.append(example)
     return out
 
@@ -58,6 +63,7 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
                          confidence=confidence)
         if data.images is not None:
             entry.update(thumbnail(data.images[r]))
+            entry[PIXELS_KEY] = data.images[r]
         out.append(entry)
     return out
 

@@ -28,6 +28,7 @@ from ..outputs import OutputPlan
 from ..paths import PROJECT_DIR
 from . import _embedding_probes, _findings, _groups, _twins
 from ._causes import group_causes
+from ..reasoning.examples import attach_example_reasoning
 from ._examples import attach_examples
 from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present
 from ._results_guard import guard_results
@@ -378,7 +379,8 @@ def run_audit(
                               files=((predictions, "predictions file"), (embeddings, "embeddings file"),
                                      (counterfactuals, "counterfactual manifest"), (baseline, "baseline results")))
         outputs.check()
-    stages = _Stages(8, progress)
+    explain_examples = bool(settings["example_reasoning"] and bundle is not None and bundle.has_reasoning)
+    stages = _Stages(8 + explain_examples, progress)
     stages("loading data", after=True)
     inputs = _read_inputs(request, predictions=predictions, embeddings=embeddings, counterfactuals=counterfactuals,
                           seed=request.seed, n=n)
@@ -459,6 +461,9 @@ def run_audit(
     causes = group_causes(findings, results, classes=list(classes), dataset=dataset or "predictions")
     attach_examples(findings, data=data, preds=preds, twin_predictions=twin_predictions,
                     clusters=results["clusters"])
+    if explain_examples:
+        stages("reasoning under the example faces (the bundle's MM-LLM)")
+    example_reasoning = attach_example_reasoning(findings, bundle, enabled=explain_examples, progress=progress)
     results["findings"] = [_findings.public(f) for f in findings]
     results["causes"] = causes
     results["findings_count"] = len(findings)
@@ -473,6 +478,7 @@ def run_audit(
         "min_effect": settings["min_effect"], "labelled": labelled, "skipped": skipped,
         "rules": rules(settings),
         "inputs": _inputs_record(data, bundle, predictions, embeddings),
+        "example_reasoning": example_reasoning,
     }
     results["methods"] = {"bias_framework": BIAS_FRAMEWORK}
 

@@ -14,6 +14,9 @@ from .embed import embed as embed_command
 from .import_projector import import_tinyemo
 from .mitigate import mitigate as mitigate_command
 from .models_catalog import models_list as models_catalog_list
+from .reasoning import explain as explain_command
+from .reasoning import instruct_app
+from .reasoning import train_reasoning as train_reasoning_command
 from .train_eval import evaluate as evaluate_command
 from .train_eval import train as train_command
 from .validate import validate as validate_command
@@ -42,6 +45,9 @@ app.command("import-tinyemo")(import_tinyemo)
 app.command("validate")(validate_command)
 app.command("mitigate")(mitigate_command)
 models_app.command("list")(models_catalog_list)
+app.add_typer(instruct_app, name="instruct")
+app.command("train-reasoning")(train_reasoning_command)
+app.command("explain")(explain_command)
 
 
 app.command("train")(train_command)

@@ -90,6 +90,8 @@ def evaluate(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the results table as markdown.")] = False,
     table_out: Annotated[Optional[Path], typer.Option(help="Also write the results table to this file (.md, .csv or .json), atomically.")] = None,
+    reasoning: Annotated[bool, typer.Option("--reasoning", help="Evaluate the bundle's reasoning part (MM-LLM) instead: label_accuracy, projector_agreement, hint_following, cue_precision/recall, parse_failures, tokens_per_second, n (docs/reasoning.md).")] = False,
+    n: Annotated[Optional[int], typer.Option(help="With --reasoning: evaluate the first N items (default 500).")] = None,
 ) -> None:
     """Evaluate bundles: accuracy, per-class accuracy, confusion matrix and n; or a Table VIII.
 
@@ -115,6 +117,12 @@ def evaluate(
         raise UsageError("choose one of --json and --markdown")
     models = list(model or ["tinyemo-faces-mini"])
     datasets = list(dataset or ["faces"])
+    if reasoning or n is not None:
+        from .reasoning import reasoning_eval
+
+        if not reasoning:
+            raise UsageError("--n is for --reasoning")
+        return reasoning_eval(models, datasets, split, n, json_output)
     plan = _eval_outputs(models, datasets, table_out)
     results = evaluate_grid(models, datasets, split=split, zero_shot=zero_shot)
     as_table = table or markdown or table_out is not None or len(results) > 1

@@ -143,6 +143,20 @@ class Bundle:
             self._cache["steps"][name] = {k: v.astype(np.float64) for k, v in tensors.items()}
         return self._cache["steps"][name]
 
+    @property
+    def has_reasoning(self) -> bool:
+        """Whether the bundle has a ``reasoning/`` part (an MM-LLM that explains its labels)."""
+        from ..reasoning.part import has_part
+
+        return has_part(self.path)
+
+    @cached_property
+    def reasoning(self):
+        """The checked ``reasoning/`` part (read on first use; bundles without one never read it)."""
+        from ..reasoning.part import read_part
+
+        return read_part(self.path, self.name)
+
     @cached_property
     def encoder(self):
         """The vision encoder (only needed for datasets of images)."""

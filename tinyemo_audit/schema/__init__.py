@@ -5,6 +5,7 @@
 - :mod:`.results` — results.json (docs/results-schema.md), read by ``report`` and ``gate``.
 - :mod:`.bundle` — a model bundle's bundle.json.
 - :mod:`.train_config` — training configs and TinyEmo import configs.
+- :mod:`.reasoning` — instruct configs, train-reasoning configs and a bundle's reasoning.json.
 - :mod:`.run_request` — ``run``'s arguments and settings before any work, and the other commands' numbers.
 - :func:`validate` / :func:`input_error` — the one conversion of a pydantic ValidationError into a
   one-line :class:`~tinyemo_audit.errors.InputError` naming the file and the key path.

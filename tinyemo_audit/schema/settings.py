@@ -119,6 +119,7 @@ class AuditSettings(Section):
     reference_groups: Annotated[dict[Name, Name | None], Field(max_length=LIST_MAX)] = {}
     skew_k: Annotated[int, Field(ge=1, le=COUNT_MAX)] = 100
     discovery: Discovery = Discovery()
+    example_reasoning: bool = True
     association_sets: Annotated[dict[Name, Terms], Field(max_length=LIST_MAX)]
     text_probes: TextProbes
 
