@@ -1,6 +1,6 @@
 """The Python API: audit a model (a bundle, or its predictions) in a notebook or a pipeline; the CLI is a layer over it.
 
-Four names (docs/api.md): :func:`audit_model` runs an audit and returns an :class:`AuditResult`;
+Five names (docs/api.md): :func:`audit_model` runs an audit and returns an :class:`AuditResult`;
 :func:`load_results` reads a results.json back as one; :func:`compare` compares two of them as a
 :class:`Comparison`. They take what the command line takes, and also in-memory pandas DataFrames
 (predictions, counterfactual manifests) and numpy arrays (embeddings). Inputs are checked as the
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditResult", "Comparison", "audit_model", "compare", "load_results"]
+__all__ = ["AuditResult", "Comparison", "audit_model", "compare", "load_results", "mitigate"]
 
 
 def _write(path: str | os.PathLike, text: str, *, option: str, inputs: tuple = ()) -> Path:
@@ -308,3 +308,26 @@ def audit_model(*, model: str | None = None, dataset: str | None = None, predict
                         write=out is not None, chunk_size=chunk_size, device=device)
     return AuditResult(results=outcome.results, exit_code=outcome.exit_code,
                        run_dir=outcome.run_dir if out is not None else None)
+
+
+def mitigate(*, model: str | None = None, dataset: str | None = None, method: str = "all",
+             attributes: list[str] | None = None, target: str | None = None, options: dict[str, Any] | None = None,
+             out: str | os.PathLike | None = None, seed: int = 0, n: int | None = None, n_twins: int | None = None,
+             config: Any = None, progress: bool = False):
+    """Mitigate a bundle's bias with a documented method and measure it (docs/mitigation.md).
+
+    Runs the audit of ``model`` on ``dataset``, applies ``method`` ("reweigh", "correlation-remover",
+    "prompt-projection", "thresholds" or "all"), audits each mitigated bundle with the same code and
+    compares it with the first audit. Files (bundles, audits, comparisons, the trade-off page) are
+    written only when ``out`` is given, all or nothing.
+
+    Returns
+    -------
+    tinyemo_audit.mitigation.MitigationResult
+        ``before`` (results), ``methods`` (after-audit, comparison and trade-off row per method), ``tradeoff``.
+    """
+    from .mitigation import mitigate as run
+    from .schema.run_request import check_seed
+
+    return run(model=model, dataset=dataset, method=method, attributes=attributes, target=target, options=options,
+               out=out, seed=check_seed(seed), n=n, n_twins=n_twins, config=config, progress=progress)

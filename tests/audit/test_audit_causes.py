@@ -148,3 +148,21 @@ def test_a_disparity_without_a_confusion_still_gets_a_cause(metric):
     results["counterfactual"] = {}
     _, causes = _causes(results)
     assert causes and all(c["category"] == "decision" for c in causes)
+
+
+def test_every_cause_links_the_mitigation_methods_that_fit_it():
+    from tinyemo_audit.audit._causes import MITIGATION_FIT
+
+    _, causes = _causes(planted_results(skews={"happy": {"skin_group": skew_record("dark")}}))
+    for cause in causes:
+        methods = [m["method"] for m in cause["mitigations"]]
+        assert methods, cause["title"]
+        for m in cause["mitigations"]:
+            assert m["command"].startswith(f"tinyemo-audit mitigate --dataset faces --method {m['method']}")
+        assert any("tinyemo-audit mitigate" in s and "docs/mitigation.md" in s for s in cause["next_steps"])
+        if cause["category"] == "decision":
+            assert "reweigh" in methods or "thresholds" in methods
+        else:
+            assert set(methods) <= {m for fits in MITIGATION_FIT.values() for m, _ in fits}
+    space = next(c for c in causes if c["category"] == "metric_space")
+    assert [m["method"] for m in space["mitigations"]] == ["correlation-remover"]

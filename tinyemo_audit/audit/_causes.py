@@ -311,6 +311,39 @@ def _reasoning_steps(cause: _Cause, lead: dict[str, Any]) -> list[str]:
     ]
 
 
+# Which mitigation methods fit a cause (docs/mitigation.md), by the probe kinds that support it.
+MITIGATION_FIT = {
+    "counterfactual": (("reweigh", "annotation bias: weights that make label and group independent, then retrain"),
+                       ("thresholds", "per-group decision offsets fitted on validation; reads the attribute at prediction time"),
+                       ("correlation-remover", "removes the group's linear trace from the encoder features, then retrain")),
+    "disparity": (("thresholds", "equalises the group's TPR/FPR of the label on validation; reads the attribute at prediction time"),
+                  ("reweigh", "rebalances label and group in the training data, then retrain")),
+    "cluster": (("reweigh", "rebalances label and group in the training data, then retrain"),),
+    "skew": (("correlation-remover", "removes the group's linear trace from the encoder features, then retrain"),),
+    "association": (("correlation-remover", "removes the group's linear trace from the encoder features, then retrain"),),
+    "text_probe": (("prompt-projection", "projects the prompt pairs' bias directions out of the label embeddings; no retraining"),),
+}
+
+
+def _mitigations(cause: _Cause, dataset: str) -> list[dict[str, str]]:
+    """The methods of ``tinyemo-audit mitigate`` that fit this cause, each with its command."""
+    found: dict[str, str] = {}
+    for finding in cause.findings:
+        for method, why in MITIGATION_FIT.get(finding["kind"], ()):
+            found.setdefault(method, why)
+    attribute = f" --attribute {cause.attribute}" if cause.attribute else ""
+    return [{"method": m, "why": why, "command": f"tinyemo-audit mitigate --dataset {dataset} --method {m}{attribute}",
+             "docs": "docs/mitigation.md"} for m, why in found.items()]
+
+
+def _mitigation_step(mitigations: list[dict[str, str]]) -> list[str]:
+    if not mitigations:
+        return []
+    names = ", ".join(f"{m['method']} ({m['why']})" for m in mitigations)
+    return [f"Mitigate and measure the effect before/after (docs/mitigation.md): {names} — "
+            f"`{mitigations[0]['command']}`, or `--method all` for the trade-off of every method."]
+
+
 def _direction(cause: _Cause) -> str:
     if cause.category == _rules.METRIC_SPACE:
         return "sits near " + ", ".join(sorted(cause.targets))
@@ -376,7 +409,8 @@ def group_causes(findings: list[dict[str, Any]], results: dict[str, Any], *, cla
             "finding_ids": [f["id"] for f in cause.findings], "probes": probes,
             "outcome": {**lead["outcome"], "finding_id": lead["id"],
                         "by_finding": {f["id"]: f["outcome"]["text"] for f in cause.findings}},
-            "next_steps": _next_steps(cause, gate, dataset), "gate": gate,
+            "next_steps": _next_steps(cause, gate, dataset) + _mitigation_step(mitigations := _mitigations(cause, dataset)),
+            "mitigations": mitigations, "gate": gate,
         })
     return causes
 

@@ -24,11 +24,12 @@ import numpy as np
 from .. import __version__
 from .._io import atomic_write_json, atomic_write_text
 from ..model.classifier import predict
+from ..model.steps import has_steps
 from ..outputs import OutputPlan
 from ..paths import PROJECT_DIR
+from ..reasoning.examples import attach_example_reasoning
 from . import _embedding_probes, _findings, _groups, _twins
 from ._causes import group_causes
-from ..reasoning.examples import attach_example_reasoning
 from ._examples import attach_examples
 from ._requirements import MIN_GROUPS, AuditFacts, ProbePlan, label_sets_present, skip_entry
 from ._results_guard import guard_results
@@ -454,7 +455,8 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
 
     stages("embedding and classifying the test split" if bundle is not None else "reading the predictions")
     streamed = None
-    if inputs.preds is None and data.features is not None and data.counterfactuals is None:
+    # A bundle with mitigation steps reads each item's attributes as it classifies: the in-memory path.
+    if inputs.preds is None and data.features is not None and data.counterfactuals is None and not has_steps(bundle):
         streamed = _stream(inputs, attributes, references, classes, settings, seed, chunk_size, progress)
     elif inputs.preds is None:
         inputs.preds = predict(bundle, data, progress=progress)

@@ -13,6 +13,7 @@ from ._scale_options import CHUNK_HELP, DEVICE_HELP
 from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
+from .mitigate import mitigate as mitigate_command
 from .models_catalog import models_list as models_catalog_list
 from .reasoning import explain as explain_command
 from .reasoning import instruct_app
@@ -43,6 +44,7 @@ app.add_typer(datasets_app, name="datasets")
 app.command("embed")(embed_command)
 app.command("import-tinyemo")(import_tinyemo)
 app.command("validate")(validate_command)
+app.command("mitigate")(mitigate_command)
 models_app.command("list")(models_catalog_list)
 app.add_typer(instruct_app, name="instruct")
 app.command("train-reasoning")(train_reasoning_command)

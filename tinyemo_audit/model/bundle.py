@@ -114,6 +114,35 @@ class Bundle:
             raise InputError(f"{path} contains NaN or infinite values")
         return table
 
+    def step_tensors(self, name: str) -> dict[str, Any]:
+        """The float64 numpy tensors of a preprocessing step's safetensors file (``name`` inside the bundle).
+
+        Raises
+        ------
+        InputError
+            When the name leaves the bundle folder, or the file is unreadable or holds a
+            non-finite or non-float tensor.
+        """
+        if name not in self._cache.setdefault("steps", {}):
+            import numpy as np
+            from safetensors.numpy import load_file
+
+            from ..input_files import is_inside
+
+            path = self.path / name
+            if not is_inside(path, self.path):
+                raise InputError(f"{self.path / BUNDLE_FILE}: step weights {shown(name)} lie outside the bundle")
+            try:
+                tensors = load_file(str(path))
+            except Exception as err:  # noqa: BLE001 - safetensors raises several types for a damaged file
+                text = str(err).strip().splitlines()
+                raise InputError(f"cannot read {path}: {text[0] if text else type(err).__name__}") from None
+            for key, value in tensors.items():
+                if value.dtype.kind != "f" or not np.isfinite(value).all():
+                    raise InputError(f"{path}: tensor {shown(key)} is not a finite float tensor")
+            self._cache["steps"][name] = {k: v.astype(np.float64) for k, v in tensors.items()}
+        return self._cache["steps"][name]
+
     @property
     def has_reasoning(self) -> bool:
         """Whether the bundle has a ``reasoning/`` part (an MM-LLM that explains its labels)."""

@@ -28,13 +28,19 @@ class Predictions:
     confidence: np.ndarray | None = None
 
 
-def project(bundle, features: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
-    """Projected, L2-normalised embeddings of encoder features."""
+def project(bundle, features: np.ndarray, *, attributes=None, batch_size: int = 4096) -> np.ndarray:
+    """Projected, L2-normalised embeddings of encoder features.
+
+    The bundle's preprocessing steps (:mod:`.steps`) run first; a step that reads protected
+    attributes takes them from ``attributes`` (a DataFrame, one row per feature row).
+    """
     import torch
 
     from ..devices import current_device
+    from .steps import preprocess
 
     check_projector_input(bundle, features)
+    features = preprocess(bundle, features, attributes)
     device = current_device()
     projector = bundle.projector.to(device)
     out = []
@@ -54,25 +60,20 @@ def check_projector_input(bundle, features: np.ndarray) -> None:
         )
 
 
-def classify(bundle, embeddings: np.ndarray, classes: tuple[str, ...] | None = None) -> Predictions:
+def classify(bundle, embeddings: np.ndarray, classes: tuple[str, ...] | None = None, *, attributes=None) -> Predictions:
     """Nearest label (cosine) among ``classes`` (default: the bundle's taxonomy).
 
     Candidates come from :meth:`~tinyemo_audit.model.bundle.Bundle.embed_classes`, as in ``eval``.
+    A bundle with a decision step (:func:`.steps.decide`: per-group offsets or thresholds) reads
+    the items' protected groups from ``attributes``.
     """
+    from .steps import decide
+
     classes = tuple(classes or bundle.classes)
     labels = bundle.embed_classes(classes).numpy().astype(np.float32)
-    sims = embeddings @ labels.T
-    logits = sims / bundle.temperature
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    return Predictions(
-        classes=classes,
-        embeddings=embeddings,
-        similarities=sims.astype(np.float32),
-        probabilities=probs.astype(np.float32),
-        predicted=sims.argmax(axis=1).astype(np.int64),
-    )
+    sims, probs, predicted = decide(bundle, embeddings @ labels.T, embeddings, attributes, classes)
+    return Predictions(classes=classes, embeddings=embeddings, similarities=sims, probabilities=probs,
+                       predicted=predicted)
 
 
 DEFAULT_CHUNK_SIZE = 65_536
@@ -159,8 +160,9 @@ def dataset_features(bundle, dataset: Dataset, *, progress: bool = True) -> np.n
 
 def predict(bundle, dataset: Dataset, *, progress: bool = True) -> Predictions:
     """Project a dataset and classify it over the dataset's own taxonomy."""
-    embeddings = project(bundle, np.asarray(dataset_features(bundle, dataset, progress=progress)))
-    return classify(bundle, embeddings, dataset.classes)
+    features = np.asarray(dataset_features(bundle, dataset, progress=progress))
+    embeddings = project(bundle, features, attributes=dataset.attributes)
+    return classify(bundle, embeddings, dataset.classes, attributes=dataset.attributes)
 
 
 def subset_predictions(preds: Predictions, index: np.ndarray) -> Predictions:

@@ -151,10 +151,14 @@ def fit_projector(
     config: TrainConfig,
     *,
     progress: bool = True,
+    sample_weight: np.ndarray | None = None,
 ):
     """Train a MetricProjector with AdamW + OneCycle; keep the epoch with the best val accuracy.
 
-    Returns the selected projector and a per-epoch log. The test split is never looked at.
+    Returns the selected projector and a per-epoch log. The test split is never looked at. With
+    ``sample_weight`` (one non-negative weight per training row, e.g. reweighing's) each epoch
+    draws its rows with replacement in proportion to the weights, so the expected loss is the
+    weighted loss (the metric losses are batch-level and take no per-row weight).
     """
     import torch
     from tqdm.auto import tqdm
@@ -185,7 +189,11 @@ def fit_projector(
     bar = tqdm(total=config.epochs * steps_per_epoch, desc="projector", disable=not progress, file=sys.stderr)
     for epoch in range(config.epochs):
         projector.train()
-        order = torch.randperm(len(x_train), generator=generator).to(device)
+        if sample_weight is None:
+            order = torch.randperm(len(x_train), generator=generator).to(device)
+        else:
+            order = torch.multinomial(torch.as_tensor(sample_weight, dtype=torch.float64), len(x_train),
+                                      replacement=True, generator=generator).to(device)
         total = 0.0
         for step in range(steps_per_epoch):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]

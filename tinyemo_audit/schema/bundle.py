@@ -7,7 +7,7 @@ version does not know are kept, so a bundle written by a newer 1.x tool still lo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -72,6 +72,49 @@ class TrainingSection(OpenSection):
     datasets: list[TrainingDataset] | None = None
 
 
+class PreprocessingStep(OpenSection):
+    """A feature step before the projector (model/steps.py): fairlearn's CorrelationRemover."""
+
+    kind: Literal["correlation-remover"]
+    weights: Name
+    columns: Annotated[list[Annotated[list[Name], Field(min_length=2, max_length=2)]], Field(max_length=10_000)]
+    alpha: Annotated[Finite, Field(ge=0, le=1)]
+
+
+class GroupLogits(OpenSection):
+    group: dict[Name, Name]
+    logits: dict[Name, Finite]
+
+
+class ThresholdOperation(OpenSection):
+    p: Annotated[Finite, Field(ge=0, le=1)]
+    threshold: Finite
+    operator: Literal[">", "<"]
+
+
+class GroupThresholds(OpenSection):
+    group: dict[Name, Name]
+    operations: Annotated[list[ThresholdOperation], Field(min_length=1, max_length=3)]
+
+
+class DecisionSection(OpenSection):
+    """How label scores become a prediction when not plain nearest-label (model/steps.py)."""
+
+    kind: Literal["group-offsets", "one-vs-rest-thresholds"]
+    attributes: Annotated[list[Name], Field(min_length=1, max_length=16)]
+    offsets: list[GroupLogits] | None = None
+    target: Name | None = None
+    groups: list[GroupThresholds] | None = None
+
+    @field_validator("offsets", "groups")
+    @classmethod
+    def _keys(cls, rows, info):
+        for row in rows or []:
+            if set(row.group) != set(info.data.get("attributes") or []):
+                raise problem("every group must name exactly the decision's attributes")
+        return rows
+
+
 class BundleFile(OpenSection):
     """A whole bundle.json."""
 
@@ -86,6 +129,19 @@ class BundleFile(OpenSection):
     loss: LossSection
     training: TrainingSection | None = None
     metrics: dict[str, Any] | None = None
+    preprocessing: list[PreprocessingStep] | None = None
+    decision: DecisionSection | None = None
+    mitigation: dict[str, Any] | None = None
+
+    @field_validator("decision")
+    @classmethod
+    def _complete(cls, decision):
+        if decision is not None:
+            needed = {"group-offsets": ("offsets",), "one-vs-rest-thresholds": ("target", "groups")}[decision.kind]
+            for key in needed:
+                if getattr(decision, key) is None:
+                    raise problem(f"a {decision.kind} decision needs {key}")
+        return decision
 
     @field_validator("format")
     @classmethod

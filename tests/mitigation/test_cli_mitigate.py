@@ -1,0 +1,34 @@
+"""`mitigate` end to end on a tiny case: bundle, after-audit, comparison and trade-off written; the bundle loads."""
+
+import json
+
+from typer.testing import CliRunner
+
+from tinyemo_audit.cli.main import app
+from tinyemo_audit.model.bundle import load_bundle
+
+runner = CliRunner()
+SMALL = "n_boot: 100\nn_perm: 100\nn_perm_paired: 100\ntwins_per_attribute: 24\n"
+
+
+def test_mitigate_thresholds_end_to_end(tmp_path):
+    (tmp_path / "small.yaml").write_text(SMALL)
+    out = tmp_path / "mit"
+    result = runner.invoke(app, ["mitigate", "--method", "thresholds", "--attribute", "skin_group", "--target", "angry",
+                                 "--n", "300", "--config", str(tmp_path / "small.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "thresholds: accuracy" in result.stdout
+    bundle = load_bundle(out / "thresholds" / "bundle")
+    assert bundle.spec["decision"]["kind"] == "one-vs-rest-thresholds"
+    assert bundle.spec["mitigation"]["uses_protected_attribute_at_prediction"] is True
+    card = (out / "thresholds" / "bundle" / "MODEL_CARD.md").read_text()
+    assert "## Mitigation: thresholds" in card and "at prediction time" in card and "Measured by the after-audit" in card
+    comparison = json.loads((out / "thresholds" / "comparison.json").read_text())
+    assert comparison["base"]["name"] == "before" and comparison["new"]["name"] == "thresholds"
+    after = json.loads((out / "thresholds" / "after" / "results.json").read_text())
+    assert after["run"]["model"] == "tinyemo-faces-mini-thresholds"
+    summary = json.loads((out / "mitigation.json").read_text())
+    assert [row["method"] for row in summary["tradeoff"]] == ["before (no mitigation)", "thresholds"]
+    page = (out / "tradeoff.html").read_text()
+    assert "Mitigation trade-off" in page and 'src="http' not in page and "<link" not in page  # offline
+    assert (out / "before" / "report.html").is_file()
