@@ -13,7 +13,7 @@ from tinyemo_audit.report._rules import Rules
 from tinyemo_audit.report._sections import Context
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audit" / "reasoning"))
-from reasoning_fixtures import fast_settings, planted_texts, word_reading  # noqa: E402
+from reasoning_audit_fixtures import fast_settings, planted_texts, word_reading  # noqa: E402
 
 HOSTILE_TEXT = 'Calm. <script>alert(1)</script> \x1b[2J "quoted" & \u202e'
 
