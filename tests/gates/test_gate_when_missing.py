@@ -129,16 +129,20 @@ def test_markdown_lists_skips_with_reason():
     assert len(rows) == 1 and "needs labels" in rows[0]
 
 
+REASONING_GATES = {"reasoning stated-label flips", "reasoning leakage amplification"}
+
+
 @pytest.mark.parametrize("name", ["strict", "lenient"])
 def test_shipped_sets_skip_label_and_twin_gates_on_label_free_results(name):
     outcomes = evaluate_gates(load_gates(name), LABEL_FREE)
     assert not [o for o in outcomes if o.status == ERROR]
     skipped = {o.gate for o in outcomes if o.status == SKIP}
-    assert skipped == LABEL_GATES | {"counterfactual flip rate"}
+    assert skipped == LABEL_GATES | {"counterfactual flip rate"} | REASONING_GATES
     for o in outcomes:
         if o.status == SKIP:
             assert ("needs labels" in o.details) == (o.gate in LABEL_GATES)
             assert ("needs counterfactual twins" in o.details) == (o.gate == "counterfactual flip rate")
+            assert ("needs a bundle with a reasoning part" in o.details) == (o.gate in REASONING_GATES)
     # What a label-free audit can still gate: selection-rate gaps and findings.
     checked = {o.gate for o in outcomes if o.status != SKIP}
     assert checked == {"selection-rate gap per emotion", "confirmed findings"}

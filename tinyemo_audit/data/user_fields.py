@@ -142,10 +142,15 @@ def _has_control_codepoint(values: np.ndarray) -> bool:
         values = values.astype(str)
     if not values.size or values.dtype.itemsize == 0:
         return False
-    points = values.view(np.uint32)
+    points = values.reshape(-1).view(np.uint32).reshape(values.size, -1)
     # NUL is numpy's padding (a real trailing NUL is dropped by numpy itself); tab and newline count.
-    bad = np.isin(points, np.asarray(CONTROL_POINTS, dtype=np.uint32))
-    return bool(bad.any())
+    if np.isin(points, np.asarray(CONTROL_POINTS, dtype=np.uint32)).any():
+        return True
+    # A NUL with a character after it in the same string is no padding: it is a control character.
+    filled = points != 0
+    later = np.zeros_like(filled)
+    later[:, :-1] = np.logical_or.accumulate(filled[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    return bool((~filled & later).any())
 
 
 # CONTROL_CHARACTERS as code points: the sanitiser's list plus tab and newline, without NUL (padding).
