@@ -77,8 +77,9 @@ PROBES: dict[str, Probe] = {p.kind: p for p in (
     Probe("reasoning_leakage", "reasoning: attribute leakage (LIC)", DECISION, 0.8, "leakage",
           "leakage above its null: the amplification over the reference reasoning (LIC generated − reference), "
           "or without reference texts the generated leakage above chance", "twin identities",
-          "permutation null of the cross-validated classifier (groups permuted within identities; for "
-          "amplification, sources swapped for half the identities), one-sided, p from its normal limit"),
+          "permutation null of the cross-validated classifier (groups permuted within identities, the "
+          "classifier refitted; for amplification the same permutations of both sources), one-sided, "
+          "p = (1 + #{permuted ≥ observed}) / (1 + n_perm)"),
 )}
 
 FLAG_RULE = (
