@@ -157,8 +157,12 @@ def units(kind: str, record: dict[str, Any]) -> int | None:
     return record.get("n")
 
 
+# Probes whose effect is a share, stated in percentage points.
+POINT_KINDS = ("counterfactual", "disparity", "reasoning_label", "reasoning_mention")
+
+
 def _fmt_effect(kind: str, value: float) -> str:
-    if kind in ("counterfactual", "disparity", "reasoning_label", "reasoning_mention"):
+    if kind in POINT_KINDS:
         return f"{round(100 * value, 1) + 0.0:+.1f} points"  # + 0.0: no "-0.0"
     if kind == "cluster":
         return f"{value:.2f}×"
@@ -166,7 +170,7 @@ def _fmt_effect(kind: str, value: float) -> str:
 
 
 def _fmt_bar(kind: str, threshold: float) -> str:
-    if kind in ("counterfactual", "disparity", "reasoning_label", "reasoning_mention"):
+    if kind in POINT_KINDS:
         return f"{100 * threshold:g}-point"
     return f"{threshold:g}×" if kind == "cluster" else f"{threshold:g}"
 
