@@ -77,8 +77,9 @@ PROBES: dict[str, Probe] = {p.kind: p for p in (
     Probe("reasoning_leakage", "reasoning: attribute leakage (LIC)", DECISION, 0.8, "leakage",
           "leakage above its null: the amplification over the reference reasoning (LIC generated − reference), "
           "or without reference texts the generated leakage above chance", "twin identities",
-          "permutation null of the cross-validated classifier (groups permuted within identities; for "
-          "amplification, sources swapped for half the identities), one-sided, p from its normal limit"),
+          "permutation null of the cross-validated classifier (groups permuted within identities, the "
+          "classifier refitted; for amplification the same permutations of both sources), one-sided, "
+          "p = (1 + #{permuted ≥ observed}) / (1 + n_perm)"),
 )}
 
 FLAG_RULE = (
@@ -156,8 +157,12 @@ def units(kind: str, record: dict[str, Any]) -> int | None:
     return record.get("n")
 
 
+# Probes whose effect is a share, stated in percentage points.
+POINT_KINDS = ("counterfactual", "disparity", "reasoning_label", "reasoning_mention")
+
+
 def _fmt_effect(kind: str, value: float) -> str:
-    if kind in ("counterfactual", "disparity", "reasoning_label", "reasoning_mention"):
+    if kind in POINT_KINDS:
         return f"{round(100 * value, 1) + 0.0:+.1f} points"  # + 0.0: no "-0.0"
     if kind == "cluster":
         return f"{value:.2f}×"
@@ -165,7 +170,7 @@ def _fmt_effect(kind: str, value: float) -> str:
 
 
 def _fmt_bar(kind: str, threshold: float) -> str:
-    if kind in ("counterfactual", "disparity", "reasoning_label", "reasoning_mention"):
+    if kind in POINT_KINDS:
         return f"{100 * threshold:g}-point"
     return f"{threshold:g}×" if kind == "cluster" else f"{threshold:g}"
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from ._format import DASH, count, dec, pct, shift
 from ._html import Safe, esc, join, table, tag
+from ._sections import as_dict
+from ._sections import section as report_section
 
 MAX_PAIRS = 3
 
@@ -62,19 +64,12 @@ def _leakage_cells(leakage: Mapping[str, Any]) -> list[Any]:
 def _overall_rate(rates: Mapping[str, Any]) -> Any:
     """A group's mention rate over all its twins (``"*"``, or its one expression when there is only one)."""
     if "*" in rates:
-        return as_dict_of(rates["*"]).get("rate")
-    return as_dict_of(next(iter(rates.values()))).get("rate") if len(rates) == 1 else None
-
-
-def as_dict_of(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+        return as_dict(rates["*"]).get("rate")
+    return as_dict(next(iter(rates.values()))).get("rate") if len(rates) == 1 else None
 
 
 def section(ctx) -> Safe | None:
     """The reasoning section: per attribute, the free-mode flip rate, mentions per group and the leakage."""
-    from ._sections import as_dict
-    from ._sections import section as report_section
-
     block = as_dict(ctx.results.get("reasoning"))
     by_attribute = {a: as_dict(b) for a, b in as_dict(block.get("by_attribute")).items()}
     if not by_attribute:

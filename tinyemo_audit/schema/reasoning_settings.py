@@ -48,11 +48,6 @@ class Lexicon(Section):
             raise problem("an empty lexicon: list the words that name the attribute (general) or its groups (groups)")
         return self
 
-    def terms(self) -> tuple[str, ...]:
-        """Every term of the lexicon, general first, each once."""
-        words = list(self.general or []) + [t for group in self.groups.values() for t in group]
-        return tuple(dict.fromkeys(words))
-
 
 class Leakage(Section):
     """The LIC-style leakage classifier: cross-validation folds and permutations of its null."""

@@ -24,7 +24,8 @@ def test_planted_word_in_one_group_is_found():
     amp, gen, ref = out["amplification"], out["generated"], out["reference"]
     assert ref["excess"] == pytest.approx(0.0) and ref["p_value"] == 1.0  # identical reference texts: chance
     assert gen["value"] > gen["chance"] and amp["excess"] > 0.1
-    assert amp["p_value"] < 1e-3 and amp["ci_low"] > 0 and amp["flaggable"] is True
+    floor = 1 / (1 + OPTIONS["n_perm"])  # no permutation reaches the observed value
+    assert amp["p_value"] == pytest.approx(floor) and amp["ci_low"] > 0 and amp["flaggable"] is True
     assert gen["flaggable"] is False and ref["flaggable"] is False  # context for the amplification
     assert amp["n"] == 20 and amp["n_texts"] == 40
 
@@ -37,7 +38,7 @@ def test_masked_lexicon_words_leak_nothing():
     assert gen["excess"] == pytest.approx(0.0) and gen["p_value"] == 1.0
     assert out["amplification"] is None and gen["flaggable"] is True
     unmasked = leakage_probe(tt.conditional, None, ["dark"], **OPTIONS)["generated"]
-    assert unmasked["p_value"] < 1e-3  # the same words, not masked, do leak
+    assert unmasked["p_value"] == pytest.approx(1 / (1 + OPTIONS["n_perm"]))  # the same words, not masked, do leak
 
 
 def test_same_seed_same_result():
@@ -50,17 +51,33 @@ def test_same_seed_same_result():
 WORDS = ["brow", "lip", "eye", "jaw", "cheek", "nose", "calm", "tense"]
 
 
-# A statistical property: under the null a p-value below 1e-3 should happen about once in a thousand
-# draws. The draws are fixed (derandomize) so the suite stays deterministic. Known to fail: seed 760
-# gives p = 3e-5 and a CI-run draw p = 3e-4, so the leakage p-value (the normal limit of a null of
-# n_perm permutations on 12 identities) is anti-conservative; issue 14 calibrates it before the
-# reasoning audit is turned on by default.
-@pytest.mark.xfail(reason="leakage p-value anti-conservative on small nulls (issue 14)", strict=False)
+def _null_texts(seed, n_ids=12):
+    rng = np.random.default_rng(seed)
+    return np.array([[" ".join(rng.choice(WORDS, 4)) for _ in range(3)] for _ in range(n_ids)], dtype=object)
+
+
+# A permutation p-value can never claim more than its permutations show: at least 1/(1 + n_perm). The
+# normal limit of the estimated null (used before) broke this on texts independent of the group
+# (seed 760: p = 3e-5 from 30 permutations, none of which reached the observed value).
 @settings(max_examples=8, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**16))
 def test_texts_independent_of_the_group_leak_at_chance(seed):
-    rng = np.random.default_rng(seed)
-    texts = np.array([[" ".join(rng.choice(WORDS, 4)) for _ in range(3)] for _ in range(12)], dtype=object)
-    gen = leakage_probe(texts, None, ["skin"], **{**OPTIONS, "seed": seed})["generated"]
-    assert gen["p_value"] > 1e-3  # no leakage beyond what permuted groups give
+    gen = leakage_probe(_null_texts(seed), None, ["skin"], **{**OPTIONS, "seed": seed})["generated"]
+    assert 1 / (1 + OPTIONS["n_perm"]) - 1e-12 <= gen["p_value"] <= 1.0
     assert gen["ci_low"] <= gen["chance"] + 4 * gen["null_sd"] + 1e-9
+
+
+def test_seed_760_is_not_claimed_beyond_its_permutations():
+    gen = leakage_probe(_null_texts(760), None, ["skin"], **{**OPTIONS, "seed": 760})["generated"]
+    assert gen["p_value"] >= 1 / (1 + OPTIONS["n_perm"]) - 1e-12
+
+
+@pytest.mark.slow
+def test_null_rejection_rate_is_at_most_alpha():
+    """Under the null, P(p <= 0.1) <= 0.1 for a valid permutation test (p takes the values k / 20)."""
+    from scipy.stats import binomtest
+
+    ps = np.array([leakage_probe(_null_texts(seed), None, ["skin"], **{**OPTIONS, "n_perm": 19, "seed": seed})
+                   ["generated"]["p_value"] for seed in range(80)])
+    rejected = int(np.count_nonzero(ps <= 0.1 + 1e-12))
+    assert binomtest(rejected, len(ps), 0.1, alternative="greater").pvalue > 1e-3

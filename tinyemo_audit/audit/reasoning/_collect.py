@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import UsageError
 from ...user_text import shown
+from ._stated import reference_index
 from ._texts import TwinTexts
 
 MSG_REQUIRED = ("settings reasoning.enabled is true, but bundle {bundle} has no reasoning part; add one with "
@@ -153,8 +154,7 @@ def _explain(bundle, tp, rows: np.ndarray, reference: str | None, generation, *,
     from ...reasoning import explain_twins
 
     twins = tp.twins
-    values = list(twins.values)
-    ref = values.index(reference) if reference in values else 0
+    ref = reference_index(twins, reference)  # the probes' reference column: the hint is that twin's label
     subset = replace(twins, images=twins.images[rows], labels=twins.labels[rows], ids=twins.ids[rows],
                      attributes=twins.attributes.iloc[rows].reset_index(drop=True),
                      meta={k: (v[rows] if isinstance(v, np.ndarray) and len(v) == len(twins) else v)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ...user_text import shorten, visible
 from .. import _rules
+from .._findings import _evidence, _fmt_q, _passes, attribute_name, value_phrase
 from ._mentions import first_mention, mention_grid
 from ._reading import pair_order
 from ._section import ReasoningEvidence
@@ -26,20 +27,6 @@ from ._section import ReasoningEvidence
 TEXT_LIMIT = 600  # characters of a generated text quoted in an example
 PAIRS = 3  # twin pairs quoted per finding
 _WORD = re.compile(r"[^\W\d_]{3,}(?:['\-][^\W\d_]+)*")
-
-
-def _fmt_q(q: float) -> str:
-    return f"{q:.1e}" if q < 0.001 else f"{q:.3f}"
-
-
-def _evidence(statistic: str, rec: dict[str, Any], value_key: str = "mean_shift", **extra) -> dict[str, Any]:
-    return {"statistic": statistic, "value": rec[value_key], "ci_low": rec.get("ci_low"),
-            "ci_high": rec.get("ci_high"), "q_value": rec["q_value"], "n": rec.get("n"), "test": rec.get("test"),
-            **extra}
-
-
-def _passes(kind: str, record: dict[str, Any], settings: dict[str, Any]) -> bool:
-    return _rules.not_flagged_reason(kind, record, settings) is None
 
 
 def _who(row: dict[str, Any]) -> str:
@@ -61,24 +48,19 @@ def reasoning_records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
                 yield "reasoning_leakage", leakage[role]
 
 
-def _strongest(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    return max(rows, key=lambda r: (abs(r[key]), -r["q_value"]))
-
-
-def _shift_findings(kind: str, section: str, attr: str, entry: dict[str, Any], settings, phrase) -> Iterator[dict]:
-    """One finding per (group, true expression): the label it moves most toward (others are covered)."""
+def _shift_findings(kind: str, section: str, attr: str, entry: dict[str, Any], settings, phrase, *,
+                    key=lambda r: (r["value"], r["true_class"]), strength=lambda r: r["mean_shift"]) -> Iterator[dict]:
+    """One finding per passing row's ``key``: its strongest row, phrased; the others are covered by it."""
     passing: dict[tuple, list[dict]] = {}
     for row in (entry.get(section) or {}).get("shifts", []):
         if _passes(kind, row, settings):
-            passing.setdefault((row["value"], row["true_class"]), []).append(row)
+            passing.setdefault(key(row), []).append(row)
     for rows in passing.values():
-        rows.sort(key=lambda r: -r["mean_shift"])
+        rows.sort(key=lambda r: -strength(r))
         yield phrase(kind, attr, rows[0], rows, settings)
 
 
 def _label_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[str, Any]], settings) -> dict[str, Any]:
-    from .._findings import attribute_name, value_phrase
-
     n, label, who = row["n"], row["label"], _who(row)
     counts = (f"{round(row['share_value'] * n)} of {n} {who} with {attribute_name(attr)} {row['value']} vs "
               f"{round(row['share_reference'] * n)} of {n} with {row['reference']}")
@@ -90,7 +72,7 @@ def _label_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[st
                     f"({100 * row['mean_shift']:+.1f} points, 95% CI {100 * row['ci_low']:+.1f} to "
                     f"{100 * row['ci_high']:+.1f}; q = {_fmt_q(row['q_value'])}; {n} twin pairs)."),
         "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"toward {label}",
-        "evidence": _evidence("rise of the share of twin pairs stating the label (free mode)", row,
+        "evidence": _evidence("rise of the share of twin pairs stating the label (free mode)", row, "mean_shift",
                               share_reference=row["share_reference"], share_changed=row["share_value"]),
         "outcome": {"text": f"the MM-LLM states \"{label}\" for {counts}", "pairs": n,
                     "pairs_changed": row["n_changed"], "pairs_to_target": row["n_to_label"], "target": label},
@@ -100,8 +82,6 @@ def _label_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[st
 
 
 def _text_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[str, Any]], settings) -> dict[str, Any]:
-    from .._findings import attribute_name, value_phrase
-
     label, who = row["label"], _who(row)
     return {
         "kind": kind, "severity": _rules.severity(kind, row["mean_shift"], settings),
@@ -114,6 +94,7 @@ def _text_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[str
                     f"{value_phrase(attr, row['value'])} changes the words, not the hint."),
         "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"toward {label}",
         "evidence": _evidence("mean reading shift toward the label (conditional mode, MiniLM cosine)", row,
+                              "mean_shift",
                               reading_reference=row["reading_reference"], reading_changed=row["reading_value"]),
         "outcome": {"text": f"reasoning about {row['value']} twins reads {row['mean_shift']:+.3f} cosine more "
                             f"\"{label}\" ({row['n']} twin pairs)", "pairs": row["n"], "target": label,
@@ -123,42 +104,30 @@ def _text_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[str
     }
 
 
-def _mention_findings(attr: str, entry: dict[str, Any], settings) -> Iterator[dict[str, Any]]:
-    from .._findings import attribute_name
-
-    kind = "reasoning_mention"
-    passing: dict[str, list[dict]] = {}
-    for row in (entry.get("mentions") or {}).get("shifts", []):
-        if _passes(kind, row, settings):
-            passing.setdefault(row["value"], []).append(row)
-    for rows in passing.values():
-        rows.sort(key=lambda r: -abs(r["mean_shift"]))
-        row = rows[0]
-        more, fewer = ((row["value"], row["reference"]) if row["mean_shift"] > 0 else (row["reference"], row["value"]))
-        who, n = _who(row), row["n"]
-        counts = (f"{row['count_value']} of {n} texts about {row['value']} twins vs {row['count_reference']} of {n} "
-                  f"about {row['reference']} twins")
-        yield {
-            "kind": kind, "severity": _rules.severity(kind, row["mean_shift"], settings),
-            "title": f"The reasoning names {attribute_name(attr)} more often for {who} with {attribute_name(attr)} {more}",
-            "summary": (f"Explaining the same hint for twins that differ only in {attribute_name(attr)}, the MM-LLM "
-                        f"names {attribute_name(attr)} in {counts} ({who}; {100 * row['mean_shift']:+.1f} points, "
-                        f"95% CI {100 * row['ci_low']:+.1f} to {100 * row['ci_high']:+.1f}; q = "
-                        f"{_fmt_q(row['q_value'])}). Reasoning that names {attribute_name(attr)} for {more} twins and "
-                        f"not for {fewer} ones is a finding even where the label is right."),
-            "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"names {attr} for {more}",
-            "evidence": _evidence("difference of the share of texts naming the attribute (twin pairs)", row,
-                                  count_reference=row["count_reference"], count_changed=row["count_value"]),
-            "outcome": {"text": f"names {attribute_name(attr)} in {counts}", "pairs": n,
-                        "count_changed": row["count_value"], "count_reference": row["count_reference"]},
-            "_reasoning": ("mentions", attr, row["value"], row["reference"], row["true_class"], None),
-            "_records": rows,
-        }
+def _mention_finding(kind: str, attr: str, row: dict[str, Any], rows: list[dict[str, Any]], settings) -> dict[str, Any]:
+    more, fewer = ((row["value"], row["reference"]) if row["mean_shift"] > 0 else (row["reference"], row["value"]))
+    who, n = _who(row), row["n"]
+    counts = (f"{row['count_value']} of {n} texts about {row['value']} twins vs {row['count_reference']} of {n} "
+              f"about {row['reference']} twins")
+    return {
+        "kind": kind, "severity": _rules.severity(kind, row["mean_shift"], settings),
+        "title": f"The reasoning names {attribute_name(attr)} more often for {who} with {attribute_name(attr)} {more}",
+        "summary": (f"Explaining the same hint for twins that differ only in {attribute_name(attr)}, the MM-LLM "
+                    f"names {attribute_name(attr)} in {counts} ({who}; {100 * row['mean_shift']:+.1f} points, "
+                    f"95% CI {100 * row['ci_low']:+.1f} to {100 * row['ci_high']:+.1f}; q = "
+                    f"{_fmt_q(row['q_value'])}). Reasoning that names {attribute_name(attr)} for {more} twins and "
+                    f"not for {fewer} ones is a finding even where the label is right."),
+        "attribute": attr, "groups": [row["reference"], row["value"]], "direction": f"names {attr} for {more}",
+        "evidence": _evidence("difference of the share of texts naming the attribute (twin pairs)", row, "mean_shift",
+                              count_reference=row["count_reference"], count_changed=row["count_value"]),
+        "outcome": {"text": f"names {attribute_name(attr)} in {counts}", "pairs": n,
+                    "count_changed": row["count_value"], "count_reference": row["count_reference"]},
+        "_reasoning": ("mentions", attr, row["value"], row["reference"], row["true_class"], None),
+        "_records": rows,
+    }
 
 
 def _leakage_findings(attr: str, entry: dict[str, Any], settings) -> Iterator[dict[str, Any]]:
-    from .._findings import attribute_name
-
     kind = "reasoning_leakage"
     leakage = entry.get("leakage") or {}
     for role in ("amplification", "generated"):
@@ -196,7 +165,8 @@ def reasoning_findings(results: dict[str, Any], settings: dict[str, Any]) -> Ite
     for attr, entry in ((results.get("reasoning") or {}).get("by_attribute") or {}).items():
         yield from _shift_findings("reasoning_label", "free", attr, entry, settings, _label_finding)
         yield from _shift_findings("reasoning_text", "conditional", attr, entry, settings, _text_finding)
-        yield from _mention_findings(attr, entry, settings)
+        yield from _shift_findings("reasoning_mention", "mentions", attr, entry, settings, _mention_finding,
+                                   key=lambda r: r["value"], strength=lambda r: abs(r["mean_shift"]))
         yield from _leakage_findings(attr, entry, settings)
 
 
@@ -257,8 +227,6 @@ def _pair_examples(tt, grid: np.ndarray, chosen, ref: int, col: int, *, mode: st
 
 
 def _words_sentence(word, attr, tt, col, ref, who) -> str:
-    from .._findings import attribute_name
-
     found, n = word
     name = attribute_name(attr)
     return (f" The model wrote \"{found[0]}\" for {found[1]} of {n} {who} with {name} {tt.values[col]}, "

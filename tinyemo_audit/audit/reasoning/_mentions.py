@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ...metrics import paired_shift
-from ._lexicon import lexicon_pattern, mentions
+from ._lexicon import matched_terms, mentions
 from ._texts import TwinTexts
 
 
@@ -86,5 +86,5 @@ def mention_probe(tt: TwinTexts, lexicon: dict[str, Any], *, reference: int, set
 
 def first_mention(text: str, lexicon: dict[str, Any]) -> str | None:
     """The first lexicon term a text names (lowercased), or None."""
-    match = lexicon_pattern(lexicon_terms(lexicon)).search(text)
-    return None if match is None else " ".join(match.group(0).lower().split())
+    named = matched_terms(text, lexicon_terms(lexicon))
+    return named[0] if named else None

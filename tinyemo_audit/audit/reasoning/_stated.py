@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...metrics import flip_rate, paired_shift
+from ...data.dataset import TwinSet
 from .._groups import stat
 from ._texts import TwinTexts
 
@@ -33,7 +34,7 @@ def _codes(tt: TwinTexts) -> np.ndarray:
         np.zeros(tt.stated.shape, dtype=np.int64)
 
 
-def reference_index(tt: TwinTexts, reference: str | None) -> int:
+def reference_index(tt: TwinTexts | TwinSet, reference: str | None) -> int:
     """Column of the reference group (the first group when ``reference`` is not one of them)."""
     return tt.values.index(reference) if reference in tt.values else 0
 
