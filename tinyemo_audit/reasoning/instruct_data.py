@@ -152,15 +152,7 @@ def read_instruct(folder: str | Path) -> InstructData:
 
 def load_instruct_images(data: InstructData, size: int) -> np.ndarray:
     """Decode every image of ``data`` at ``size`` × ``size``; one unreadable image is an InputError."""
-    from ..data.images import SkippedImage, decode_image
-    from ..input_files import regular_file
+    from .features import read_image_files
 
-    out = np.empty((len(data.images), size, size, 3), dtype=np.uint8)
-    for i, path in enumerate(data.images):
-        regular_file(path, what="instruct image")
-        try:
-            out[i] = decode_image(path, size)
-        except SkippedImage as err:
-            raise InputError(f"instruct image {shown_path(path)} cannot be read ({err}); "
-                             "rebuild the instruct data or remove its rows") from None
-    return out
+    return read_image_files(data.images, size, what="instruct image",
+                            remedy="; rebuild the instruct data or remove its rows")
