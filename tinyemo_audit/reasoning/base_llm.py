@@ -192,13 +192,3 @@ def load_base(spec: str, *, trust_remote_code: bool = False, dtype: str = "float
     model, tokenizer = _load_folder(folder, spec, remote, dtype)
     return BaseLLM(spec, model, tokenizer, sha256, ref, bool(trust_remote_code), dtype)
 
-
-def base_digest(spec: str) -> str:
-    """The digest ``load_base(spec)`` would record, without loading the model."""
-    if spec == SMOLLM2:
-        from ..label_space.smollm2 import gguf_path
-
-        return file_sha256(gguf_path(), what="SmolLM2 GGUF")
-    if not spec.startswith(LLM_SCHEME) or not spec[len(LLM_SCHEME):]:
-        raise UsageError(MSG_UNKNOWN_BASE.format(spec=shown(spec)))
-    return llm_digest(spec[len(LLM_SCHEME):])
