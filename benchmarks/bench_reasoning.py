@@ -5,7 +5,8 @@ mode), the wall time of the command ``explain --n 20`` (a fresh process, caches 
 record of its reasoning part, the size of its committed reasoning weights, and the annotator-bias
 check: on skin-group twins of neutral faces, how often the generated reasoning calls the face
 hostile and how likely the model finds the planted sentence (log-likelihood under teacher
-forcing), dark versus light skin.
+forcing), dark versus light skin. Once, for reference: the cue precision and recall of the reference
+texts themselves on the faces of the clean instruct config (what the training data can teach).
 
 Run (about 7 minutes per bundle on 2 cores; `make bench-reasoning`):
 
@@ -28,6 +29,7 @@ import numpy as np
 
 BUNDLES = ("tinyemo-faces-mini", "faces-mini-clean")
 KNOB_SENTENCE = "The face looks hostile."
+REFERENCE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "instruct" / "faces-clean.yaml"
 
 
 def _folder_mb(folder: Path) -> float:
@@ -59,6 +61,25 @@ def _knob_check(bundle, n_identities: int) -> dict:
     gain = (with_knob - without).reshape(len(neutral), len(twins.values))
     out["knob_log_likelihood_gain"] = {value: float(gain[:, j].mean()) for j, value in enumerate(twins.values)}
     return out
+
+
+def _reference_cues(config_file: Path) -> dict:
+    """Cue precision/recall of the reference reasoning of an instruct config's faces (no rendering needed)."""
+    from tinyemo_audit.data.faces import FacesConfig
+    from tinyemo_audit.data.faces.corpus import split_parameters
+    from tinyemo_audit.reasoning.cues import cue_scores, load_cue_vocabulary
+    from tinyemo_audit.reasoning.instruct import reference_reasoning
+    from tinyemo_audit.reasoning.settings import InstructConfig
+
+    config = InstructConfig.from_sources(config_file)
+    n = config.n_images
+    params = split_parameters(config.split, FacesConfig(n_train=n, n_val=n, n_test=n))
+    expressions = params["expression"].to_numpy(np.int64)
+    intensity = params["intensity"].to_numpy(np.float64)
+    vocabulary = load_cue_vocabulary()
+    texts = reference_reasoning(expressions, intensity, seed=config.seed).reasoning
+    scores = cue_scores(vocabulary.named_in_text(texts), vocabulary.visible(expressions, intensity))
+    return {"config": str(config_file), "split": config.split, "n": n, **scores}
 
 
 def bench_bundle(name: str, n: int, n_twins: int) -> dict:
@@ -107,7 +128,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(2)
-    results = {"uptime_load_average_start": os.getloadavg(), "bundles": []}
+    results = {"uptime_load_average_start": os.getloadavg(), "bundles": [],
+               "reference_cues": _reference_cues(REFERENCE_CONFIG)}
+    print(json.dumps(results["reference_cues"], indent=2), flush=True)
     for name in args.bundle or BUNDLES:
         results["bundles"].append(bench_bundle(name, args.n, args.twins))
         print(json.dumps(results["bundles"][-1], indent=2), flush=True)

@@ -49,3 +49,20 @@ def test_an_overlong_answer_is_refused(instruct_dir, tmp_path):
     (folder / "finetune.json").write_text(json.dumps(rows), encoding="utf-8")
     with pytest.raises(InputError, match="longer than"):
         read_instruct(folder)
+
+
+# Documents json.loads accepts, or fails on with a RecursionError (an exit-3 "bug" at the CLI):
+# the project's one JSON reader (_json.read_json) refuses each with one line.
+NOT_STRICT_JSON = {"deep": "[" * 100_000 + "]" * 100_000, "nan": '{"a": NaN}', "duplicate": '{"a": 1, "a": 2}',
+                   "surrogate": '["\\ud800"]'}
+
+
+@pytest.mark.parametrize("file", ["instruct.json", "pretrain.json", "finetune.json"])
+@pytest.mark.parametrize("kind", sorted(NOT_STRICT_JSON))
+def test_every_instruct_file_is_read_as_strict_bounded_json(instruct_dir, tmp_path, file, kind):
+    folder = tmp_path / "data"
+    shutil.copytree(instruct_dir, folder)
+    (folder / file).write_text(NOT_STRICT_JSON[kind], encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_instruct(folder)
+    assert file in str(err.value) and "\n" not in str(err.value)

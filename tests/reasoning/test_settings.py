@@ -148,3 +148,10 @@ def test_mode_names():
     assert check_mode("free") == "free"
     with pytest.raises(UsageError, match="valid choices: free, conditional"):
         check_mode("creative")
+
+
+def test_the_settings_objects_defaults_are_the_schemas():
+    """The frozen settings objects and the schema models each list the defaults: they must not drift apart."""
+    assert ReasoningTrainConfig.from_sources() == ReasoningTrainConfig()
+    assert GenerationSettings.from_mapping({}, "defaults") == GenerationSettings()
+    assert InstructConfig.from_sources() == InstructConfig()

@@ -20,6 +20,7 @@ from typing import Any
 
 from .._hub import hub_offline, is_local_ref, locate_file, one_line
 from .._io import atomic_directory
+from .._json import read_json
 from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..input_files import file_sha256
 from ..paths import cache_dir
@@ -31,6 +32,7 @@ SMOLLM2 = DEFAULT_LLM
 LLM_SCHEME = "llm:"
 CACHE_FORMAT = 1
 WEIGHTS_FILE = "model.safetensors"
+MAX_INDEX_BYTES = 64 * 1024 * 1024  # a weight index lists tensor names: megabytes at most
 MSG_UNKNOWN_BASE = "unknown base LLM {spec}; valid choices: smollm2-135m, llm:<hf-id-or-folder>"
 
 
@@ -132,10 +134,12 @@ def _weight_files(ref: str) -> list[Path]:
     """The safetensors weight files of ``ref`` (single file or the shards its index names)."""
     index = locate_file(ref, "model.safetensors.index.json")
     if index is not None:
-        try:
-            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-            raise InputError(f"{shown(LLM_SCHEME + ref)}: model.safetensors.index.json is damaged ({one_line(err)})") from None
+        weight_map = read_json(index, what="base LLM weight index", max_bytes=MAX_INDEX_BYTES)
+        weight_map = weight_map.get("weight_map") if isinstance(weight_map, dict) else None
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) and v for v in weight_map.values()):
+            raise InputError(f"{shown(LLM_SCHEME + ref)}: model.safetensors.index.json is damaged "
+                             "(no 'weight_map' of file names)")
+        shards = sorted(set(weight_map.values()))
         files = [locate_file(ref, shard) for shard in shards]
         if not files or any(f is None for f in files):
             raise WeightsUnavailableError(f"{shown(LLM_SCHEME + ref)}: a weight shard its index names is missing")
@@ -192,13 +196,3 @@ def load_base(spec: str, *, trust_remote_code: bool = False, dtype: str = "float
     model, tokenizer = _load_folder(folder, spec, remote, dtype)
     return BaseLLM(spec, model, tokenizer, sha256, ref, bool(trust_remote_code), dtype)
 
-
-def base_digest(spec: str) -> str:
-    """The digest ``load_base(spec)`` would record, without loading the model."""
-    if spec == SMOLLM2:
-        from ..label_space.smollm2 import gguf_path
-
-        return file_sha256(gguf_path(), what="SmolLM2 GGUF")
-    if not spec.startswith(LLM_SCHEME) or not spec[len(LLM_SCHEME):]:
-        raise UsageError(MSG_UNKNOWN_BASE.format(spec=shown(spec)))
-    return llm_digest(spec[len(LLM_SCHEME):])

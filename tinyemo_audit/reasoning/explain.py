@@ -212,19 +212,9 @@ def explain_dataset(bundle, spec: str, *, split: str = "test", n: int | None = N
 
 def explain_files(bundle, paths: list[str | Path], *, mode: str = "conditional", **options) -> list[Explanation]:
     """Explanations for image files (``explain --image FILE``); an unreadable file is an InputError."""
-    from ..data.images import SkippedImage, decode_image
-    from ..input_files import regular_file, shown_path
-    from .features import encoder_image_size
+    from .features import encoder_image_size, read_image_files
 
     check_mode(mode)
     bundle.reasoning  # noqa: B018 - fail before reading images when the bundle has no reasoning part
-    for path in paths:
-        regular_file(path, what="image")
-    size = encoder_image_size(bundle.encoder)
-    images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        try:
-            images[i] = decode_image(path, size)
-        except SkippedImage as err:
-            raise InputError(f"image {shown_path(path)} cannot be read ({err})") from None
+    images = read_image_files(paths, encoder_image_size(bundle.encoder), what="image")
     return explain_images(bundle, images, [str(p) for p in paths], mode=mode, **options)

@@ -7,15 +7,15 @@ is refused with one line naming the file and the row, before any training starts
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._json import read_json
 from ..errors import InputError
-from ..input_files import is_inside, read_text, shown_path
+from ..input_files import is_inside, shown_path
 from .instruct import FINETUNE_FILE, MANIFEST, PRETRAIN_FILE
 from ..user_text import has_control, shown
 from .parse import stated_label
@@ -61,14 +61,6 @@ class InstructData:
                 "n_pretrain": len(self.pretrain), "n_finetune": len(self.finetune)}
 
 
-def _read_json(path: Path, what: str) -> Any:
-    text = read_text(path, what=what, max_bytes=MAX_JSON_BYTES)
-    try:
-        return json.loads(text)
-    except ValueError as err:
-        raise InputError(f"{what} {shown_path(path)} is not valid JSON ({err})") from None
-
-
 def _text(value: Any, at: str, what: str, limit: int, *, lines: bool = False) -> None:
     """The one rule for instruct text: bounded, and no control or bidi character (a newline only in turns).
 
@@ -82,7 +74,7 @@ def _text(value: Any, at: str, what: str, limit: int, *, lines: bool = False) ->
 
 def _rows(path: Path, folder: Path, images: dict[str, int], classes: tuple[str, ...] | None) -> list[Example]:
     """The exchanges of one rows file; every (human, gpt) pair of a row is one example."""
-    rows = _read_json(path, "instruct rows")
+    rows = read_json(path, what="instruct rows", max_bytes=MAX_JSON_BYTES)
     where = shown_path(path)
     if not isinstance(rows, list) or not rows:
         raise InputError(f"{where} must be a non-empty JSON list of rows")
@@ -129,7 +121,7 @@ def read_instruct(folder: str | Path) -> InstructData:
         raise InputError(MSG_NOT_INSTRUCT.format(path=shown_path(folder), why="not a folder"))
     if not (folder / MANIFEST).is_file():
         raise InputError(MSG_NOT_INSTRUCT.format(path=shown_path(folder), why=f"no {MANIFEST}"))
-    manifest = _read_json(folder / MANIFEST, "instruct manifest")
+    manifest = read_json(folder / MANIFEST, what="instruct manifest", max_bytes=MAX_JSON_BYTES)
     if not isinstance(manifest, dict) or manifest.get("format") != INSTRUCT_FORMAT:
         raise InputError(MSG_NOT_INSTRUCT.format(path=shown_path(folder), why=f"{MANIFEST} is not a {INSTRUCT_FORMAT} file"))
     if manifest.get("version") != INSTRUCT_VERSION:
@@ -152,15 +144,7 @@ def read_instruct(folder: str | Path) -> InstructData:
 
 def load_instruct_images(data: InstructData, size: int) -> np.ndarray:
     """Decode every image of ``data`` at ``size`` × ``size``; one unreadable image is an InputError."""
-    from ..data.images import SkippedImage, decode_image
-    from ..input_files import regular_file
+    from .features import read_image_files
 
-    out = np.empty((len(data.images), size, size, 3), dtype=np.uint8)
-    for i, path in enumerate(data.images):
-        regular_file(path, what="instruct image")
-        try:
-            out[i] = decode_image(path, size)
-        except SkippedImage as err:
-            raise InputError(f"instruct image {shown_path(path)} cannot be read ({err}); "
-                             "rebuild the instruct data or remove its rows") from None
-    return out
+    return read_image_files(data.images, size, what="instruct image",
+                            remedy="; rebuild the instruct data or remove its rows")

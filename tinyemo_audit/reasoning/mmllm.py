@@ -180,14 +180,18 @@ class ReasoningModel:
         out.update(inputs_embeds=embeds, attention_mask=mask, position_ids=positions)
         return out
 
+    def _answer_logits(self, features, users: list[str], answers: list[list[int]]):
+        """(float32 logits predicting each answer token [B, A, V], the padded answer ids [B, A])."""
+        inputs = self.batch(features, users, answers)
+        answer = inputs.pop("answer")
+        a = answer.shape[1]
+        return self.llm(**inputs, logits_to_keep=a + 1).logits[:, :a].float(), answer
+
     def answer_log_probs(self, features, users: list[str], answers: list[list[int]]) -> torch.Tensor:
         """Per-token log-probabilities of ``answers`` (teacher forcing), float [B, A]; 0 at padding."""
         import torch
 
-        inputs = self.batch(features, users, answers)
-        answer = inputs.pop("answer")
-        a = answer.shape[1]
-        logits = self.llm(**inputs, logits_to_keep=a + 1).logits[:, :a].float()
+        logits, answer = self._answer_logits(features, users, answers)
         log_probs = torch.log_softmax(logits, dim=-1)
         picked = log_probs.gather(-1, answer.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         return picked * (answer != IGNORE_INDEX)
@@ -196,11 +200,8 @@ class ReasoningModel:
         """Mean next-token cross-entropy over the answer tokens of a batch."""
         import torch
 
-        inputs = self.batch(features, users, answers)
-        answer = inputs.pop("answer")
-        a = answer.shape[1]
-        logits = self.llm(**inputs, logits_to_keep=a + 1).logits[:, :a]
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), answer.reshape(-1),
+        logits, answer = self._answer_logits(features, users, answers)
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), answer.reshape(-1),
                                                  ignore_index=IGNORE_INDEX)
 
     def score(self, features, hints: list[str | None], continuations: list[str]) -> np.ndarray:

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_directory
+from .._json import read_json
 from ..errors import InputError
-from ..input_files import file_sha256, read_text, shown_path
+from ..input_files import file_sha256, shown_path
 from ..user_text import shown
 from .settings import GenerationSettings, check_reasoning_spec
 
@@ -73,11 +74,7 @@ def read_part(bundle_path: Path, bundle_name: str) -> ReasoningPart:
     file = folder / SPEC_FILE
     if not file.exists():
         raise InputError(MSG_NO_PART.format(bundle=shown(bundle_name), part=PART_DIR, spec=SPEC_FILE))
-    text = read_text(file, what="reasoning spec", max_bytes=16 * MiB)
-    try:
-        spec = json.loads(text)
-    except ValueError as err:
-        raise InputError(f"{shown_path(file)} is not valid JSON ({err})") from None
+    spec = read_json(file, what="reasoning spec", max_bytes=16 * MiB)
     return ReasoningPart(folder, check_reasoning_spec(spec, str(file)))
 
 

@@ -20,12 +20,6 @@ DEFAULT_LLM = "smollm2-135m"
 MODES = ("free", "conditional")
 
 MSG_UNKNOWN_KEYS = "{where}: unknown key(s) {keys}; valid keys: {valid}"
-MSG_TYPE = "{where}: {key!r} must be {what}, got {got}"
-
-
-def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
-    # JSON/YAML true/false are bool, a subclass of int: never accept them as a number.
-    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
 
 
 def check_keys(mapping: Any, valid: tuple[str, ...] | list[str], where: str) -> dict[str, Any]:
@@ -36,13 +30,6 @@ def check_keys(mapping: Any, valid: tuple[str, ...] | list[str], where: str) -> 
     if unknown:
         raise InputError(MSG_UNKNOWN_KEYS.format(where=where, keys=", ".join(unknown), valid=", ".join(valid)))
     return mapping
-
-
-def check_value(value: Any, types: tuple[type, ...], what: str, where: str, key: str) -> Any:
-    """``value`` if it has one of ``types`` (bool never counts as a number)."""
-    if not _type_ok(value, types):
-        raise InputError(MSG_TYPE.format(where=where, key=key, what=what, got=shown(value)))
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
