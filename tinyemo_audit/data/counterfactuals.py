@@ -228,9 +228,10 @@ def read_counterfactuals(source, *, classes: Sequence[str], cells: str, image_si
     _check_one_attribute(table[~drop], name)
     if cells == "images":
         folder = Path(os.fspath(source)).parent if not isinstance(source, pd.DataFrame) else Path.cwd()
-        table["cell"] = [None if p is None else str(folder / p) for p in table["cell"]]
-        leaving = outside([None if d else p for p, d in zip(table["cell"], drop)], folder)
-        drop |= skip(leaving, MSG_OUTSIDE.format(root=shown_path(folder)))
+        # Only rows still kept have a path: a skipped row's cell may be missing (NaN once in the frame).
+        paths = [None if d else str(folder / p) for p, d in zip(table["cell"], drop)]
+        table["cell"] = paths
+        drop |= skip(outside(paths, folder), MSG_OUTSIDE.format(root=shown_path(folder)))
     else:
         known = set(map(str, item_ids))
         drop |= skip(~drop & ~table["cell"].isin(known).to_numpy(), UNKNOWN_ID)
