@@ -111,7 +111,10 @@ def _numbers(frame: pd.DataFrame, columns: list[str], source: str, *, probabilit
 
 
 def _embeddings_by_id(path: Path, ids: np.ndarray) -> np.ndarray:
-    """Rows of a Parquet embeddings file (``id`` plus one number column per dimension) in the order of ``ids``."""
+    """Rows of a Parquet embeddings file (``id`` plus one number column per dimension) in the order of ``ids``.
+
+    A row of the table without an id (None in ``ids``) gets zeros: it is skipped before anything reads them.
+    """
     name = shown_path(path)
     table = read_table(path, what=EMBEDDINGS)
     if "id" not in table.columns:
@@ -120,9 +123,10 @@ def _embeddings_by_id(path: Path, ids: np.ndarray) -> np.ndarray:
     if keys.duplicated().any():
         first = keys[keys.duplicated()].iloc[0]
         raise InputError(MSG_EMBEDDING_IDS.format(embeddings=name, problem=f"id {shown(first, limit=60)} appears twice"))
-    position = pd.Series(np.arange(len(table)), index=keys.to_numpy())
-    missing = [i for i in ids if i not in position.index]
-    if missing:
+    has_id = pd.notna(ids)  # a row without an id is skipped later: it needs no embedding
+    position = pd.Index(keys.to_numpy()).get_indexer(ids[has_id])
+    missing = ids[has_id][position < 0]
+    if len(missing):
         raise InputError(MSG_EMBEDDING_IDS.format(
             embeddings=name, problem=f"no row for id {shown(missing[0], limit=60)} ({len(missing)} ids have none)"))
     values = table.drop(columns=["id"])
@@ -130,7 +134,9 @@ def _embeddings_by_id(path: Path, ids: np.ndarray) -> np.ndarray:
         matrix = np.stack([np.asarray(v, dtype=np.float64) for v in values.iloc[:, 0]])
     else:
         matrix = np.column_stack([pd.to_numeric(values[c], errors="coerce").to_numpy(np.float64) for c in values.columns])
-    return matrix[position.loc[list(ids)].to_numpy()]
+    rows = np.zeros((len(ids), matrix.shape[1]), dtype=matrix.dtype)
+    rows[has_id] = matrix[position]
+    return rows
 
 
 def _check_matrix(matrix: np.ndarray, name: str) -> np.ndarray:
