@@ -26,6 +26,7 @@ Usage (docs/real-photos.md): ``python examples/real_photos_gender.py OUT_DIR [--
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -73,17 +74,13 @@ def predictions(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def main(argv: list[str]) -> int:
-    seed = 0
-    if "--seed" in argv:
-        k = argv.index("--seed")
-        seed = int(argv[k + 1])
-        del argv[k:k + 2]
-    if len(argv) != 1:
-        print("usage: python examples/real_photos_gender.py OUT_DIR [--seed N]", file=sys.stderr)
-        return 2
-    out = Path(argv[0])
+    parser = argparse.ArgumentParser(prog="python examples/real_photos_gender.py")
+    parser.add_argument("out", metavar="OUT_DIR", type=Path)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the placebo split")
+    args = parser.parse_args(argv)  # a bad command line exits 2 with the usage
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    table, manifest = predictions(seed)
+    table, manifest = predictions(args.seed)
     table.to_csv(out / "predictions.csv", index=False)
     manifest.to_csv(out / "counterfactuals.csv", index=False)
     print(f"wrote {out / 'predictions.csv'} ({len(table)} rows) and {out / 'counterfactuals.csv'} ({len(manifest)} rows)")

@@ -143,8 +143,8 @@ def taxonomy_of(names) -> Taxonomy | None:
     """The smallest shipped taxonomy whose classes include every one of ``names``; None if none does.
 
     Class names that a user's table writes as free text are then ordered as a known taxonomy
-    orders them, and that taxonomy's other classes stay candidates (a class no row predicts is
-    still one the model could have chosen).
+    orders them (:mod:`tinyemo_audit.data.predictions` keeps only the classes its rows name: a
+    class no row names has no rate to compare).
 
     Examples
     --------

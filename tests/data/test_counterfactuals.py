@@ -103,3 +103,26 @@ def test_every_row_is_used_or_counted(cells):
     in_single_sets = counts["n_sets_skipped"]  # each such set kept exactly one row
     assert kept + sum(counts["skipped_rows"].values()) + in_single_sets == len(cells)
     assert (twins.has().sum(axis=1) >= 2).all()
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cf-images")
+    for name, shade in (("a.png", 10), ("b.png", 200)):
+        Image.fromarray(np.full((8, 8, 3), shade, np.uint8)).save(folder / name)
+    return folder
+
+
+@settings(max_examples=40, deadline=None)
+@given(cells=st.lists(st.tuples(st.sampled_from(["s0", "s1", "s2", ""]), st.sampled_from(["m", "f", ""]),
+                                st.sampled_from(["a.png", "b.png", "", "gone.png", "../x.png"])),
+                      min_size=1, max_size=16))
+def test_every_image_row_is_used_or_counted(image_folder, cells):
+    """The same rule for image manifests read from CSV, where an empty field (a missing cell) can be any field."""
+    frame = pd.DataFrame([(s, "g", v, p) for s, v, p in cells], columns=["set_id", "attribute", "value", "path"])
+    path = image_folder / "m.csv"
+    frame.to_csv(path, index=False)
+    twins = read_counterfactuals(path, classes=CLASSES, cells="auto", image_size=8).twin_set("g", n_identities=0)
+    counts = counterfactual_counts(twins)
+    kept = int(twins.has().sum()) if len(twins.ids) else 0
+    assert kept + sum(counts["skipped_rows"].values()) + counts["n_sets_skipped"] == len(cells)

@@ -141,3 +141,12 @@ def test_no_labels_is_label_free():
 def test_not_csv_or_parquet(tmp_path):
     (tmp_path / "p.json").write_text("{}")
     assert "must be a .csv or .parquet file" in one_line_error(tmp_path / "p.json")
+
+
+def test_a_row_without_an_id_is_skipped_with_embeddings_by_id(tmp_path):
+    """The rule 'a row without an id is skipped and counted' holds when embeddings are matched by id too."""
+    frame = pd.DataFrame({"id": ["r0", "r2", "r3"], "e0": [0.0, 2, 3], "e1": [0.0, 0, 0]})
+    frame.to_parquet(tmp_path / "e.parquet", index=False)
+    data, preds = read_predictions(table(id=["r0", None, "r2", "r3"]), embeddings=tmp_path / "e.parquet")
+    assert data.ids.tolist() == ["r0", "r2", "r3"] and preds.embeddings[:, 0].tolist() == [0, 2, 3]
+    assert data.skipped_by_reason() == {"missing id": 1}

@@ -116,3 +116,21 @@ def test_corrupted_predictions_never_crash(tmp_path_factory, edits):
         assert_exit_2(result, "", tmp_path)
     else:
         json.loads((tmp_path / "run" / "results.json").read_text())
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["set_id", "attribute", "value", "id"]), CELL),
+                      max_size=5))
+def test_corrupted_manifests_never_crash(tmp_path_factory, edits):
+    """Any field of a counterfactual manifest empty, a control character, a number, an unknown id: 0 or one line."""
+    tmp_path = tmp_path_factory.mktemp("corrupt-manifest")
+    manifest = pd.DataFrame({"set_id": ["s1", "s1", "s2", "s2", "s3", "s3"], "attribute": ["site"] * 6,
+                             "value": ["a", "b"] * 3, "id": [f"r{i}" for i in range(6)]}).astype(object)
+    for row, column, value in edits:
+        manifest.loc[row, column] = value
+    result = invoke(tmp_path, predictions(), manifest=manifest)
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert_exit_2(result, "", tmp_path)
+    else:
+        json.loads((tmp_path / "run" / "results.json").read_text())

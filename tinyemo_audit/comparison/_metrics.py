@@ -6,7 +6,8 @@ a statistic's ``value`` or a plain number. Lists are keyed by what their records
 shifts by value, emotion and label), so that both runs name the same metric the same way.
 
 **CIs.** A proportion (accuracy, TPR, FPR, selection rate, flip rate) carries its count and
-trials, and a disparity carries each group's; the change then gets a 95 % parametric-bootstrap
+trials (a TPR's are the class's positives, an FPR's its negatives: :func:`_class_trials`), and a
+disparity carries each group's; the change then gets a 95 % parametric-bootstrap
 interval: each run's counts are redrawn as independent binomials at their observed rates
 (:data:`N_DRAWS` draws, seeded), the statistic recomputed (a proportion, the max − min or min / max
 of the groups' rates) and the change's 2.5 and 97.5 percentiles taken. Runs on the same items are
@@ -45,8 +46,38 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
 
 
-def _keyed_lists(section: str, node: Any) -> Any:
-    """The lists of a section as mappings keyed by what each record is about."""
+def _class_trials(node: Any, classes: list) -> Any:
+    """A performance node (``overall`` or a group) whose TPR, FPR and recall leaves carry their own trials as ``n``.
+
+    results.json gives these rates the node's size as ``n``; their trials are the class's positives
+    (TPR, recall) or negatives (FPR), which the node's confusion matrix (rows: true class) holds.
+    Without a usable matrix ``n`` is dropped, so that no CI is drawn from the wrong trials.
+    """
+    if not isinstance(node, Mapping):
+        return node
+    try:
+        matrix = np.asarray(node.get("confusion"), dtype=float)
+    except (TypeError, ValueError):
+        matrix = np.zeros((0, 0))
+    usable = matrix.ndim == 2 and matrix.shape == (len(classes), len(classes))
+    positives = dict(zip(map(str, classes), matrix.sum(axis=1))) if usable else {}
+    out = dict(node)
+    for key in ("tpr", "fpr", "per_class"):
+        if isinstance(node.get(key), Mapping):
+            out[key] = {
+                cls: {**leaf, "n": int(matrix.sum() - positives[cls] if key == "fpr" else positives[cls])}
+                if cls in positives else {k: v for k, v in leaf.items() if k != "n"}
+                for cls, leaf in node[key].items() if isinstance(leaf, Mapping)}
+    return out
+
+
+def _keyed_lists(section: str, node: Any, classes: list) -> Any:
+    """The lists of a section as mappings keyed by what each record is about (and rates' trials made right)."""
+    if section == "performance" and isinstance(node, Mapping):
+        by_attribute = {attr: {**entry, "groups": {g: _class_trials(v, classes) for g, v in entry["groups"].items()}}
+                        if isinstance(entry, Mapping) and isinstance(entry.get("groups"), Mapping) else entry
+                        for attr, entry in (node.get("by_attribute") or {}).items()}
+        return {**node, "overall": _class_trials(node.get("overall"), classes), "by_attribute": by_attribute}
     if section == "counterfactual" and isinstance(node, Mapping):
         out = {}
         for attr, entry in node.items():
@@ -95,10 +126,12 @@ def _leaves(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...],
 def metric_leaves(results: Mapping[str, Any]) -> dict[tuple[str, ...], Any]:
     """Every metric of ``results``: path (a tuple of keys) → a statistic mapping or a plain number."""
     out: dict[tuple[str, ...], Any] = {}
+    run = results.get("run")
+    classes = list(run.get("classes") or []) if isinstance(run, Mapping) else []
     for section, node in results.items():
         if section in SKIPPED_SECTIONS:
             continue
-        out.update(_leaves(_keyed_lists(section, node), (section,)))
+        out.update(_leaves(_keyed_lists(section, node, classes), (section,)))
     return out
 
 

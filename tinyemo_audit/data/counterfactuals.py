@@ -45,6 +45,7 @@ from ..input_files import shown_path
 from ..schema.predictions import MSG_IMAGES_WITHOUT_MODEL, MSG_MIXED_ATTRIBUTES, CounterfactualColumns
 from ..user_text import shown
 from .dataset import UNLABELLED, TwinSet
+from .tables import read_table, source_name, text_cells
 
 WHAT = "counterfactual manifest"
 IN_MEMORY = "<counterfactual DataFrame>"
@@ -165,11 +166,6 @@ def _read_images(paths: list[str], size: int) -> tuple[np.ndarray, np.ndarray, l
     return cached_read_images(paths, size, fit="crop", max_pixels=DEFAULT_MAX_PIXELS)
 
 
-def _text(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip()
-    return text.where(text.notna() & (text != ""), None).astype(object)
-
-
 def read_counterfactuals(source, *, classes: Sequence[str], cells: str, image_size: int,
                          item_ids: Sequence[str] = (), item_labels: Sequence[int] = ()) -> ManifestSets:
     """Read and check a counterfactual manifest (see the module docstring).
@@ -195,18 +191,17 @@ def read_counterfactuals(source, *, classes: Sequence[str], cells: str, image_si
     """
     from ..schema._errors import validate
     from .layouts import MSG_OUTSIDE, outside
-    from .tables import read_table
     from .user_fields import control_rows
 
-    name = IN_MEMORY if isinstance(source, pd.DataFrame) else shown_path(source)
+    name = source_name(source, IN_MEMORY)
     frame = read_table(source, what=WHAT)
     validate(CounterfactualColumns, {"columns": [str(c) for c in frame.columns]}, source=name)
     if cells == "items" and "id" not in frame.columns:
         raise InputError(MSG_IMAGES_WITHOUT_MODEL.format(source=name))
     cells = "images" if cells == "auto" and "path" in frame.columns else ("items" if cells == "auto" else cells)
     cell_column = "path" if cells == "images" else "id"
-    table = pd.DataFrame({c: _text(frame[c]).to_numpy() for c in ("set_id", "attribute", "value", cell_column)})
-    table["label"] = _text(frame["label"]).to_numpy() if "label" in frame.columns else None
+    table = pd.DataFrame({c: text_cells(frame[c]).to_numpy() for c in ("set_id", "attribute", "value", cell_column)})
+    table["label"] = text_cells(frame["label"]).to_numpy() if "label" in frame.columns else None
     table = table.rename(columns={cell_column: "cell"})
     skipped: dict[str, Counter] = {}
 
@@ -233,9 +228,10 @@ def read_counterfactuals(source, *, classes: Sequence[str], cells: str, image_si
     _check_one_attribute(table[~drop], name)
     if cells == "images":
         folder = Path(os.fspath(source)).parent if not isinstance(source, pd.DataFrame) else Path.cwd()
-        table["cell"] = [None if p is None else str(folder / p) for p in table["cell"]]
-        leaving = outside([None if d else p for p, d in zip(table["cell"], drop)], folder)
-        drop |= skip(leaving, MSG_OUTSIDE.format(root=shown_path(folder)))
+        # Only rows still kept have a path: a skipped row's cell may be missing (NaN once in the frame).
+        paths = [None if d else str(folder / p) for p, d in zip(table["cell"], drop)]
+        table["cell"] = paths
+        drop |= skip(outside(paths, folder), MSG_OUTSIDE.format(root=shown_path(folder)))
     else:
         known = set(map(str, item_ids))
         drop |= skip(~drop & ~table["cell"].isin(known).to_numpy(), UNKNOWN_ID)

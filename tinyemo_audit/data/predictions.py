@@ -62,22 +62,13 @@ from ..schema.predictions import (
 )
 from ..user_text import shown
 from .dataset import UNLABELLED, Dataset
+from .tables import PARQUET_SUFFIXES, read_table, source_name, text_cells
 from .user_fields import control_columns, control_rows, skip_rows
 
 WHAT = "predictions file"
 EMBEDDINGS = "embeddings"
 NAME = "predictions"
 IN_MEMORY = "<predictions DataFrame>"
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped strings; None where empty or missing."""
-    text = series.astype("string").str.strip()
-    return text.where(text.notna() & (text != ""), None).astype(object)
-
-
-def _source_name(source) -> str:
-    return IN_MEMORY if isinstance(source, pd.DataFrame) else shown_path(source)
 
 
 def _row_error(source: str, frame: pd.DataFrame, row: int, problem: str) -> InputError:
@@ -120,20 +111,22 @@ def _numbers(frame: pd.DataFrame, columns: list[str], source: str, *, probabilit
 
 
 def _embeddings_by_id(path: Path, ids: np.ndarray) -> np.ndarray:
-    """Rows of a Parquet embeddings file (``id`` plus one number column per dimension) in the order of ``ids``."""
-    from .tables import read_table
+    """Rows of a Parquet embeddings file (``id`` plus one number column per dimension) in the order of ``ids``.
 
+    A row of the table without an id (None in ``ids``) gets zeros: it is skipped before anything reads them.
+    """
     name = shown_path(path)
     table = read_table(path, what=EMBEDDINGS)
     if "id" not in table.columns:
         raise InputError(MSG_EMBEDDING_IDS.format(embeddings=name, problem="a Parquet embeddings file needs an id column"))
-    keys = _text(table["id"])
+    keys = text_cells(table["id"])
     if keys.duplicated().any():
         first = keys[keys.duplicated()].iloc[0]
         raise InputError(MSG_EMBEDDING_IDS.format(embeddings=name, problem=f"id {shown(first, limit=60)} appears twice"))
-    position = pd.Series(np.arange(len(table)), index=keys.to_numpy())
-    missing = [i for i in ids if i not in position.index]
-    if missing:
+    has_id = pd.notna(ids)  # a row without an id is skipped later: it needs no embedding
+    position = pd.Index(keys.to_numpy()).get_indexer(ids[has_id])
+    missing = ids[has_id][position < 0]
+    if len(missing):
         raise InputError(MSG_EMBEDDING_IDS.format(
             embeddings=name, problem=f"no row for id {shown(missing[0], limit=60)} ({len(missing)} ids have none)"))
     values = table.drop(columns=["id"])
@@ -141,7 +134,9 @@ def _embeddings_by_id(path: Path, ids: np.ndarray) -> np.ndarray:
         matrix = np.stack([np.asarray(v, dtype=np.float64) for v in values.iloc[:, 0]])
     else:
         matrix = np.column_stack([pd.to_numeric(values[c], errors="coerce").to_numpy(np.float64) for c in values.columns])
-    return matrix[position.loc[list(ids)].to_numpy()]
+    rows = np.zeros((len(ids), matrix.shape[1]), dtype=matrix.dtype)
+    rows[has_id] = matrix[position]
+    return rows
 
 
 def _check_matrix(matrix: np.ndarray, name: str) -> np.ndarray:
@@ -158,7 +153,7 @@ def _check_matrix(matrix: np.ndarray, name: str) -> np.ndarray:
 
 def _embeddings(embeddings, n_rows: int, ids_all: np.ndarray, source: str) -> np.ndarray:
     """The embeddings of every row of the table (before rows are skipped), as float32."""
-    if isinstance(embeddings, (str, os.PathLike)) and Path(embeddings).suffix.lower() in (".parquet", ".pq"):
+    if isinstance(embeddings, (str, os.PathLike)) and Path(embeddings).suffix.lower() in PARQUET_SUFFIXES:
         matrix = _embeddings_by_id(Path(embeddings), ids_all)
         name = shown_path(embeddings)
     elif isinstance(embeddings, (str, os.PathLike)):
@@ -179,7 +174,7 @@ def _attributes(frame: pd.DataFrame, columns: list[str], problems: list[str]) ->
 
     out = {}
     for column in columns:
-        values = _text(frame[column])
+        values = text_cells(frame[column])
         missing = int(values.isna().sum())
         if missing:
             problems.append(f"{missing} missing value(s) in attribute {column!r} set to {UNKNOWN_VALUE!r}")
@@ -214,9 +209,8 @@ def read_predictions(source, *, embeddings=None) -> tuple[Dataset, Predictions]:
         The rules in the module docstring (one line, the first bad row named).
     """
     from ..schema._errors import validate
-    from .tables import read_table
 
-    name = _source_name(source)
+    name = source_name(source, IN_MEMORY)
     frame = read_table(source, what=WHAT)
     validate(PredictionsColumns, {"columns": [str(c) for c in frame.columns]}, source=name)
     probs = [c[len(PROB_PREFIX):] for c in frame.columns if c.startswith(PROB_PREFIX)]
@@ -226,12 +220,12 @@ def read_predictions(source, *, embeddings=None) -> tuple[Dataset, Predictions]:
     kept_attributes, dropped = control_columns(attributes)
     problems = [f"attribute column left out: {record['reason']}" for record in dropped]
     n_rows = len(frame)
-    ids_all = _text(frame["id"]).to_numpy()
+    ids_all = text_cells(frame["id"]).to_numpy()
     matrix = None if embeddings is None else _embeddings(embeddings, n_rows, ids_all, name)
 
-    table = pd.DataFrame({"id": ids_all, "prediction": _text(frame["prediction"]).to_numpy()}, index=frame.index)
+    table = pd.DataFrame({"id": ids_all, "prediction": text_cells(frame["prediction"]).to_numpy()}, index=frame.index)
     if labelled:
-        table["label"] = _text(frame["label"]).to_numpy()
+        table["label"] = text_cells(frame["label"]).to_numpy()
     for column in kept_attributes:
         table[column] = frame[column].to_numpy(object)
     skipped: list[dict[str, Any]] = []

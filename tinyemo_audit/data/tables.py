@@ -30,6 +30,21 @@ MSG_PARQUET = "cannot read {what} {path} as Parquet: {why}"
 MSG_NO_PYARROW = "reading Parquet needs pyarrow (pip install pyarrow, a dependency of tinyemo-audit)"
 
 
+def text_cells(series: pd.Series) -> pd.Series:
+    """A column's cells as stripped strings (object dtype); None where a cell is empty or missing.
+
+    The one reading of a user table's text fields (ids, labels, predictions, set ids, attribute
+    values, paths), whether the table came from CSV (strings) or Parquet (typed cells).
+    """
+    text = series.astype("string").str.strip()
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def source_name(source: str | os.PathLike | pd.DataFrame, in_memory: str) -> str:
+    """How messages name a table: its path as :func:`~tinyemo_audit.input_files.shown_path` shows it, or ``in_memory``."""
+    return in_memory if isinstance(source, pd.DataFrame) else shown_path(source)
+
+
 def _clean_columns(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame.columns = [str(c).strip().strip("'\"") for c in frame.columns]

@@ -8,10 +8,10 @@ from typing import Any
 
 from ..errors import UsageError
 from ..user_text import shown
+from ._evaluate import NO_BASELINE
 from ._spec import GateSpec
 
-MSG_NO_BASELINE = ("{source}: gate {gate} bounds a change from a baseline run (change: true), but no baseline "
-                   "was given; add 'baseline: <results.json>' to the gate file or pass --baseline")
+MSG_NO_BASELINE = "{source}: gate {gate} " + NO_BASELINE + "; add 'baseline: <results.json>' to the gate file or pass --baseline"
 
 
 def resolve_baseline(spec: GateSpec | None, baseline: Any = None) -> dict[str, Any] | None:

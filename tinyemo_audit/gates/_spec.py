@@ -175,11 +175,6 @@ class GateSpec:
     version: int = GATE_FILE_VERSION
     baseline: str | None = None
 
-    @property
-    def needs_baseline(self) -> bool:
-        """Whether a gate bounds a change from a baseline run."""
-        return any(gate.change for gate in self.gates)
-
 
 def _gate_sets_dir() -> Path:
     return configs_dir() / "gates"

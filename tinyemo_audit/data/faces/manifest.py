@@ -11,13 +11,14 @@ Run ``python -m tinyemo_audit.data.faces.manifest OUT_DIR [--n-twins N]``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ...errors import TinyEmoAuditError, UsageError
+from ...errors import TinyEmoAuditError
 from .attributes import EXPRESSIONS
 from .corpus import AUDITED_ATTRIBUTES, FacesConfig, load_twins
 
@@ -53,17 +54,13 @@ def twin_manifest(folder: str | Path, *, n_identities: int, attributes=AUDITED_A
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tinyemo_audit.data.faces.manifest OUT_DIR [--n-twins N]``."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m tinyemo_audit.data.faces.manifest")
+    parser.add_argument("out", metavar="OUT_DIR")
+    parser.add_argument("--n-twins", type=int, default=420, help="identities per attribute")
+    args = parser.parse_args(argv)  # a bad command line exits 2 with the usage
     try:
-        n = 420
-        if "--n-twins" in args:
-            k = args.index("--n-twins")
-            n = int(args[k + 1])
-            del args[k:k + 2]
-        if len(args) != 1:
-            raise UsageError("usage: python -m tinyemo_audit.data.faces.manifest OUT_DIR [--n-twins N]")
-        print(twin_manifest(args[0], n_identities=n))
-    except (TinyEmoAuditError, ValueError, IndexError) as err:
+        print(twin_manifest(args.out, n_identities=args.n_twins))
+    except (TinyEmoAuditError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
