@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.classifier import DEFAULT_CHUNK_SIZE, check_chunk_size  # noqa: F401 (the runner's names)
+from ..model.classifier import DEFAULT_CHUNK_SIZE, check_chunk_size
+
 
 class TopK:
     """Per class, the k rows of highest score seen so far: best first, ties broken by lower row.

@@ -402,20 +402,14 @@ def run_audit(
     ``cuda[:N]``, ``mps``; :mod:`tinyemo_audit.devices`) is where the encoder and projector run.
     """
     from ..devices import use_device
+    from ..model.classifier import check_chunk_size
 
-    chunk = check_chunk_size_first(chunk_size)
+    chunk = check_chunk_size(chunk_size)
     with use_device(device):
         return _run_audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                           counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
                           gates=gates, junit=junit, baseline=baseline, progress=progress, write=write,
                           chunk_size=chunk)
-
-
-def check_chunk_size_first(chunk_size: int | None) -> int:
-    """The chunk size for a features dataset (default when None); a UsageError below 1."""
-    from ._streamed import DEFAULT_CHUNK_SIZE, check_chunk_size
-
-    return check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
 
 
 def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out, seed, n, n_twins, config, gates,

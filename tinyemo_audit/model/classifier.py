@@ -81,10 +81,12 @@ MSG_CHUNK = "--chunk-size must be at least 1; got {value}"
 
 
 def check_chunk_size(value) -> int:
-    """``value`` as a chunk size (an integer of at least 1), else a UsageError (exit 2)."""
+    """``value`` as a chunk size (an integer of at least 1; None: ``DEFAULT_CHUNK_SIZE``), else a UsageError (exit 2)."""
     from ..errors import UsageError
     from ..user_text import shown
 
+    if value is None:
+        return DEFAULT_CHUNK_SIZE
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise UsageError(MSG_CHUNK.format(value=shown(value)))
     return int(value)
