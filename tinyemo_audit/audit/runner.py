@@ -497,16 +497,18 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
     reasoning_evidence = None
     if reasoning_skip is not None:
         skipped.append(skip_entry("reasoning", reasoning_skip))
-    elif plan.runs("reasoning") and plan.runs("counterfactual"):
-        from .reasoning import collect_texts, reasoning_section
-
+    else:
+        # Counted in the stage total whenever reasoning is on, so announced also when no twins came to explain.
         stages("reasoning: what the MM-LLM writes about the twins")
-        twin_references = {a: references.get(a) if a in references else settings["reference_groups"].get(a)
-                           for a in twin_predictions}
-        texts = collect_texts(bundle, twin_predictions, settings, twin_references, seed=seed, progress=progress,
-                              skipped=skipped)
-        results["reasoning"], reasoning_evidence = reasoning_section(
-            texts, settings=settings, references=twin_references, seed=seed, skipped=skipped)
+        if plan.runs("reasoning") and plan.runs("counterfactual"):
+            from .reasoning import collect_texts, reasoning_section
+
+            twin_references = {a: references.get(a) if a in references else settings["reference_groups"].get(a)
+                               for a in twin_predictions}
+            texts = collect_texts(bundle, twin_predictions, settings, twin_references, seed=seed,
+                                  progress=progress, skipped=skipped)
+            results["reasoning"], reasoning_evidence = reasoning_section(
+                texts, settings=settings, references=twin_references, seed=seed, skipped=skipped)
 
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space() if bundle is not None else None
