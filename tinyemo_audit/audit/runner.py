@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import __version__
 from .._io import atomic_write_json, atomic_write_text
+from ..data.arrays import distinct_rows
 from ..model.classifier import predict
 from ..model.steps import has_steps
 from ..outputs import OutputPlan
@@ -465,7 +466,7 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
         n=len(data), labelled=labelled, labels_present=int(len(np.unique(true))) if labelled else 0,
         n_classes=len(classes), attributes=tuple(attributes.columns),
         distinct_embeddings=(streamed.distinct_embeddings if streamed is not None
-                             else _distinct_rows(preds.embeddings) if preds.embeddings is not None else None),
+                             else distinct_rows(preds.embeddings) if preds.embeddings is not None else None),
         twins=source is not None and bool(source.attributes(list(attributes.columns))),
         label_sets=label_sets, missing_label_sets=described_sets, label_space=bundle is not None,
         embeddings=streamed is not None or preds.embeddings is not None,
@@ -641,14 +642,6 @@ KEY_ORDER = ("schema_version", "run", "verdict", "findings", "causes", "findings
 
 def _ordered(results: dict[str, Any]) -> dict[str, Any]:
     return {k: results[k] for k in KEY_ORDER if k in results}
-
-
-def _distinct_rows(embeddings: np.ndarray) -> int:
-    """How many different rows ``embeddings`` has (bit for bit)."""
-    rows = np.ascontiguousarray(embeddings)
-    if rows.ndim != 2 or not len(rows):
-        return len(rows)
-    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))
 
 
 def _model_card(bundle) -> str:

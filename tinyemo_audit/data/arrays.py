@@ -139,3 +139,17 @@ def array_digest(array: np.ndarray) -> str:
         digest.update(np.ascontiguousarray(array[start:start + block]).data)
         release_pages(array)
     return digest.hexdigest()
+
+
+def distinct_rows(array: np.ndarray) -> int:
+    """How many different rows ``array`` has, bit for bit (its length when it is not 2-D).
+
+    Examples
+    --------
+    >>> distinct_rows(np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 2.0]], dtype=np.float32))
+    2
+    """
+    rows = np.ascontiguousarray(array)
+    if rows.ndim != 2 or not len(rows):
+        return len(rows)
+    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))
