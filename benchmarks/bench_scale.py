@@ -76,11 +76,15 @@ def measure(store: Path, out: Path) -> dict:
     """Run ``run --dataset features:<store>`` in a fresh process: seconds, peak RSS, stage times."""
     command = [sys.executable, "-m", "tinyemo_audit.cli.main", "run", "--dataset", f"features:{store}",
                "--out", str(out)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = proc.stderr.read().decode(errors="replace")
+    # stderr goes to a file, not a pipe: nobody reads a pipe before wait4 returns, so a run that wrote
+    # more than the pipe's buffer (stage lines, progress bars) would block forever.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"run failed with exit code {code}: {stderr.strip().splitlines()[-1:]}")

@@ -19,14 +19,8 @@ import pytest
 import tinyemo_audit
 
 from tinyemo_audit.data.registry import DATASETS, load_dataset
-from tinyemo_audit.encoders.feature_store import (
-    DELAY_ENV,
-    MANIFEST_FILE,
-    METADATA_FILE,
-    PROGRESS_FILE,
-    embed_split,
-    read_feature_store,
-)
+from tinyemo_audit.data.feature_store import MANIFEST_FILE, METADATA_FILE, PROGRESS_FILE, read_feature_store
+from tinyemo_audit.encoders.feature_store import DELAY_ENV, embed_split
 from tinyemo_audit.errors import InputError
 
 N_IMAGES, BATCH = 40, 4  # 10 batches

@@ -226,3 +226,26 @@ def test_examples_carry_the_bundles_reasoning_and_no_pixels(audit):
     record = results["run"]["example_reasoning"]
     assert record["mode"] == "conditional" and 0 < record["n_images"] <= record["max_images"]
     assert 'class="reasoning"' in (out / "report.html").read_text()
+
+
+def test_every_counted_stage_is_announced_when_reasoning_is_on_without_twins(monkeypatch, capsys):
+    """The stage total counts the reasoning stage whenever reasoning is on; with no twins to explain it
+    was counted but never announced, so the run ended at [8/9]."""
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    from tinyemo_audit.audit import reasoning
+    from tinyemo_audit.audit.runner import run_audit
+
+    rng = np.random.default_rng(0)
+    classes = np.array(["angry", "happy", "sad"])
+    table = pd.DataFrame({"id": [f"i{i}" for i in range(120)], "label": classes[rng.integers(0, 3, 120)],
+                          "prediction": classes[rng.integers(0, 3, 120)],
+                          "gender": np.array(["f", "m"])[rng.integers(0, 2, 120)]})
+    monkeypatch.setattr(reasoning, "reasoning_status", lambda bundle, settings: None)
+    run_audit(predictions=table, write=False, progress=True, config={"n_boot": 100, "n_perm": 100})
+    lines = re.findall(r"\[(\d+)/(\d+)\] ", capsys.readouterr().err)  # a tqdm bar ends in a carriage return
+    assert lines and {total for _, total in lines} == {lines[-1][1]}
+    assert [int(done) for done, _ in lines] == list(range(1, int(lines[-1][1]) + 1))

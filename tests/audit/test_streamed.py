@@ -60,6 +60,13 @@ def test_a_chunk_size_below_one_or_not_an_integer_is_a_usage_error(value):
         check_chunk_size(value)
 
 
+def test_no_chunk_size_is_the_default_and_a_valid_one_is_kept():
+    from tinyemo_audit.model.classifier import DEFAULT_CHUNK_SIZE
+
+    assert check_chunk_size(None) == DEFAULT_CHUNK_SIZE
+    assert check_chunk_size(np.int64(7)) == 7
+
+
 @pytest.mark.slow
 def test_run_on_a_store_gives_the_same_results_whatever_the_chunk_size(tmp_path):
     """End to end (a few minutes on 2 cores): results.json equal for chunks of 7 rows and of the whole store."""

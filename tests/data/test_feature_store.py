@@ -67,6 +67,23 @@ def test_a_written_store_reads_back_with_categorical_attributes_and_unknown_for_
     assert isinstance(data.features, np.memmap)
 
 
+def test_a_metadata_table_changed_after_writing_fails_its_digest(tmp_path):
+    """The digest is checked on the very bytes that are parsed (the table is read once)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tinyemo_audit.data.feature_store import file_digest
+
+    split = _v2(tmp_path)
+    path = split / "metadata.parquet"
+    assert json.loads((split / MANIFEST_FILE).read_text())["metadata_blake2b"] == file_digest(path)
+    table = pq.read_table(path)
+    column = table.column_names.index("id")
+    pq.write_table(table.set_column(column, "id", pa.array([f"renamed{i}" for i in range(5)])), path)
+    with pytest.raises(InputError, match="does not match the digest in its manifest"):
+        read_feature_store(tmp_path, "test")
+
+
 def test_csv_metadata_from_another_pipeline_is_read(tmp_path):
     import pandas as pd
 

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_difference,
@@ -298,3 +300,27 @@ def test_disparity_point_value_matches_group_table():
     acc = table[(table.metric == "accuracy") & (table.group != "*")].value.to_numpy()
     assert result["value"] == pytest.approx(abs(acc[0] - acc[1]))
     assert result["ci_high"] > result["value"] > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 60), st.integers(0, 2**16))
+def test_counted_functions_equal_the_array_functions_on_the_same_items(n_classes, n_groups, n, seed):
+    """cell_counts of index-coded rows is _tabulate's table of the same rows (groups sorted), so the
+    count-based functions the audit calls give what the array functions give."""
+    from tinyemo_audit.metrics import cell_counts, disparity_counts, equalized_odds_counts, group_table_counts
+
+    rng = np.random.default_rng(seed)
+    true, predicted = rng.integers(0, n_classes, n), rng.integers(0, n_classes, n)
+    groups = np.array([f"g{i}" for i in range(n_groups)])
+    codes = rng.integers(0, n_groups, n)
+    present = np.unique(codes)  # the array functions tabulate the groups that occur
+    codes = np.searchsorted(present, codes)
+    counts = cell_counts(true, predicted, codes, groups[present], n_classes)
+    sensitive, classes = groups[present][codes], np.arange(n_classes)
+    kw = dict(n_boot=30, seed=seed, min_group_size=1)
+    pd.testing.assert_frame_equal(group_table_counts(counts, **kw),
+                                  group_table(true, predicted, sensitive, classes=classes, **kw))
+    assert equalized_odds_counts(counts) == equalized_odds(true, predicted, sensitive, classes=classes)
+    if len(present) > 1:
+        ours = disparity_counts(counts, metric="accuracy", n_perm=30, **kw)
+        assert ours == disparity(true, predicted, sensitive, metric="accuracy", classes=classes, n_perm=30, **kw)

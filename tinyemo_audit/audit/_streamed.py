@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.classifier import DEFAULT_CHUNK_SIZE, check_chunk_size  # noqa: F401 (the runner's names)
+from ..data.arrays import distinct_rows
+from ..model.classifier import DEFAULT_CHUNK_SIZE, check_chunk_size
+
 
 class TopK:
     """Per class, the k rows of highest score seen so far: best first, ties broken by lower row.
@@ -127,14 +129,7 @@ def stream_predictions(bundle, features: np.ndarray, label_emb: np.ndarray, *, k
         differs = differs or bool((embeddings != first).any())
         bar.update(stop - start)
     bar.close()
-    distinct = _distinct(gathered)
+    distinct = distinct_rows(gathered)
     return StreamedPass(predicted=predicted, confidence=confidence, top=top.rows(),
                         gathered=GatheredRows(np.asarray(wanted), gathered),
                         distinct_embeddings=max(distinct, 2 if differs else min(n, 1)))
-
-
-def _distinct(rows: np.ndarray) -> int:
-    if not len(rows):
-        return 0
-    rows = np.ascontiguousarray(rows)
-    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))

@@ -77,18 +77,8 @@ def _scatter(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 def predict_twins(bundle, twins: TwinSet, *, progress: bool = True) -> TwinPredictions:
     """Run the bundle over every image of a twin set (features cached like any dataset)."""
-    n_id, n_val = twins.images.shape[:2]
-    k = len(twins.classes)
-    if twins.present is None:
-        preds: Predictions = predict(bundle, twin_dataset(twins), progress=progress)
-        return TwinPredictions(
-            twins=twins,
-            similarities=preds.similarities.reshape(n_id, n_val, k),
-            probabilities=preds.probabilities.reshape(n_id, n_val, k),
-            predicted=preds.predicted.reshape(n_id, n_val),
-        )
-    cells = twins.has()
-    preds = predict(bundle, twin_dataset(twins, cells), progress=progress)
+    cells = twins.has()  # every cell, for rendered twins
+    preds: Predictions = predict(bundle, twin_dataset(twins, cells), progress=progress)
     return TwinPredictions(twins=twins, similarities=_scatter(preds.similarities, cells),
                            probabilities=_scatter(preds.probabilities, cells), predicted=_scatter(preds.predicted, cells))
 

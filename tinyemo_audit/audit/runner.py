@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import __version__
 from .._io import atomic_write_json, atomic_write_text
+from ..data.arrays import distinct_rows
 from ..model.classifier import predict
 from ..model.steps import has_steps
 from ..outputs import OutputPlan
@@ -402,20 +403,14 @@ def run_audit(
     ``cuda[:N]``, ``mps``; :mod:`tinyemo_audit.devices`) is where the encoder and projector run.
     """
     from ..devices import use_device
+    from ..model.classifier import check_chunk_size
 
-    chunk = check_chunk_size_first(chunk_size)
+    chunk = check_chunk_size(chunk_size)
     with use_device(device):
         return _run_audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                           counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
                           gates=gates, junit=junit, baseline=baseline, progress=progress, write=write,
                           chunk_size=chunk)
-
-
-def check_chunk_size_first(chunk_size: int | None) -> int:
-    """The chunk size for a features dataset (default when None); a UsageError below 1."""
-    from ._streamed import DEFAULT_CHUNK_SIZE, check_chunk_size
-
-    return check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
 
 
 def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out, seed, n, n_twins, config, gates,
@@ -471,7 +466,7 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
         n=len(data), labelled=labelled, labels_present=int(len(np.unique(true))) if labelled else 0,
         n_classes=len(classes), attributes=tuple(attributes.columns),
         distinct_embeddings=(streamed.distinct_embeddings if streamed is not None
-                             else _distinct_rows(preds.embeddings) if preds.embeddings is not None else None),
+                             else distinct_rows(preds.embeddings) if preds.embeddings is not None else None),
         twins=source is not None and bool(source.attributes(list(attributes.columns))),
         label_sets=label_sets, missing_label_sets=described_sets, label_space=bundle is not None,
         embeddings=streamed is not None or preds.embeddings is not None,
@@ -503,16 +498,18 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
     reasoning_evidence = None
     if reasoning_skip is not None:
         skipped.append(skip_entry("reasoning", reasoning_skip))
-    elif plan.runs("reasoning") and plan.runs("counterfactual"):
-        from .reasoning import collect_texts, reasoning_section
-
+    else:
+        # Counted in the stage total whenever reasoning is on, so announced also when no twins came to explain.
         stages("reasoning: what the MM-LLM writes about the twins")
-        twin_references = {a: references.get(a) if a in references else settings["reference_groups"].get(a)
-                           for a in twin_predictions}
-        texts = collect_texts(bundle, twin_predictions, settings, twin_references, seed=seed, progress=progress,
-                              skipped=skipped)
-        results["reasoning"], reasoning_evidence = reasoning_section(
-            texts, settings=settings, references=twin_references, seed=seed, skipped=skipped)
+        if plan.runs("reasoning") and plan.runs("counterfactual"):
+            from .reasoning import collect_texts, reasoning_section
+
+            twin_references = {a: references.get(a) if a in references else settings["reference_groups"].get(a)
+                               for a in twin_predictions}
+            texts = collect_texts(bundle, twin_predictions, settings, twin_references, seed=seed,
+                                  progress=progress, skipped=skipped)
+            results["reasoning"], reasoning_evidence = reasoning_section(
+                texts, settings=settings, references=twin_references, seed=seed, skipped=skipped)
 
     stages("text probes, associations, retrieval skew, dataset bias")
     space = bundle.label_space() if bundle is not None else None
@@ -645,14 +642,6 @@ KEY_ORDER = ("schema_version", "run", "verdict", "findings", "causes", "findings
 
 def _ordered(results: dict[str, Any]) -> dict[str, Any]:
     return {k: results[k] for k in KEY_ORDER if k in results}
-
-
-def _distinct_rows(embeddings: np.ndarray) -> int:
-    """How many different rows ``embeddings`` has (bit for bit)."""
-    rows = np.ascontiguousarray(embeddings)
-    if rows.ndim != 2 or not len(rows):
-        return len(rows)
-    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))
 
 
 def _model_card(bundle) -> str:

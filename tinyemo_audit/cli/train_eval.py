@@ -141,9 +141,9 @@ def evaluate(
             raise UsageError("--device and --chunk-size are for the classifier's eval; eval --reasoning runs on the CPU")
         return reasoning_eval(models, datasets, split, n, json_output)
     from ..devices import use_device
-    from ..model.classifier import DEFAULT_CHUNK_SIZE, check_chunk_size
+    from ..model.classifier import check_chunk_size
 
-    chunk = check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
+    chunk = check_chunk_size(chunk_size)
     plan = _eval_outputs(models, datasets, table_out)
     with use_device(device):
         results = evaluate_grid(models, datasets, split=split, zero_shot=zero_shot, chunk_size=chunk)

@@ -93,10 +93,6 @@ def load_npy(path: str | os.PathLike, *, what: str, mmap_mode: str | None = None
                           order="F" if fortran else "C", mode=mmap_mode)
 
 
-# Rows read at once by array_digest and row_blocks when the caller gives no size: ~64 MB of float32 at D = 256.
-BLOCK_ROWS = 1 << 16
-
-
 def release_pages(array: np.ndarray) -> None:
     """Drop the resident pages of a read-only memory map (no-op for anything else).
 
@@ -113,7 +109,7 @@ def release_pages(array: np.ndarray) -> None:
         handle.madvise(mmap.MADV_DONTNEED)
 
 
-def row_blocks(array: np.ndarray, block_rows: int = BLOCK_ROWS):
+def row_blocks(array: np.ndarray, block_rows: int):
     """Yield ``(start, rows)`` over ``array`` in blocks of ``block_rows``; ``rows`` is a float32 copy.
 
     A memory-mapped ``array`` has its pages released after each block, so the resident memory of a
@@ -143,3 +139,17 @@ def array_digest(array: np.ndarray) -> str:
         digest.update(np.ascontiguousarray(array[start:start + block]).data)
         release_pages(array)
     return digest.hexdigest()
+
+
+def distinct_rows(array: np.ndarray) -> int:
+    """How many different rows ``array`` has, bit for bit (its length when it is not 2-D).
+
+    Examples
+    --------
+    >>> distinct_rows(np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 2.0]], dtype=np.float32))
+    2
+    """
+    rows = np.ascontiguousarray(array)
+    if rows.ndim != 2 or not len(rows):
+        return len(rows)
+    return int(len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))))))

@@ -85,15 +85,20 @@ def is_feature_store(root: str | os.PathLike) -> bool:
 
 def file_digest(path: Path) -> str:
     """blake2b (32 hex) of a file's bytes, read in blocks (the metadata table's digest)."""
-    import hashlib
-
     from ..input_files import open_regular
 
-    digest = hashlib.blake2b(digest_size=16)
+    digest = _digest()
     with os.fdopen(open_regular(path, what="metadata table"), "rb") as handle:
         for block in iter(lambda: handle.read(16 * MiB), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _digest(data: bytes = b""):
+    """The metadata digest (blake2b, 16 bytes): of ``data`` read whole, or fed blocks by :func:`file_digest`."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16)
 
 
 def _manifest(root: Path, split: str) -> tuple[Path, dict[str, Any]]:
@@ -157,19 +162,23 @@ def _inline_metadata(split_dir: Path, manifest: dict[str, Any], n: int) -> tuple
     return np.asarray(ids, dtype=str), labels, pd.DataFrame(attributes, index=pd.RangeIndex(n))
 
 
-def _read_table(path: Path):
-    """The metadata table as a pyarrow Table (Parquet or CSV, read from checked bytes)."""
+def _read_table(path: Path, manifest: dict[str, Any]):
+    """The metadata table as a pyarrow Table (Parquet or CSV), from bytes read once and checked against the manifest's digest."""
     import io
 
     import pyarrow as pa
 
     data = read_bytes(path, what="metadata table", max_bytes=MAX_METADATA_BYTES)
+    # Manifests from before the digest existed have none; every one written now has it.
+    if "metadata_blake2b" in manifest and manifest["metadata_blake2b"] != _digest(data).hexdigest():
+        raise InputError(MSG_DIGEST.format(path=shown_path(path)))
     try:
         if path.suffix == ".csv":
             import pyarrow.csv as pacsv
 
             # Every column as text first: ids like "007" stay as written; label is converted below.
-            names = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=1 << 20)).column_names
+            # The header comes from the first block alone: the table is parsed once, below.
+            names = pacsv.open_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=1 << 20)).schema.names
             return pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names if name != LABEL_COLUMN},
                 strings_can_be_null=True))  # an empty field is a missing value, as in pandas
@@ -204,7 +213,7 @@ def ids_array(column) -> np.ndarray:
     return out
 
 
-def _table_metadata(split_dir: Path, manifest: dict[str, Any], n: int, n_classes: int):
+def _table_metadata(split_dir: Path, manifest: dict[str, Any], n: int):
     """Version 2: the metadata table beside features.npy (ids, labels, attributes as categoricals)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -215,9 +224,7 @@ def _table_metadata(split_dir: Path, manifest: dict[str, Any], n: int, n_classes
     where = shown_path(path)
     if not os.path.lexists(path):
         raise InputError(f"feature cache {shown_path(split_dir)} has no metadata table {path.name}")
-    if "metadata_blake2b" in manifest and manifest["metadata_blake2b"] != file_digest(path):
-        raise InputError(MSG_DIGEST.format(path=where))
-    table = _read_table(path)
+    table = _read_table(path, manifest)
     missing = [c for c in (ID_COLUMN, LABEL_COLUMN) if c not in table.column_names]
     if missing:
         raise InputError(f"{where} has no {' or '.join(repr(c) for c in missing)} column")
@@ -280,7 +287,7 @@ def read_feature_store(root: str | os.PathLike, split: str, *, classes: tuple[st
     if classes is not None and tuple(classes) != stored:
         raise InputError(f"feature cache {split_dir} has classes {', '.join(stored)}, not {', '.join(classes)}")
     if int(manifest.get("version", 1)) >= 2:
-        ids, labels, attributes = _table_metadata(split_dir, manifest, n, len(stored))
+        ids, labels, attributes = _table_metadata(split_dir, manifest, n)
     else:
         ids, labels, attributes = _inline_metadata(split_dir, manifest, n)
     if len(labels) and (labels.min() < -1 or labels.max() >= len(stored)):

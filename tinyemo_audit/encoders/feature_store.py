@@ -19,19 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data.feature_store import (  # noqa: F401  (the names embed's callers and tests use)
-    FEATURES_FILE,
-    FORMAT,
-    LOCK_FILE,
-    MANIFEST_FILE,
-    METADATA_FILE,
-    PROGRESS_FILE,
-    STATUS_COMPLETE,
-    VERSION,
-    is_feature_store,
-    read_feature_store,
-    read_record,
-)
+from ..data.feature_store import FORMAT, MANIFEST_FILE, STATUS_COMPLETE, VERSION, read_record
 from ..data.feature_store_writer import StoreWriter, open_store, writer_lock
 from ..errors import InputError, UsageError
 

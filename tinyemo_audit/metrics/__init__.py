@@ -20,7 +20,6 @@ from tinyemo_audit.metrics._dataset_bias import (
 )
 from tinyemo_audit.metrics._group import (
     METRICS,
-    add_counts,
     cell_counts,
     disparity,
     disparity_counts,
@@ -35,7 +34,6 @@ from tinyemo_audit.metrics._stats import benjamini_hochberg, wilson_interval
 
 __all__ = [
     "METRICS",
-    "add_counts",
     "cell_counts",
     "cramers_v_table",
     "disparity_counts",

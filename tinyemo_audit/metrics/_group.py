@@ -76,8 +76,7 @@ def cell_counts(true: np.ndarray, predicted: np.ndarray, group_codes: np.ndarray
     Returns
     -------
     _Table
-        For :func:`group_table_counts`, :func:`disparity_counts`, :func:`equalized_odds_counts`;
-        tables of chunks of the same items add up (``add_counts``).
+        For :func:`group_table_counts`, :func:`disparity_counts`, :func:`equalized_odds_counts`.
 
     Examples
     --------
@@ -85,31 +84,16 @@ def cell_counts(true: np.ndarray, predicted: np.ndarray, group_codes: np.ndarray
     >>> t.cells.tolist()
     [[[1, 0], [0, 1]], [[0, 0], [1, 0]]]
     """
-    g, k = len(groups), int(n_classes)
-    key = (np.asarray(group_codes, dtype=np.int64) * k + np.asarray(true, dtype=np.int64)) * k + np.asarray(predicted)
-    cells = np.bincount(key, minlength=g * k * k).reshape(g, k, k).astype(np.int64)
-    return _Table(np.asarray(list(groups), dtype=object), np.arange(k), cells)
+    k = int(n_classes)
+    return _Table(np.asarray(list(groups), dtype=object), np.arange(k),
+                  _cells(group_codes, true, predicted, len(groups), k))
 
 
-def add_counts(a: _Table, b: _Table) -> _Table:
-    """The cell counts of two disjoint chunks of the same items, tabulated over the same groups and classes.
-
-    Parameters
-    ----------
-    a, b : _Table
-        Counts from :func:`cell_counts` over the same groups and classes.
-
-    Returns
-    -------
-    _Table
-
-    Examples
-    --------
-    >>> a = cell_counts(np.array([0]), np.array([0]), np.array([0]), ["g"], 2)
-    >>> add_counts(a, a).cells.tolist()
-    [[[2, 0], [0, 0]]]
-    """
-    return _Table(a.groups, a.classes, a.cells + b.cells)
+def _cells(g, t, p, n_groups: int, n_labels: int) -> np.ndarray:
+    """(group, true, predicted) counts of index-coded rows: int64 (n_groups, n_labels, n_labels)."""
+    key = (np.asarray(g, dtype=np.int64) * n_labels + np.asarray(t, dtype=np.int64)) * n_labels + np.asarray(p)
+    return np.bincount(key, minlength=n_groups * n_labels * n_labels).reshape(
+        n_groups, n_labels, n_labels).astype(np.int64)
 
 
 def _index_of(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -149,12 +133,8 @@ def _tabulate(y_true, y_pred, sensitive, classes=None, groups=None) -> _Table:
     g = _index_of(sensitive, group_arr)
     if (g < 0).any():
         raise InputError(UNKNOWN_GROUP.format(values=list(pd.unique(sensitive[g < 0]))[:5]))
-    n_labels = len(labels)
-    t = _index_of(y_true, labels)
-    p = _index_of(y_pred, labels)
-    key = (g * n_labels + t) * n_labels + p
-    cells = np.bincount(key, minlength=len(group_arr) * n_labels * n_labels)
-    return _Table(group_arr, class_arr, cells.reshape(len(group_arr), n_labels, n_labels).astype(np.int64))
+    cells = _cells(g, _index_of(y_true, labels), _index_of(y_pred, labels), len(group_arr), len(labels))
+    return _Table(group_arr, class_arr, cells)
 
 
 def _with_overall(cells: np.ndarray) -> np.ndarray:

@@ -81,10 +81,12 @@ MSG_CHUNK = "--chunk-size must be at least 1; got {value}"
 
 
 def check_chunk_size(value) -> int:
-    """``value`` as a chunk size (an integer of at least 1), else a UsageError (exit 2)."""
+    """``value`` as a chunk size (an integer of at least 1; None: ``DEFAULT_CHUNK_SIZE``), else a UsageError (exit 2)."""
     from ..errors import UsageError
     from ..user_text import shown
 
+    if value is None:
+        return DEFAULT_CHUNK_SIZE
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise UsageError(MSG_CHUNK.format(value=shown(value)))
     return int(value)
@@ -104,15 +106,13 @@ def classify_chunks(bundle, features: np.ndarray, label_emb: np.ndarray, chunk_s
     """
     import torch
 
-    from ..data.arrays import release_pages
+    from ..data.arrays import row_blocks
     from ..devices import current_device
 
     check_projector_input(bundle, features)
     device = current_device()
     projector = bundle.projector.to(device)
-    for start in range(0, len(features), chunk_size):
-        block = np.array(features[start:start + chunk_size], dtype=np.float32)
-        release_pages(features)
+    for start, block in row_blocks(features, chunk_size):
         n = len(block)
         if n < MIN_PROJECTION_ROWS:
             block = np.concatenate([block, np.zeros((MIN_PROJECTION_ROWS - n, block.shape[1]), np.float32)])

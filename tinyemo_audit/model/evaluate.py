@@ -9,7 +9,7 @@ import numpy as np
 from ..data.dataset import UNLABELLED, Dataset
 from ..errors import InputError
 from ..user_text import visible
-from .classifier import DEFAULT_CHUNK_SIZE, check_chunk_size, predict, predicted_labels
+from .classifier import check_chunk_size, predict, predicted_labels
 from .steps import has_steps
 
 
@@ -83,8 +83,7 @@ def evaluate_bundle(bundle, dataset: Dataset, *, progress: bool = True, chunk_si
         raise InputError(f"{dataset.name} {dataset.split} split has unlabelled items; eval needs labels")
     # Both classify through Bundle.embed_classes, exactly as the audit does.
     if dataset.features is not None and not has_steps(bundle):
-        predicted = predicted_labels(bundle, dataset.features, dataset.classes,
-                                     check_chunk_size(DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size))
+        predicted = predicted_labels(bundle, dataset.features, dataset.classes, check_chunk_size(chunk_size))
     else:
         predicted = predict(bundle, dataset, progress=progress).predicted
     result = evaluation_summary(dataset.labels, predicted, dataset.classes)
