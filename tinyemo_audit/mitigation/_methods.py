@@ -34,6 +34,7 @@ class Plan:
     options: dict[str, Any]
     target_given: bool = False
     seed: int = 0
+    config: Any = None  # the audit settings YAML of both audits (prompt-projection reads its term pairs)
 
 
 @dataclass
@@ -115,7 +116,7 @@ def prompt_projection(plan: Plan) -> Mitigated:
     """Bias directions of counterfactual prompt pairs projected out of the label embeddings (no retraining)."""
     from ..audit.settings import load_settings
 
-    settings = load_settings(plan.options.get("config"))
+    settings = load_settings(plan.config)
     probes = settings["text_probes"]
     method = str(plan.options.get("projection", "orthogonal"))
     rank = int(plan.options.get("rank", 1))

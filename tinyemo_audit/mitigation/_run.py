@@ -235,7 +235,7 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
         for name in methods:
             say(f"mitigate: {name}")
             plan = Plan(bundle=bundle, dataset=dataset, attributes=chosen, targets=targets, options=options,
-                        target_given=target is not None, seed=seed)
+                        target_given=target is not None, seed=seed, config=config)
             mitigated = METHODS[name](plan)
             folder = work / name / "bundle"
             _write_bundle(bundle, folder, mitigated, plan)
