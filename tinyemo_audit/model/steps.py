@@ -122,9 +122,8 @@ def offset_matrix(decision: dict[str, Any], attributes: pd.DataFrame | None, cla
     if unknown:
         raise InputError(MSG_UNKNOWN_GROUP.format(step=GROUP_OFFSETS, attribute="+".join(names),
                                                   value=shown(unknown[0]), known=", ".join(sorted(table))))
-    rows = np.array([[float(table[k].get(c, 0.0)) for c in classes] for k in table]) if table else np.zeros((0, len(classes)))
-    index = {k: i for i, k in enumerate(table)}
-    return rows[[index[k] for k in keys]] if len(keys) else np.zeros((0, len(classes)))
+    rows = np.array([[float(table[k].get(c, 0.0)) for c in classes] for k in table]).reshape(len(table), len(classes))
+    return rows[pd.Index(list(table)).get_indexer(keys)]  # every key is in the table (checked above)
 
 
 def item_uniforms(embeddings: np.ndarray) -> np.ndarray:
