@@ -53,10 +53,6 @@ ALLOWED = {
         "builds the mitigated bundle in mitigate's private temporary folder; it reaches the user only copied "
         "into the folder OutputPlan.writing staged, published whole",
     ("mitigation/_run.py", "_write_bundle", "save_file"): "the same private temporary folder (see copyfile)",
-    ("mitigation/_run.py", "_write_run", "write_bytes"):
-        "writes into the folder OutputPlan.writing staged for mitigate's --out (published whole) or into its "
-        "private temporary folder",
-    ("mitigation/_run.py", "_write_run", "write_text"): "the same staged folder (see write_bytes)",
     ("reasoning/instruct.py", "_png", "save"): "PIL writes the PNG into an in-memory BytesIO buffer, not a file",
     ("reasoning/train.py", "_copy_bundle", "copytree"):
         "copies the bundle into the folder OutputPlan.writing staged for it (train_reasoning calls it there)",

@@ -32,3 +32,17 @@ def test_mitigate_thresholds_end_to_end(tmp_path):
     page = (out / "tradeoff.html").read_text()
     assert "Mitigation trade-off" in page and 'src="http' not in page and "<link" not in page  # offline
     assert (out / "before" / "report.html").is_file()
+
+
+def test_the_summary_shows_a_missing_accuracy_as_a_dash(tmp_path, monkeypatch):
+    # an accuracy the audit could not compute is null with a note (or absent): the summary prints "—", no crash
+    from tinyemo_audit import api
+    from tinyemo_audit.mitigation import MitigationResult
+
+    rows = [{"method": "before (no mitigation)", "accuracy": {"value": None, "note": "no labels"}, "biases": []},
+            {"method": "prompt-projection", "accuracy": None, "biases": [], "new_findings": []}]
+    monkeypatch.setattr(api, "mitigate", lambda **kwargs: MitigationResult(before={}, tradeoff=rows))
+    result = runner.invoke(app, ["mitigate", "--method", "prompt-projection", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == ["before (no mitigation): accuracy —",
+                                              "prompt-projection: accuracy —; 0 new findings"]

@@ -36,7 +36,7 @@ def test_offsets_equalise_the_target_rates_of_each_group():
     overall = ((margins[labels == 0] < 0).mean(), (margins[labels != 0] < 0).mean())
     for key in ("a", "b"):
         assert abs(after[key][0] - overall[0]) < 0.03 and abs(after[key][1] - overall[1]) < 0.03
-    assert offsets["b"] < 0 < offsets["a"] or offsets["b"] < offsets["a"]
+    assert offsets["b"] < offsets["a"]  # the group whose target logit was raised gets the lower offset
 
 
 def test_offsets_of_a_hand_computed_case():
@@ -73,5 +73,5 @@ def test_threshold_optimizer_equalises_odds_on_validation():
     assert abs(rates["a"][0] - rates["b"][0]) < 0.02 and abs(rates["a"][1] - rates["b"][1]) < 0.02
     plain = prob > 0.5
     assert equalized_odds_difference(y, plain, sensitive_features=keys) > 0.1
-    assert sum(op["p"] for row in rows for op in row["operations"]) == len(rows) or \
-        all(abs(sum(op["p"] for op in row["operations"]) - 1) < 1e-9 for row in rows)
+    # each group's randomised rule is a mixture: its operations' shares sum to 1
+    assert all(abs(sum(op["p"] for op in row["operations"]) - 1) < 1e-9 for row in rows)

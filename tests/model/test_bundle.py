@@ -117,3 +117,32 @@ def test_optional_fields_needed_later_fail_clearly(bundle_dir):
     bundle = load_bundle(folder)  # a bundle used only for its label table need not have one
     with pytest.raises(InputError, match=r"bundle\.json lacks the key loss\.temperature$"):
         bundle.temperature
+
+
+def _step_file(folder, name, **tensors):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}, str(folder / name))
+
+
+def test_step_weights_are_read_only_from_regular_finite_files_inside_the_bundle(tmp_path):
+    import os
+
+    from tinyemo_audit.model.bundle import Bundle
+
+    folder = tmp_path / "b"
+    folder.mkdir()
+    bundle = Bundle(path=folder, spec={})
+    _step_file(folder, "ok.safetensors", beta=[[1.0, 2.0]], sensitive_mean=[0.5])
+    assert bundle.step_tensors("ok.safetensors")["beta"].tolist() == [[1.0, 2.0]]
+    _step_file(tmp_path, "outside.safetensors", beta=[[1.0]])
+    with pytest.raises(InputError, match="outside the bundle"):
+        bundle.step_tensors("../outside.safetensors")
+    _step_file(folder, "nan.safetensors", beta=[[float("nan")]])
+    with pytest.raises(InputError, match="not a finite float tensor"):
+        bundle.step_tensors("nan.safetensors")
+    # a FIFO would block safetensors' open forever: refused before it is opened
+    os.mkfifo(folder / "pipe.safetensors")
+    with pytest.raises(InputError, match="step weights .*FIFO"):
+        bundle.step_tensors("pipe.safetensors")

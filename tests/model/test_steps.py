@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.preprocessing import CorrelationRemover
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinyemo_audit.errors import InputError
 from tinyemo_audit.mitigation import fit_correlation_remover
-from tinyemo_audit.model.steps import MSG_NEEDS_ATTRIBUTES, decide, one_hot, remove_correlation
+from tinyemo_audit.model.steps import MSG_NEEDS_ATTRIBUTES, decide, group_key, group_keys, one_hot, remove_correlation
 
 
 def _data(seed=0, n=400, d=6):
@@ -66,3 +68,12 @@ def test_group_offsets_move_the_decision_of_their_group_only():
     assert np.isclose(probs[0, 0], 1 / (1 + np.exp((0.5 + 0.4) / 0.5)))
     with pytest.raises(InputError, match="at prediction time"):
         decide(_Bundle(decision), sims, np.zeros((2, 3)), None, ("angry", "neutral"))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=4), st.text(max_size=4), st.integers(-3, 3)), max_size=30),
+       st.sampled_from([["a"], ["a", "b"], ["b", "c", "a"], []]))
+def test_group_keys_join_each_items_values_as_group_key_does(rows, names):
+    attrs = pd.DataFrame(rows, columns=["a", "b", "c"]) if rows else pd.DataFrame({"a": [], "b": [], "c": []})
+    keys = group_keys(attrs, names, step="group-offsets")
+    assert keys.tolist() == [group_key(row, names) for row in attrs.astype(str).to_dict("records")]

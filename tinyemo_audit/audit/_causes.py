@@ -311,16 +311,19 @@ def _reasoning_steps(cause: _Cause, lead: dict[str, Any]) -> list[str]:
     ]
 
 
-# Which mitigation methods fit a cause (docs/mitigation.md), by the probe kinds that support it.
+# Why each method fits (docs/mitigation.md); a cause kind may say it in its own terms (MITIGATION_FIT).
+_REMOVER = ("correlation-remover", "removes the group's linear trace from the encoder features, then retrain")
+_REBALANCE = ("reweigh", "rebalances label and group in the training data, then retrain")
+# Which mitigation methods fit a cause, by the probe kinds that support it.
 MITIGATION_FIT = {
     "counterfactual": (("reweigh", "annotation bias: weights that make label and group independent, then retrain"),
                        ("thresholds", "per-group decision offsets fitted on validation; reads the attribute at prediction time"),
-                       ("correlation-remover", "removes the group's linear trace from the encoder features, then retrain")),
+                       _REMOVER),
     "disparity": (("thresholds", "equalises the group's TPR/FPR of the label on validation; reads the attribute at prediction time"),
-                  ("reweigh", "rebalances label and group in the training data, then retrain")),
-    "cluster": (("reweigh", "rebalances label and group in the training data, then retrain"),),
-    "skew": (("correlation-remover", "removes the group's linear trace from the encoder features, then retrain"),),
-    "association": (("correlation-remover", "removes the group's linear trace from the encoder features, then retrain"),),
+                  _REBALANCE),
+    "cluster": (_REBALANCE,),
+    "skew": (_REMOVER,),
+    "association": (_REMOVER,),
     "text_probe": (("prompt-projection", "projects the prompt pairs' bias directions out of the label embeddings; no retraining"),),
 }
 

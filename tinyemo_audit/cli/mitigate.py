@@ -41,6 +41,7 @@ def mitigate(
     """
     from ..api import mitigate as run_mitigation
     from ..audit.runner import default_run_dir
+    from ..report._format import dec
 
     options = {k: v for k, v in {"alpha": alpha, "projection": projection, "rank": rank, "rates": rates,
                                        "constraint": constraint}.items() if v is not None}
@@ -55,7 +56,7 @@ def mitigate(
         return
     for row in result.tradeoff:
         acc = row.get("accuracy") or {}
-        parts = [f"{row['method']}: accuracy {acc.get('value', float('nan')):.4f}"]
+        parts = [f"{row['method']}: accuracy {dec(acc.get('value'), 4)}"]
         for b in row["biases"]:
             if isinstance(b.get("prob_shift"), (int, float)):
                 cut = "" if b.get("cut") is None else f" (cut {100 * b['cut']:.0f} %)"

@@ -14,6 +14,8 @@ MSG_NO_TRAINING = ("{method} retrains the projector on the bundle's training dat
                    "none (an imported projector has no training record); use prompt-projection or thresholds")
 MSG_JOINT = "{method} retrains single-dataset bundles only; {model} was trained jointly on several datasets"
 MSG_NO_LABELS = "thresholds are fitted on labelled validation data, and {dataset} has no labelled val split"
+MSG_TRAINING_ATTRIBUTE = ("{method} fits on the bundle's training data ({dataset}), which does not carry the protected "
+                          "attribute {attribute} (it has {known})")
 
 
 @dataclass
@@ -61,11 +63,29 @@ def _load_training(bundle) -> TrainingData:
     return TrainingData(features, labels, attributes)
 
 
-def training_data(bundle) -> TrainingData:
-    """Training data of ``bundle``, loaded once per loaded bundle (``--method all`` retrains twice on it)."""
+def check_training_attributes(attributes: pd.DataFrame, names: list[str], method: str, dataset: str) -> None:
+    """An InputError when the training data lacks an attribute to mitigate (the audited dataset may have it)."""
+    known = [str(c) for c in attributes.columns]
+    for name in names:
+        if name not in known:
+            raise InputError(MSG_TRAINING_ATTRIBUTE.format(method=method, dataset=shown(dataset), attribute=shown(name),
+                                                           known=", ".join(known) or "none"))
+
+
+def training_data(bundle, names: list[str], method: str) -> TrainingData:
+    """Training data of ``bundle``, loaded once per loaded bundle (``--method all`` retrains twice on it).
+
+    Raises
+    ------
+    InputError
+        When the training splits do not carry every attribute of ``names``.
+    """
     if "mitigation_training" not in bundle._cache:
         bundle._cache["mitigation_training"] = _load_training(bundle)
-    return bundle._cache["mitigation_training"]
+    data = bundle._cache["mitigation_training"]
+    for split in data.attributes.values():
+        check_training_attributes(split, names, method, train_config(bundle).dataset)
+    return data
 
 
 def validation_split(spec: str):

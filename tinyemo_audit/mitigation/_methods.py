@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..model.steps import CORRELATION_REMOVER, GROUP_OFFSETS, ONE_VS_REST, group_columns
+from ..model.steps import CORRELATION_REMOVER, GROUP_OFFSETS, ONE_VS_REST, group_columns, group_keys
 from ._correlation import fit_correlation_remover
 from ._projection import pair_embeddings, project_labels, projection_matrix
 from ._reweigh import reweighing_weights
@@ -34,6 +34,7 @@ class Plan:
     options: dict[str, Any]
     target_given: bool = False
     seed: int = 0
+    config: Any = None  # the audit settings YAML of both audits (prompt-projection reads its term pairs)
 
 
 @dataclass
@@ -50,10 +51,6 @@ class Mitigated:
     uses_attribute_at_prediction: bool = False
 
 
-def _joint_groups(attributes, names: list[str]) -> np.ndarray:
-    return attributes[names].astype(str).agg("|".join, axis=1).to_numpy(dtype=object)
-
-
 def _retrain(plan: Plan, features: dict[str, np.ndarray], labels: dict[str, np.ndarray], *, sample_weight=None):
     from ..model.train import fit_projector
 
@@ -68,8 +65,8 @@ def reweigh(plan: Plan) -> Mitigated:
     """Kamiran & Calders reweighing of the training split, then the projector retrained."""
     from ._data import training_data
 
-    data = training_data(plan.bundle)
-    groups = _joint_groups(data.attributes["train"], plan.attributes)
+    data = training_data(plan.bundle, plan.attributes, "reweigh")
+    groups = group_keys(data.attributes["train"], plan.attributes, step="reweigh")
     weights = reweighing_weights(data.labels["train"], groups)
     projector = _retrain(plan, data.features, data.labels, sample_weight=weights)
     return Mitigated(
@@ -89,7 +86,7 @@ def correlation_remover(plan: Plan) -> Mitigated:
     from ._data import training_data
 
     alpha = float(plan.options.get("alpha", 1.0))
-    data = training_data(plan.bundle)
+    data = training_data(plan.bundle, plan.attributes, "correlation-remover")
     tensors, columns = fit_correlation_remover(data.features["train"], data.attributes["train"], plan.attributes,
                                                alpha=alpha)
     cleaned = {split: remove_correlation(data.features[split], one_hot(data.attributes[split], columns,
@@ -115,7 +112,7 @@ def prompt_projection(plan: Plan) -> Mitigated:
     """Bias directions of counterfactual prompt pairs projected out of the label embeddings (no retraining)."""
     from ..audit.settings import load_settings
 
-    settings = load_settings(plan.options.get("config"))
+    settings = load_settings(plan.config)
     probes = settings["text_probes"]
     method = str(plan.options.get("projection", "orthogonal"))
     rank = int(plan.options.get("rank", 1))

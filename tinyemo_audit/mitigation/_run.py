@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_json, atomic_write_text, json_bytes
+from .._io import atomic_write_json, atomic_write_text
 from ..errors import InputError, UnknownNameError
 from ..user_text import shown
 from ._methods import CITATIONS, METHODS, NEEDS_TRAINING, Mitigated, Plan
@@ -76,8 +76,19 @@ def _requested(before: dict[str, Any], attributes: list[str] | None, target: str
     return chosen, targets
 
 
-def _write_bundle(source, folder: Path, mitigated: Mitigated, plan: Plan) -> None:
-    """The mitigated bundle: the source's files, the parts the method changed, bundle.json and MODEL_CARD."""
+def _source_card(source) -> str:
+    """The source bundle's MODEL_CARD.md, read by the rule for user files (a title when it has none)."""
+    from ..input_files import MiB, read_text
+
+    path = source.path / "MODEL_CARD.md"
+    if not path.is_file():
+        return f"# {source.name}\n"
+    text = read_text(path, what="model card", max_bytes=4 * MiB)
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read gave it
+
+
+def _write_bundle(source, folder: Path, mitigated: Mitigated, plan: Plan, card: str) -> None:
+    """The mitigated bundle: the source's files, the parts the method changed, bundle.json and ``card``."""
     import torch
     from safetensors.numpy import save_file as save_numpy
     from safetensors.torch import save_file
@@ -110,9 +121,7 @@ def _write_bundle(source, folder: Path, mitigated: Mitigated, plan: Plan) -> Non
         "uses_protected_attribute_at_prediction": mitigated.uses_attribute_at_prediction, **mitigated.record,
     }
     atomic_write_json(folder / BUNDLE_FILE, spec)
-    card = (source.path / "MODEL_CARD.md")
-    original = card.read_text(encoding="utf-8") if card.is_file() else f"# {source.name}\n"
-    atomic_write_text(folder / "MODEL_CARD.md", _card(original, mitigated, plan, None))
+    atomic_write_text(folder / "MODEL_CARD.md", card)
 
 
 def _card(original: str, mitigated: Mitigated, plan: Plan, row: dict[str, Any] | None) -> str:
@@ -198,7 +207,7 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     from ..comparison import compare_results, render_comparison
     from ..model.bundle import load_bundle
     from ..outputs import OutputPlan, dataset_inputs, model_spec_path
-    from ..report import render_report
+    from ._tradeoff import BEFORE, render_tradeoff, tracked_biases, tradeoff_row
 
     if method not in METHOD_CHOICES:
         raise UnknownNameError("mitigation method", method, METHOD_CHOICES)
@@ -229,30 +238,25 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     say("mitigate: before-audit")
     before = run_audit(model=model, write=False, **audit).results
     chosen, targets = _requested(before, attributes, target, audited, bundle.classes)
+    plan = Plan(bundle=bundle, dataset=dataset, attributes=chosen, targets=targets, options=options,
+                target_given=target is not None, seed=seed, config=config)
+    biases = tracked_biases(before, chosen, targets)
+    original = _source_card(bundle)
     result = MitigationResult(before=before)
     with tempfile.TemporaryDirectory(prefix="tinyemo-mitigate-") as scratch:
         work = Path(scratch)
         for name in methods:
             say(f"mitigate: {name}")
-            plan = Plan(bundle=bundle, dataset=dataset, attributes=chosen, targets=targets, options=options,
-                        target_given=target is not None, seed=seed)
             mitigated = METHODS[name](plan)
             folder = work / name / "bundle"
-            _write_bundle(bundle, folder, mitigated, plan)
+            # the after-audit reads (and records) the card as the method wrote it; the measured effect is added after
+            _write_bundle(bundle, folder, mitigated, plan, _card(original, mitigated, plan, None))
             say(f"mitigate: after-audit of {name}")
             after = run_audit(model=str(folder), write=False, **audit).results
             comparison = compare_results(before, after, base_name="before", new_name=name, seed=seed)
-            from ._tradeoff import tracked_biases, tradeoff_row
-
-            biases = tracked_biases(before, chosen, targets)
             row = tradeoff_row(name, after, biases, before, comparison)
-            atomic_write_text(folder / "MODEL_CARD.md", _card((bundle.path / "MODEL_CARD.md").read_text(encoding="utf-8")
-                                                              if (bundle.path / "MODEL_CARD.md").is_file() else "",
-                                                              mitigated, plan, row))
+            atomic_write_text(folder / "MODEL_CARD.md", _card(original, mitigated, plan, row))
             result.methods[name] = {"after": after, "comparison": comparison, "row": row, "folder": folder}
-        from ._tradeoff import BEFORE, render_tradeoff, tracked_biases, tradeoff_row
-
-        biases = tracked_biases(before, chosen, targets)
         result.tradeoff = [tradeoff_row(BEFORE, before, biases)] + [m["row"] for m in result.methods.values()]
         summary = {"model": bundle.name, "dataset": dataset, "seed": seed, "attributes": chosen, "targets": targets,
                    "methods": methods, "options": options, "tradeoff": result.tradeoff}
@@ -260,22 +264,25 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
             with plan_out.writing() as staged:
                 root = staged.path(out)
                 root.mkdir(parents=True, exist_ok=True)
-                _write_run(root / "before", before, render_report)
+                _write_run(root / "before", before)
                 for name, entry in result.methods.items():
                     shutil.copytree(entry["folder"], root / name / "bundle")
-                    _write_run(root / name / "after", entry["after"], render_report)
-                    (root / name / "comparison.json").write_bytes(json_bytes(entry["comparison"]))
-                    (root / name / "comparison.html").write_text(render_comparison(entry["comparison"]), encoding="utf-8")
-                (root / "mitigation.json").write_bytes(json_bytes(summary))
-                (root / "tradeoff.html").write_text(render_tradeoff(result.tradeoff, model=bundle.name, dataset=dataset),
-                                                    encoding="utf-8")
+                    _write_run(root / name / "after", entry["after"])
+                    atomic_write_json(root / name / "comparison.json", entry["comparison"])
+                    atomic_write_text(root / name / "comparison.html", render_comparison(entry["comparison"]))
+                atomic_write_json(root / "mitigation.json", summary)
+                atomic_write_text(root / "tradeoff.html",
+                                  render_tradeoff(result.tradeoff, model=bundle.name, dataset=dataset))
             result.out = Path(out)
             for entry in result.methods.values():
                 entry["folder"] = result.out / entry["row"]["method"] / "bundle"
     return result
 
 
-def _write_run(folder: Path, results: dict[str, Any], render_report) -> None:
+def _write_run(folder: Path, results: dict[str, Any]) -> None:
+    """results.json and report.html of one audit, written as the runner writes a run folder's."""
+    from ..report import write_report
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_bytes(json_bytes(results))
-    (folder / "report.html").write_text(render_report(results), encoding="utf-8")
+    atomic_write_json(folder / "results.json", results)
+    write_report(results, folder / "report.html")

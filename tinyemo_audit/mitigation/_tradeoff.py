@@ -14,6 +14,7 @@ from typing import Any
 
 from ..report._assets import asset, plotly_js
 from ..report._charts import CONFIG, Chart, figure, render
+from ..report._format import dec, with_ci
 from ..report._html import Safe, join, page, table, tag
 
 BEFORE = "before (no mitigation)"
@@ -96,15 +97,8 @@ def _pct(x: Any, digits: int = 1) -> str:
     return "—" if not isinstance(x, (int, float)) else f"{100 * x:.{digits}f}"
 
 
-def _ci(entry: Mapping[str, Any] | None, scale: float = 1.0, digits: int = 3) -> str:
-    if not entry or not isinstance(entry.get("value" if "value" in entry else "mean_shift"), (int, float)):
-        return "—"
-    value = entry["value"] if "value" in entry else entry["mean_shift"]
-    low, high = entry.get("ci_low"), entry.get("ci_high")
-    text = f"{value * scale:.{digits}f}"
-    if isinstance(low, (int, float)) and isinstance(high, (int, float)):
-        text += f" [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
-    return text
+def _accuracy(x: Any) -> str:
+    return dec(x, 4)
 
 
 def _table(rows: list[Mapping[str, Any]]) -> Safe:
@@ -115,10 +109,11 @@ def _table(rows: list[Mapping[str, Any]]) -> Safe:
     head += ["findings", "new findings"]
     body = []
     for row in rows:
-        cells = [row["method"], _ci(row.get("accuracy"), 1.0, 4), _pct(row.get("accuracy_change"), 2)]
+        cells = [row["method"], with_ci(row.get("accuracy"), _accuracy), _pct(row.get("accuracy_change"), 2)]
         for b in row["biases"]:
+            similarity = {"value": b.get("mean_shift"), "ci_low": b.get("ci_low"), "ci_high": b.get("ci_high")}
             cells += [_pct(b.get("prob_shift")), "—" if b.get("cut") is None else f"{100 * b['cut']:.0f} %",
-                      _ci(b if b.get("mean_shift") is not None else None), "yes" if b.get("flagged") else "no"]
+                      with_ci(similarity, dec), "yes" if b.get("flagged") else "no"]
         new = row.get("new_findings")
         cells += [row.get("findings_count"), "—" if new is None else (", ".join(f["title"] for f in new) or "none")]
         body.append(cells)

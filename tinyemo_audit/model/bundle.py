@@ -120,18 +120,19 @@ class Bundle:
         Raises
         ------
         InputError
-            When the name leaves the bundle folder, or the file is unreadable or holds a
-            non-finite or non-float tensor.
+            When the name leaves the bundle folder, the file is not a regular file (a FIFO
+            would block the reader), is unreadable, or holds a non-finite or non-float tensor.
         """
         if name not in self._cache.setdefault("steps", {}):
             import numpy as np
             from safetensors.numpy import load_file
 
-            from ..input_files import is_inside
+            from ..input_files import is_inside, regular_file
 
             path = self.path / name
             if not is_inside(path, self.path):
                 raise InputError(f"{self.path / BUNDLE_FILE}: step weights {shown(name)} lie outside the bundle")
+            regular_file(path, what="step weights")  # safetensors would block opening a FIFO
             try:
                 tensors = load_file(str(path))
             except Exception as err:  # noqa: BLE001 - safetensors raises several types for a damaged file

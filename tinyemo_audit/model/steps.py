@@ -97,29 +97,33 @@ def preprocess(bundle, features: np.ndarray, attributes: pd.DataFrame | None) ->
     return features
 
 
-def _group_keys(attributes: pd.DataFrame | None, names: list[str], step: str) -> np.ndarray:
-    """One key per item: its values of ``names`` joined (``"dark|feminine"``)."""
+def group_keys(attributes: pd.DataFrame | None, names: list[str], *, step: str) -> np.ndarray:
+    """One key per item: its values of ``names`` joined (``"dark|feminine"``), column-wise (no loop over rows)."""
     table = group_columns(attributes, names, step=step)
-    return table.agg("|".join, axis=1).to_numpy(dtype=object) if len(table) else np.zeros(0, dtype=object)
+    if not names:
+        return np.full(len(table), "", dtype=object)
+    keys = table[names[0]]
+    for name in names[1:]:
+        keys = keys + "|" + table[name]
+    return keys.to_numpy(dtype=object)
 
 
 def group_key(group: dict[str, str], names: list[str]) -> str:
-    """The key :func:`_group_keys` gives an item of ``group``."""
+    """The key :func:`group_keys` gives an item of ``group``."""
     return "|".join(str(group[n]) for n in names)
 
 
 def offset_matrix(decision: dict[str, Any], attributes: pd.DataFrame | None, classes: tuple[str, ...]) -> np.ndarray:
     """float64 ``[N, K]`` logit offsets of each item (zeros for classes the decision does not move)."""
     names = list(decision["attributes"])
-    keys = _group_keys(attributes, names, GROUP_OFFSETS)
+    keys = group_keys(attributes, names, step=GROUP_OFFSETS)
     table = {group_key(row["group"], names): row["logits"] for row in decision["offsets"]}
     unknown = sorted(set(keys) - set(table))
     if unknown:
         raise InputError(MSG_UNKNOWN_GROUP.format(step=GROUP_OFFSETS, attribute="+".join(names),
                                                   value=shown(unknown[0]), known=", ".join(sorted(table))))
-    rows = np.array([[float(table[k].get(c, 0.0)) for c in classes] for k in table]) if table else np.zeros((0, len(classes)))
-    index = {k: i for i, k in enumerate(table)}
-    return rows[[index[k] for k in keys]] if len(keys) else np.zeros((0, len(classes)))
+    rows = np.array([[float(table[k].get(c, 0.0)) for c in classes] for k in table]).reshape(len(table), len(classes))
+    return rows[pd.Index(list(table)).get_indexer(keys)]  # every key is in the table (checked above)
 
 
 def item_uniforms(embeddings: np.ndarray) -> np.ndarray:
@@ -179,7 +183,7 @@ def decide(bundle, similarities: np.ndarray, embeddings: np.ndarray, attributes:
     predicted = scores.argmax(axis=1).astype(np.int64)
     if decision and decision["kind"] == ONE_VS_REST and decision["target"] in classes:
         t = classes.index(decision["target"])
-        keys = _group_keys(attributes, list(decision["attributes"]), ONE_VS_REST)
+        keys = group_keys(attributes, list(decision["attributes"]), step=ONE_VS_REST)
         yes = threshold_decisions(decision, probs[:, t], keys, item_uniforms(embeddings))
         others = scores.copy()
         others[:, t] = -np.inf
