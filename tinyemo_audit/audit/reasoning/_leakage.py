@@ -15,7 +15,8 @@ mean of its permutation null), and **amplification** = (LIC(generated) − chanc
 - Classifier: scikit-learn's ``BernoulliNB`` (Laplace smoothing, alpha = 1) on binary bag-of-words
   features (``CountVectorizer``, words of two or more letters, vocabulary of both text sources): a
   simple, closed-form text classifier whose fit is a count, chosen over logistic regression
-  because the nulls refit it thousands of times within the reasoning stage's time budget.
+  because the nulls refit it thousands of times within the reasoning stage's time budget: every
+  labelling's fit is one matrix product (``_cv_probabilities``), checked against sklearn's fit.
   Seeded and cross-validated: identities are dealt to ``folds`` folds by a seeded permutation, so
   the twins of one identity are never split between training and test.
 - CI: percentile bootstrap over identities of the per-text scores (the fitted predictions stay
@@ -60,38 +61,72 @@ def _vectorise(texts: Sequence[str]):
         return sparse.csr_matrix((len(texts), 0))
 
 
-def _cv_probabilities(x, y: np.ndarray, fold_of: np.ndarray, n_groups: int) -> np.ndarray:
-    """Cross-validated P(group | text), ``[n_texts, n_groups]``; uniform where nothing can be learnt."""
-    from sklearn.naive_bayes import BernoulliNB
+def _cv_probabilities(x, labels: np.ndarray, fold_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Cross-validated P(group | text) under each labelling, ``[n_labellings, n_texts, n_groups]``.
 
-    out = np.full((len(y), n_groups), 1.0 / n_groups)
-    if x.shape[1] == 0:
+    ``labels`` is ``[n_labellings, n_texts]`` (the observed groups and every permutation of them).
+    This is scikit-learn's ``BernoulliNB(alpha=1)`` fitted once per fold and labelling (the tests
+    hold it to sklearn's own fit as the oracle), written as matrix products over all labellings at
+    once: a Bernoulli naive Bayes fit is a count of the words per group, so the counts of every
+    labelling are one product of the fold's word matrix with the stacked one-hot labels, and the
+    log-likelihoods of the held-out texts one more. That is what makes thousands of refits of the
+    permutation null cost about one fit. A group absent from a fold's training rows gets no
+    probability (as sklearn, which only knows the classes it saw); uniform where nothing can be
+    learnt (no word, or fewer than two groups in training).
+    """
+    labels = np.atleast_2d(labels)
+    n_lab, n_texts = labels.shape
+    out = np.full((n_lab, n_texts, n_groups), 1.0 / n_groups)
+    n_words = x.shape[1]
+    if n_words == 0:
         return out
+    groups = np.arange(n_groups)
     for fold in np.unique(fold_of):
         test, train = fold_of == fold, fold_of != fold
-        present = np.unique(y[train])
-        if len(present) < 2 or x[train].nnz == 0:
+        x_train = x[train]
+        if x_train.nnz == 0:
             continue
-        model = BernoulliNB(alpha=1.0).fit(x[train], y[train])
-        out[test] = 0.0
-        out[np.ix_(test, present)] = model.predict_proba(x[test])
+        onehot = (labels[:, train, None] == groups).astype(np.float64)  # [L, n_train, G]
+        class_count = onehot.sum(axis=1)  # [L, G]
+        stacked = onehot.transpose(1, 0, 2).reshape(-1, n_lab * n_groups)  # [n_train, L*G]
+        word_count = np.asarray(x_train.T @ stacked).reshape(n_words, n_lab, n_groups).transpose(1, 2, 0)
+        log_p = np.log(word_count + 1.0) - np.log(class_count + 2.0)[..., None]  # [L, G, V]
+        log_not_p = np.log(1.0 - np.exp(log_p))
+        with np.errstate(divide="ignore"):  # an absent group: log prior -inf, probability 0
+            prior = np.log(class_count) - np.log(class_count.sum(axis=1, keepdims=True))
+        weights = (log_p - log_not_p).reshape(n_lab * n_groups, n_words)
+        joint = np.asarray(x[test] @ weights.T).reshape(-1, n_lab, n_groups).transpose(1, 0, 2)
+        joint = joint + (prior + log_not_p.sum(axis=2))[:, None, :]
+        learnt = np.count_nonzero(class_count, axis=1) >= 2
+        joint -= joint.max(axis=2, keepdims=True)
+        probabilities = np.exp(joint)
+        probabilities /= probabilities.sum(axis=2, keepdims=True)
+        block = out[:, test]
+        block[learnt] = probabilities[learnt]
+        out[:, test] = block
     return out
 
 
 def lic_scores(probabilities: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per text: the probability of its true group when that group is the prediction, else 0.
 
+    ``probabilities`` is ``[..., n_texts, n_groups]`` and ``y`` ``[..., n_texts]`` (one labelling or a stack).
+
     Examples
     --------
     >>> lic_scores(np.array([[0.7, 0.3], [0.6, 0.4]]), np.array([0, 1])).tolist()
     [0.7, 0.0]
     """
-    right = np.argmax(probabilities, axis=1) == y
-    return np.where(right, probabilities[np.arange(len(y)), y], 0.0)
+    y = np.asarray(y)
+    own = np.take_along_axis(probabilities, y[..., None], axis=-1)[..., 0]
+    right = np.argmax(probabilities, axis=-1) == y
+    return np.where(right, own, 0.0)
 
 
-def _leakage(x, y, fold_of, n_groups) -> np.ndarray:
-    return lic_scores(_cv_probabilities(x, y, fold_of, n_groups), y)
+def _leakage(x, labels, fold_of, n_groups) -> np.ndarray:
+    """LIC scores ``[n_labellings, n_texts]`` under each labelling in ``labels``."""
+    labels = np.atleast_2d(labels)
+    return lic_scores(_cv_probabilities(x, labels, fold_of, n_groups), labels)
 
 
 def _interval(per_identity: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
@@ -153,11 +188,11 @@ def leakage_probe(generated, reference, terms: Sequence[str], *, folds: int, n_p
     rng = permutation_rng(seed)
     fold_of = np.repeat(rng.permutation(n_ids) % max(2, min(folds, n_ids)), n_groups)
     enough = n_ids >= min_group_size
-    observed = [_leakage(m, y, fold_of, n_groups) for m in x]
+    observed = [_leakage(m, y, fold_of, n_groups)[0] for m in x]
     # Groups permuted within each identity (argsort of random keys: a permutation per row); the
     # same permutations for both sources.
     perms = np.argsort(rng.random((n_perm, n_ids, n_groups)), axis=2).reshape(n_perm, -1)
-    nulls = [np.array([_leakage(m, p, fold_of, n_groups).mean() for p in perms]) for m in x]
+    nulls = [_leakage(m, perms, fold_of, n_groups).mean(axis=1) for m in x]
     out: dict[str, Any] = {"classifier": CLASSIFIER, "masked_terms": len(terms), "folds": int(len(np.unique(fold_of))),
                            "n_perm": int(n_perm), "reference": None, "amplification": None}
     alone = reference is None
