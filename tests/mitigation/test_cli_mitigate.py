@@ -21,6 +21,12 @@ def test_mitigate_thresholds_end_to_end(tmp_path):
     bundle = load_bundle(out / "thresholds" / "bundle")
     assert bundle.spec["decision"]["kind"] == "one-vs-rest-thresholds"
     assert bundle.spec["mitigation"]["uses_protected_attribute_at_prediction"] is True
+    # the MM-LLM comes along unchanged, so the after-audit reads the reasoning the before-audit read
+    source = load_bundle("tinyemo-faces-mini")
+    assert bundle.has_reasoning and sorted(p.name for p in (bundle.path / "reasoning").iterdir()) == \
+        sorted(p.name for p in (source.path / "reasoning").iterdir())
+    assert all((bundle.path / "reasoning" / p.name).read_bytes() == p.read_bytes()
+               for p in (source.path / "reasoning").iterdir())
     card = (out / "thresholds" / "bundle" / "MODEL_CARD.md").read_text()
     assert "## Mitigation: thresholds" in card and "at prediction time" in card and "Measured by the after-audit" in card
     comparison = json.loads((out / "thresholds" / "comparison.json").read_text())

@@ -39,9 +39,10 @@ def test_hostile_reasoning_settings_are_one_line(case):
     assert "\n" not in message and "\x1b" not in message and len(message) < 400
 
 
+@pytest.mark.shipped_settings
 def test_defaults_and_merging():
     values = read_settings().values["reasoning"]
-    assert values["enabled"] is False and values["expressions"] == ["neutral"]
+    assert values["enabled"] == "auto" and values["expressions"] == ["neutral"]
     assert set(values["lexicons"]) == {"skin_group", "gender", "age"}
     merged = read_settings({"reasoning": {"enabled": False, "lexicons": {"age": None,
                                                                         "gender": {"general": ["sex"]}}}}).values

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_json, atomic_write_text
+from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..errors import InputError, UnknownNameError
 from ..user_text import shown
 from ._methods import CITATIONS, METHODS, NEEDS_TRAINING, Mitigated, Plan
@@ -87,8 +87,30 @@ def _source_card(source) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read gave it
 
 
+def _copy_reasoning_part(source, folder: Path) -> None:
+    """Copy the source's reasoning part: its reasoning.json and the two weight files it names, nothing else.
+
+    The part is read through its checked record first (a damaged one is the reasoning package's one
+    line), and each file by the rule for user files (regular files only, bounded): a FIFO or a
+    link to a device in a hostile bundle's ``reasoning/`` never blocks the copy.
+    """
+    from ..input_files import MiB, read_bytes
+    from ..reasoning.part import PART_DIR, SPEC_FILE
+
+    part = source.reasoning
+    target = folder / PART_DIR
+    target.mkdir()
+    for name in (SPEC_FILE, part.spec["connector"]["file"], part.spec["adapter"]["file"]):
+        atomic_write_bytes(target / name, read_bytes(part.path / name, what="reasoning part file", max_bytes=1024 * MiB))
+
+
 def _write_bundle(source, folder: Path, mitigated: Mitigated, plan: Plan, card: str) -> None:
-    """The mitigated bundle: the source's files, the parts the method changed, bundle.json and ``card``."""
+    """The mitigated bundle: the source's files, the parts the method changed, bundle.json and ``card``.
+
+    The reasoning part (an MM-LLM) is copied unchanged: no method touches it, and without it the
+    after-audit would skip the reasoning probes that the before-audit ran, so the comparison would
+    list their findings as gone when they were only not audited.
+    """
     import torch
     from safetensors.numpy import save_file as save_numpy
     from safetensors.torch import save_file
@@ -101,6 +123,8 @@ def _write_bundle(source, folder: Path, mitigated: Mitigated, plan: Plan, card: 
     encoder = spec.get("encoder") or {}
     if encoder.get("weights"):
         shutil.copyfile(source.path / encoder["weights"], folder / encoder["weights"])
+    if source.has_reasoning:  # the MM-LLM is the source's, unchanged: the after-audit reads it as the before-audit did
+        _copy_reasoning_part(source, folder)
     if mitigated.projector is not None:
         save_projector(mitigated.projector, folder / PROJECTOR_FILE)
     else:

@@ -59,7 +59,7 @@ class Leakage(Section):
 class ReasoningSettings(Section):
     """Every reasoning-audit setting; see configs/audit/default.yaml for what each one does."""
 
-    enabled: Literal["auto"] | bool = False
+    enabled: Literal["auto"] | bool = "auto"
     twins_per_attribute: Annotated[int, Field(ge=2, le=TWINS_MAX)] = 40
     max_new_tokens: Annotated[int, Field(ge=1, le=TOKENS_MAX)] = 48
     attributes: Annotated[list[Name], Field(min_length=1, max_length=100)] | None = None
