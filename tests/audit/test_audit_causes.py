@@ -166,3 +166,13 @@ def test_every_cause_links_the_mitigation_methods_that_fit_it():
             assert set(methods) <= {m for fits in MITIGATION_FIT.values() for m, _ in fits}
     space = next(c for c in causes if c["category"] == "metric_space")
     assert [m["method"] for m in space["mitigations"]] == ["correlation-remover"]
+
+
+def test_reasoning_next_steps_say_which_mode_the_pairs_were_written_in():
+    from tinyemo_audit.audit._causes import _Cause, _reasoning_steps
+
+    cause = _Cause(category="decision", attribute="skin_group", group="dark", sources={"neutral"})
+    free = _reasoning_steps(cause, {"id": "F1", "kind": "reasoning_label"})[0]
+    conditional = _reasoning_steps(cause, {"id": "F4", "kind": "reasoning_text"})[0]
+    assert "no hint" in free and "same hint" not in free  # free mode: the model names the label itself
+    assert "same hint" in conditional and conditional.startswith("Read the twin pairs under F4")

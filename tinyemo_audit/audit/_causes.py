@@ -300,9 +300,12 @@ def _reasoning_steps(cause: _Cause, lead: dict[str, Any]) -> list[str]:
     """Next steps when what the MM-LLM writes is the lead evidence: its instruct data and its reasoning part."""
     who = (f"{next(iter(cause.sources))} faces" if len(cause.sources) == 1 else "faces") + (
         f" with {attribute_name(cause.attribute)} {cause.group}" if cause.attribute else "")
+    # Free mode gives no hint (the model names the label); conditional mode gives both twins the same one.
+    given = ("are about the same face with no hint" if lead.get("kind") == "reasoning_label"
+             else "explain the same hint for the same face")
     return [
-        f"Read the twin pairs under {lead['id']}: the two texts explain the same hint for the same face, so the "
-        "wording that differs comes from the attribute alone.",
+        f"Read the twin pairs under {lead['id']}: the two texts {given}, so the wording that differs comes from "
+        "the attribute alone.",
         f"Search the reference reasoning of the instruct data the reasoning part was trained on for the same wording "
         f"about {who} (an annotator-bias knob of `tinyemo-audit instruct build` plants exactly such sentences); "
         "remove or rewrite those sentences and rebuild the instruct data.",
