@@ -17,6 +17,30 @@ def pytest_configure(config):
     # UMAP's numba kernels compile once per machine, not once per session (as `make` sets it too).
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "numba"))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _reasoning_audit_off_for_the_session()
+
+
+# The shipped default runs the reasoning audit on any bundle with an MM-LLM (the default bundle has one):
+# ~640 generations, 20-120 s a run. Tests (and module- or session-scoped fixtures) that audit the default
+# bundle for anything else audit under the defaults with the reasoning audit off, as their small configs
+# cut n_boot; a test marked `shipped_settings` (and every run that sets reasoning.enabled itself) audits
+# under the real file. Subprocesses are not patched: they run the shipped defaults.
+SHIPPED_SETTINGS = None
+
+
+def _reasoning_audit_off_for_the_session():
+    global SHIPPED_SETTINGS
+    import yaml
+
+    from tinyemo_audit._yaml import read_yaml_mapping
+    from tinyemo_audit.audit import settings as audit_settings
+
+    SHIPPED_SETTINGS = audit_settings.DEFAULT_SETTINGS
+    values = read_yaml_mapping(SHIPPED_SETTINGS)
+    values["reasoning"] = {**values["reasoning"], "enabled": False}
+    path = Path(tempfile.mkdtemp(prefix="tinyemo-audit-settings-")) / "default.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
+    audit_settings.DEFAULT_SETTINGS = path
 
 
 @pytest.fixture
@@ -25,30 +49,11 @@ def session_cache():
     return os.environ["TINYEMO_AUDIT_TEST_CACHE"]
 
 
-@pytest.fixture(scope="session")
-def _settings_reasoning_off(tmp_path_factory):
-    """configs/audit/default.yaml with ``reasoning.enabled: false``: the defaults most tests audit under."""
-    from tinyemo_audit._yaml import read_yaml_mapping
-    from tinyemo_audit.audit import settings as audit_settings
-
-    import yaml
-
-    values = read_yaml_mapping(audit_settings.DEFAULT_SETTINGS)
-    values["reasoning"] = {**values["reasoning"], "enabled": False}
-    path = tmp_path_factory.mktemp("settings") / "default.yaml"
-    path.write_text(yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
-    return path
 
 
 @pytest.fixture(autouse=True)
-def _reasoning_audit_only_where_asked(request, monkeypatch, _settings_reasoning_off):
-    # The shipped default runs the reasoning audit on any bundle with an MM-LLM (the default bundle has
-    # one): ~640 generations, 20-120 s a run. Tests that audit the default bundle for anything else get
-    # the defaults with the reasoning audit off, as their small configs cut n_boot; a test marked
-    # `shipped_settings` (and every test that sets reasoning.enabled itself) audits under the real file.
-    # Subprocesses are not patched: they run the shipped defaults.
+def _shipped_settings_where_marked(request, monkeypatch):
     if request.node.get_closest_marker("shipped_settings"):
-        return
-    from tinyemo_audit.audit import settings as audit_settings
+        from tinyemo_audit.audit import settings as audit_settings
 
-    monkeypatch.setattr(audit_settings, "DEFAULT_SETTINGS", _settings_reasoning_off)
+        monkeypatch.setattr(audit_settings, "DEFAULT_SETTINGS", SHIPPED_SETTINGS)

@@ -63,7 +63,7 @@ _kinds = st.sampled_from(sorted(_rules.PROBES))
 def test_a_passing_record_meets_every_part_of_the_rule(kind, q, n, effect, flaggable):
     record = {"q_value": q, "n": n, "n_x": n, "n_y": n, "size": n, "flaggable": flaggable, "value": effect,
               "prob_shift": effect, "mean_shift": effect, "max_skew": effect, "effect_size": effect,
-              "error_ratio": effect, "label": "angry", "true_class": "neutral", "emotion": "*",
+              "error_ratio": effect, "excess": effect, "label": "angry", "true_class": "neutral", "emotion": "*",
               "over_represented": ["skin_group=dark"], "worst_group": "a", "best_group": "b",
               "trials_by_group": {"a": n, "b": n}}
     reason = _rules.not_flagged_reason(kind, record, SETTINGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyemo_audit.audit._examples import PIXELS_KEY
+from tinyemo_audit.audit._examples import ATTRIBUTES_KEY, PIXELS_KEY
 from tinyemo_audit.reasoning import examples as example_reasoning
 from tinyemo_audit.reasoning.examples import MAX_EXAMPLE_IMAGES, attach_example_reasoning
 
@@ -24,7 +24,8 @@ class FakeBundle:
 def _findings(n: int, *, size: int = 4) -> list[dict]:
     rng = np.random.default_rng(0)
     return [{"examples": [{"id": f"i{k % 7}", "predicted_label": ["angry", "happy", "nope"][k % 3],
-                           PIXELS_KEY: rng.integers(0, 255, (size, size, 3), dtype=np.uint8)}
+                           PIXELS_KEY: rng.integers(0, 255, (size, size, 3), dtype=np.uint8),
+                           ATTRIBUTES_KEY: {"skin_group": f"g{k % 7}"}}
                           for k in range(n)]},
             {"examples": []}, {}]
 
@@ -34,7 +35,8 @@ def test_off_or_without_a_part_only_the_pixels_go(monkeypatch, enabled, bundle):
     monkeypatch.setattr("tinyemo_audit.reasoning.explain.explain_images", _never)
     findings = _findings(5)
     assert attach_example_reasoning(findings, bundle, enabled=enabled) is None
-    assert all(PIXELS_KEY not in e and "reasoning" not in e for f in findings for e in f.get("examples") or [])
+    assert all(PIXELS_KEY not in e and ATTRIBUTES_KEY not in e and "reasoning" not in e
+               for f in findings for e in f.get("examples") or [])
 
 
 def _never(*args, **kwargs):
@@ -44,15 +46,17 @@ def _never(*args, **kwargs):
 def test_each_distinct_image_is_explained_once_with_its_own_label_as_hint(monkeypatch):
     calls = []
 
-    def fake(bundle, images, ids, *, mode, hints, progress):
+    def fake(bundle, images, ids, *, mode, hints, attributes, progress):
         calls.append((len(images), list(ids), list(hints), mode))
+        # each image's protected groups travel with it (a mitigated bundle's steps read them)
+        assert [f"i{g[1:]}" for g in attributes["skin_group"]] == [i.split("\x00")[0] for i in ids]
         return [type("R", (), {"reasoning": f"text {i} {h}"})() for i, h in zip(ids, hints)]
 
     monkeypatch.setattr("tinyemo_audit.reasoning.explain.explain_images", fake)
     findings = _findings(30)
     done = attach_example_reasoning(findings, FakeBundle(True), enabled=True)
     examples = findings[0]["examples"]
-    assert all(PIXELS_KEY not in e for e in examples)
+    assert all(PIXELS_KEY not in e and ATTRIBUTES_KEY not in e for e in examples)
     # "nope" is no class of the part: no hint to give, no reasoning; the rest share one generation per (id, label).
     assert all(("reasoning" in e) == (e["predicted_label"] != "nope") for e in examples)
     assert all(e["reasoning"].endswith(e["predicted_label"]) for e in examples if "reasoning" in e)
@@ -63,7 +67,7 @@ def test_each_distinct_image_is_explained_once_with_its_own_label_as_hint(monkey
 def test_images_of_different_sizes_are_explained_in_groups_and_capped(monkeypatch):
     sizes = []
 
-    def fake(bundle, images, ids, *, mode, hints, progress):
+    def fake(bundle, images, ids, *, mode, hints, attributes, progress):
         sizes.append(images.shape[1:3])
         return [type("R", (), {"reasoning": "t"})() for _ in ids]
 

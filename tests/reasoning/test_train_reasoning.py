@@ -60,6 +60,44 @@ def test_twins_share_the_hint_of_their_reference(trained_bundle):
         assert len({e.hint for e in row}) == 1 and row[0].hint == row[0].projector_label
 
 
+def test_a_bundle_whose_step_reads_the_attribute_explains_twins_with_their_groups(trained_bundle, tmp_path):
+    # A mitigated bundle (model/steps.py) needs each item's protected groups for the projector's label:
+    # the twins' cells carry theirs (held attributes + the varied one); without them it is one InputError.
+    from tinyemo_audit.data.faces import FacesConfig, load_twins
+    from tinyemo_audit.reasoning.explain import explain_features
+    from tinyemo_audit.reasoning.features import image_features
+
+    folder = tmp_path / "with-step"
+    shutil.copytree(trained_bundle, folder)
+    spec = json.loads((folder / "bundle.json").read_text())
+    spec["decision"] = {"kind": "group-offsets", "attributes": ["skin_group"],
+                        "offsets": [{"group": {"skin_group": g}, "logits": {"angry": 0.0}}
+                                    for g in ("light", "medium", "dark")]}
+    (folder / "bundle.json").write_text(json.dumps(spec))
+    bundle, plain = load_bundle(folder), load_bundle(trained_bundle)
+    twins = load_twins("skin_group", FacesConfig(), n_identities=2, cache=False)
+    stepped = explain_twins(bundle, twins, mode="conditional")
+    reference = explain_twins(plain, twins, mode="conditional")
+    # zero offsets: the same labels and texts as the bundle without the step
+    assert [[e.projector_label for e in row] for row in stepped] == [[e.projector_label for e in row] for row in reference]
+    assert [[e.reasoning for e in row] for row in stepped] == [[e.reasoning for e in row] for row in reference]
+    features = image_features(bundle, twins.images[:, 0])
+    with pytest.raises(InputError, match="uses the protected attribute 'skin_group' at prediction time"):
+        explain_features(bundle, features, ["a", "b"], mode="free")
+
+
+def test_cell_attributes_are_the_held_ones_plus_the_varied_value():
+    from tinyemo_audit.data.faces import FacesConfig, load_twins
+
+    twins = load_twins("gender", FacesConfig(), n_identities=3, cache=False)
+    cells = twins.cell_attributes()
+    k = len(twins.values)
+    assert len(cells) == 3 * k and list(cells["gender"]) == list(twins.values) * 3
+    for i in range(3):
+        for name in twins.attributes.columns.drop("gender", errors="ignore"):
+            assert set(cells[name].iloc[i * k:(i + 1) * k]) == {twins.attributes[name].iloc[i]}
+
+
 def test_retraining_replaces_the_part_and_keeps_one_card_section(tmp_path, tiny_llama, instruct_dir):
     bundle = copy_bundle(tmp_path / "b")
     config = ReasoningTrainConfig(llm=f"llm:{tiny_llama}", **TINY_STEPS)

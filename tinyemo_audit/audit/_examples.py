@@ -17,6 +17,8 @@ from ._thumbnails import thumbnail
 # The example's own pixels, kept until the bundle's MM-LLM has explained them (tinyemo_audit.reasoning.examples
 # removes the key whether or not it explains them, so results.json never holds it).
 PIXELS_KEY = "_pixels"
+# ... and its protected groups (a dict), which a mitigated bundle's steps read to give its label.
+ATTRIBUTES_KEY = "_attributes"
 from ._twins import shift_examples
 
 MAX_EXAMPLES = 4
@@ -26,6 +28,7 @@ TWIN_PAIRS = 3
 def _twin_examples(tp, value, reference, true_class, label) -> list[dict[str, Any]]:
     twins, classes = tp.twins, tp.twins.classes
     c = classes.index(label)
+    cells = twins.cell_attributes() if twins.images is not None else None
     out = []
     for pair, (row, i, j, shift) in enumerate(shift_examples(tp, value, reference, true_class, label, top=TWIN_PAIRS)):
         true = classes[int(twins.labels[row])] if twins.labels[row] >= 0 else None
@@ -42,6 +45,7 @@ def _twin_examples(tp, value, reference, true_class, label) -> list[dict[str, An
             if twins.images is not None:  # sets of a predictions file have no pixels to show
                 example.update(thumbnail(twins.images[row, col]))
                 example[PIXELS_KEY] = twins.images[row, col]
+                example[ATTRIBUTES_KEY] = cells.iloc[row * len(twins.values) + col].to_dict()
             out.append(example)
     return out
 
@@ -64,6 +68,7 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
         if data.images is not None:
             entry.update(thumbnail(data.images[r]))
             entry[PIXELS_KEY] = data.images[r]
+            entry[ATTRIBUTES_KEY] = data.attributes.iloc[r].to_dict() if data.attributes is not None else {}
         out.append(entry)
     return out
 

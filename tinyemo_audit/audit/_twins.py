@@ -48,11 +48,7 @@ def twin_dataset(twins: TwinSet, cells: np.ndarray | None = None) -> Dataset:
     names = np.asarray([f"{i}:{v}" for i in twins.ids for v in twins.values])
     images = twins.images.reshape(n_id * n_val, *twins.images.shape[2:])
     labels = np.repeat(twins.labels, n_val)
-    # Each cell's protected groups: the identity's held attributes plus the varied one, for bundle
-    # steps that read them at prediction time (model/steps.py).
-    attributes = twins.attributes.loc[twins.attributes.index.repeat(n_val)].reset_index(drop=True) \
-        if len(twins.attributes) == n_id else pd.DataFrame(index=pd.RangeIndex(n_id * n_val))
-    attributes[twins.attribute] = np.tile(np.asarray(twins.values, dtype=object), n_id)
+    attributes = twins.cell_attributes()  # for bundle steps that read them at prediction time
     if cells is not None:
         flat = cells.ravel()
         names, images, labels = names[flat], images[flat], labels[flat]

@@ -133,3 +133,14 @@ class TwinSet:
         if self.present is not None:
             return self.present
         return np.ones((len(self), len(self.values)), dtype=bool)
+
+    def cell_attributes(self) -> pd.DataFrame:
+        """Each cell's protected groups, identity-major (row ``i * n_values + j``): the identity's held
+        attributes plus the varied one at ``values[j]``; what a bundle step that reads the protected
+        attribute at prediction time (model/steps.py) reads for a twin, as for any item."""
+        n_id, n_val = len(self), len(self.values)
+        held = self.attributes
+        table = (held.loc[held.index.repeat(n_val)].reset_index(drop=True) if len(held) == n_id
+                 else pd.DataFrame(index=pd.RangeIndex(n_id * n_val)))
+        table[self.attribute] = np.tile(np.asarray(self.values, dtype=object), n_id)
+        return table

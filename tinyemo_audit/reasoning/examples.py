@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from ..audit._examples import PIXELS_KEY
+from ..audit._examples import ATTRIBUTES_KEY, PIXELS_KEY
 
 MAX_EXAMPLE_IMAGES = 48  # bounds the added time of `run` (generation is the slow part on a CPU)
 MODE = "conditional"
@@ -51,18 +52,19 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
     """
     examples = _examples(findings)
     pixels = [e.pop(PIXELS_KEY, None) for e in examples]
+    groups = [e.pop(ATTRIBUTES_KEY, None) for e in examples]
     if not enabled or bundle is None or not bundle.has_reasoning:
         return None
     # One generation per distinct image and hint (an image can illustrate several findings), first seen first.
-    chosen: dict[str, tuple[np.ndarray, str]] = {}
+    chosen: dict[str, tuple[np.ndarray, str, dict]] = {}
     wanted: list[tuple[dict[str, Any], str]] = []
-    for example, image in zip(examples, pixels):
+    for example, image, group in zip(examples, pixels, groups):
         hint = example.get("predicted_label")
         if image is None or hint not in bundle.reasoning.classes:
             continue
         key = f"{example.get('id')}\x00{hint}"
         if key not in chosen and len(chosen) < MAX_EXAMPLE_IMAGES:
-            chosen[key] = (np.asarray(image), hint)
+            chosen[key] = (np.asarray(image), hint, group or {})
         if key in chosen:
             wanted.append((example, key))
     if not chosen:
@@ -77,12 +79,14 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
         return {"mode": MODE, "n_images": 0, "skipped": shown(str(err), limit=300)}
     text: dict[str, str] = {}
     by_shape: dict[tuple[int, ...], list[str]] = {}
-    for key, (image, _) in chosen.items():  # twin renders and dataset items need not share a size
+    for key, (image, _, _) in chosen.items():  # twin renders and dataset items need not share a size
         by_shape.setdefault(image.shape, []).append(key)
     for keys in by_shape.values():
         images = np.stack([chosen[k][0] for k in keys])
+        # the images' protected groups: a mitigated bundle's steps read them for the projector's label
+        attributes = pd.DataFrame([chosen[k][2] for k in keys])
         records = explain_images(bundle, images, keys, mode=MODE, hints=[chosen[k][1] for k in keys],
-                                 progress=progress)
+                                 attributes=attributes, progress=progress)
         text.update((k, r.reasoning) for k, r in zip(keys, records))
     for example, key in wanted:
         example["reasoning"] = text[key]

@@ -53,7 +53,7 @@ def reasoning_model(bundle, *, trust_remote_code: bool = False):
 def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditional",
                      true_labels: list[str | None] | None = None, hints: list[str | None] | None = None,
                      settings: GenerationSettings | None = None, progress: bool = False,
-                     trust_remote_code: bool = False) -> list[Explanation]:
+                     trust_remote_code: bool = False, attributes=None) -> list[Explanation]:
     """Explanations for encoder features (the core every other entry point calls).
 
     Parameters
@@ -76,6 +76,9 @@ def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditio
         Progress bar on stderr.
     trust_remote_code : bool
         For an ``llm:`` base that needs its own code.
+    attributes : DataFrame, optional
+        The items' protected groups, one row per feature row: the projector's label of a bundle with
+        a step that reads them at prediction time (a mitigated bundle, model/steps.py) needs them.
 
     Returns
     -------
@@ -94,7 +97,7 @@ def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditio
         if unknown:
             raise UsageError(f"hint label(s) {shown(unknown)} are not among the reasoning part's classes ({', '.join(classes)})")
     model = reasoning_model(bundle, trust_remote_code=trust_remote_code)
-    preds = classify(bundle, project(bundle, features), classes)
+    preds = classify(bundle, project(bundle, features, attributes=attributes), classes, attributes=attributes)
     labels = [classes[k] for k in preds.predicted.tolist()]
     probability = preds.probabilities[np.arange(len(labels)), preds.predicted].astype(float)
     if mode == "conditional":
@@ -139,17 +142,21 @@ def explain_twins(bundle, twins, *, mode: str = "conditional", hints: list[str] 
     n, k = twins.images.shape[:2]
     flat = twins.images.reshape(n * k, *twins.images.shape[2:])
     features = image_features(bundle, flat)
+    cells = twins.cell_attributes()
     flat_hints = None
     if mode == "conditional":
         if hints is None:
-            reference = classify(bundle, project(bundle, features[::k]), part.classes).predicted
+            first = cells.iloc[::k].reset_index(drop=True)
+            reference = classify(bundle, project(bundle, features[::k], attributes=first), part.classes,
+                                 attributes=first).predicted
             hints = [part.classes[j] for j in reference.tolist()]
         if len(hints) != n:
             raise UsageError(f"twin hints: {len(hints)} given for {n} identities")
         flat_hints = [h for h in hints for _ in range(k)]
     ids = [f"{item}:{value}" for item in twins.ids for value in twins.values]
     truth = [twins.classes[j] for j in np.repeat(np.asarray(twins.labels), k).tolist()]
-    flat_out = explain_features(bundle, features, ids, mode=mode, hints=flat_hints, true_labels=truth, **options)
+    flat_out = explain_features(bundle, features, ids, mode=mode, hints=flat_hints, true_labels=truth,
+                                attributes=cells, **options)
     return [flat_out[i * k:(i + 1) * k] for i in range(n)]
 
 
