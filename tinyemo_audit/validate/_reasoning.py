@@ -26,8 +26,8 @@ WORKSPACE = "validate-reasoning"  # under the cache: instruct data and the bundl
 # fewer steps; with fewer images too (ReasoningPlan.n_images), as a trial retrains the part ten times.
 TRIAL_RECIPE = replace(ReasoningTrainConfig(), stage1_steps=20, stage2_steps=100)
 QUICK_RECIPE = replace(ReasoningTrainConfig(), stage1_steps=10, stage2_steps=40)
-MSG_FACES_ONLY = ("validate --reasoning retrains {bundle}'s reasoning part on faces instruct data, but its "
-                  "classes ({classes}) are not the faces corpus's ({faces})")
+MSG_FACES_ONLY = ("validate --reasoning retrains the reasoning part of bundle {bundle} on faces instruct data, "
+                  "but its classes ({classes}) are not the faces corpus's expressions in their order ({faces})")
 
 
 @dataclass(frozen=True)
