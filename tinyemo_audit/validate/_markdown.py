@@ -73,7 +73,8 @@ def reasoning_markdown(section: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {trial['seed']} | {'on' if trial['planted'] else 'off'} | {trial['knob_rows']} | {loss} | "
             f"{trial['n_flags']} | {len(trial['hits'])} | {_counts(real.get('conditional_with_knob_word'), n)} | "
-            f"{_counts(real.get('free_stating_other_label'), n)} | {seconds.get((trial['seed'], trial['planted']), '–')} |")
+            f"{_counts(real.get('free_stating_other_label'), n)} | "
+            f"{seconds.get((trial['seed'], trial['planted']), '–')} |")
     flagged = [(t, title) for t in section["trials"] for title in t["flags"]]
     if flagged:
         lines += ["", "Findings raised:", ""]

@@ -177,7 +177,7 @@ def realised(texts: dict[str, Any], direction: PlantedDirection) -> dict[str, An
 
 
 def audit_texts(texts: dict[str, Any], context: TrialContext, seed: int) -> tuple[dict[str, Any], list[dict], int]:
-    """The reasoning section, its findings (with their pairs of texts) and the number of tests, as ``run`` makes them."""
+    """The reasoning section, its findings (with their pairs of texts) and the number of tests, as ``run`` does."""
     from ..audit import _findings
     from ..audit.reasoning import attach_reasoning_examples, reasoning_section
 
