@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+MSG_REASONING_ONLY = "{option} belongs to the reasoning plan: add --reasoning"
 
 
 def validate(
@@ -15,24 +16,51 @@ def validate(
     seed: Annotated[int, typer.Option(help="Master seed (0-8); same seed, same figures.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Also write the JSON to this file (atomically).")] = None,
     progress: Annotated[bool, typer.Option(help="One stderr line per stage.")] = True,
+    reasoning: Annotated[bool, typer.Option(
+        "--reasoning", help="The reasoning plan instead: retrain the MM-LLM with and without the annotator-bias "
+                            "knob per trial and report the reasoning probes' power and false alarms.")] = False,
+    model: Annotated[Optional[str], typer.Option(
+        help="Reasoning plan: the bundle whose reasoning part the trials retrain (a private copy; default "
+             "tinyemo-faces-mini).")] = None,
+    trials: Annotated[Optional[int], typer.Option(
+        help="Reasoning plan: planted trials, and as many clean ones (1-100; default 5, --quick 1).")] = None,
 ) -> None:
     """Plant annotation biases and a slice, retrain the projector, audit, and report power, false alarms,
-    CI coverage and planted-slice precision@10 (see docs/validity.md)."""
+    CI coverage and planted-slice precision@10; with --reasoning, plant annotator-bias wording, retrain the
+    MM-LLM, and report the reasoning probes' power and false alarms (see docs/validity.md)."""
     import json
     import os
     import time
+    from dataclasses import replace
 
     from .._io import json_bytes
+    from ..errors import UsageError
     from ..outputs import OutputPlan
-    from ..validate import run_validation, validation_markdown
+    from ..validate import (REASONING_FULL, REASONING_QUICK, run_reasoning_validation, run_validation,
+                            validation_markdown)
+    from ..schema.run_request import check_count
+    from ..validate._reasoning import DEFAULT_MODEL, MAX_TRIALS
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not reasoning:
+        for option, value in (("--model", model), ("--trials", trials)):
+            if value is not None:
+                raise UsageError(MSG_REASONING_ONLY.format(option=option))
     plan = OutputPlan(cache=True)
     if out is not None:
         plan.file(out, "--out")
+    reasoning_plan = None
+    if reasoning:
+        reasoning_plan = REASONING_QUICK if quick else REASONING_FULL
+        if check_count(trials, "--trials", low=1, high=MAX_TRIALS) is not None:
+            reasoning_plan = replace(reasoning_plan, planted_trials=trials, clean_trials=trials)
     plan.check()
     started = time.perf_counter()
-    result = run_validation(quick=quick, seed=seed, progress=progress)
+    if reasoning:
+        result = run_reasoning_validation(seed=seed, progress=progress, plan=reasoning_plan,
+                                          model=model or DEFAULT_MODEL)
+    else:
+        result = run_validation(quick=quick, seed=seed, progress=progress)
     if out is not None:
         data = json_bytes(result)
         with plan.writing() as staged:

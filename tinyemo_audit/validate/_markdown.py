@@ -28,10 +28,64 @@ def _points(row: dict[str, Any]) -> str:
 
 
 def validation_markdown(result: dict[str, Any]) -> str:
-    """Headline figures, then power, false-alarm, coverage and slice tables."""
+    """The label plan's headline figures and tables, and the reasoning plan's section, whichever ``result`` holds."""
+    lines = [f"# Audit validity ({result['mode']} run, seed {result['seed']})", ""]
+    if "power" in result:
+        lines += _label_plan(result)
+    if result.get("reasoning") is not None:
+        lines += reasoning_markdown(result["reasoning"])
+    return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int] | None, n: int) -> str:
+    return "–" if not counts else ", ".join(f"{group} {k}/{n}" for group, k in counts.items())
+
+
+def reasoning_markdown(section: dict[str, Any]) -> list[str]:
+    """The reasoning plan: power and false alarms with Wilson CIs, then one row per trial, the recipe and timings."""
+    from ..gates._markdown import _cell  # the one markdown escape of audit text (finding titles quote model output)
+
+    power, alarm, recipe = section["power"], section["false_alarm"], section["plan"]["train"]
+    direction = section["knob"]["direction"]
     lines = [
-        f"# Audit validity ({result['mode']} run, seed {result['seed']})",
+        "## Reasoning plan (MM-LLM retrained per trial)", "",
+        "| figure | trials | hits | rate | 95 % CI (Wilson) |", "|---|---|---|---|---|",
+        f"| power: a reasoning finding in the planted direction | {power['trials']} | {power['hits']} | "
+        f"{_pct(power['rate'])} | {_ci(power)} |",
+        f"| false alarms: any reasoning finding, knob off | {alarm['trials']} | {alarm['hits']} | "
+        f"{_pct(alarm['rate'])} | {_ci(alarm)} |",
         "",
+        f"Knob words counted: {', '.join(direction['words']) or '–'}; twins: {direction['attribute']}, true label "
+        f"{direction['label']}. Recipe: {section['plan']['n_images']} faces, stage 1 {recipe['stage1_steps']} steps "
+        f"at lr {recipe['stage1_lr']:g}, stage 2 {recipe['stage2_steps']} steps at lr {recipe['stage2_lr']:g}, "
+        f"batch {recipe['batch_size']}, LoRA r {recipe['lora_r']}, base {recipe['llm']} ({recipe['dtype']}).",
+        "",
+        "| seed | knob | knob rows | final loss (stage 2) | findings | in planted direction | conditional texts with a "
+        "knob word | free texts stating another label | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    seconds = {(t["seed"], t["planted"]): t["total_s"] for t in section["timings"]["trials"]}
+    for trial in section["trials"]:
+        real = trial["realised"] or {}
+        n = real.get("n_twins", 0)
+        losses = list(trial["final_loss"].values())
+        loss = "–" if not losses or losses[-1] is None else f"{losses[-1]:.3f}"
+        lines.append(
+            f"| {trial['seed']} | {'on' if trial['planted'] else 'off'} | {trial['knob_rows']} | {loss} | "
+            f"{trial['n_flags']} | {len(trial['hits'])} | {_counts(real.get('conditional_with_knob_word'), n)} | "
+            f"{_counts(real.get('free_stating_other_label'), n)} | "
+            f"{seconds.get((trial['seed'], trial['planted']), '–')} |")
+    flagged = [(t, title) for t in section["trials"] for title in t["flags"]]
+    if flagged:
+        lines += ["", "Findings raised:", ""]
+        lines += [f"- seed {t['seed']} ({'knob on' if t['planted'] else 'knob off'}): {_cell(title)}"
+                  + (" — planted direction" if title in t["hits"] else "") for t, title in flagged]
+    lines += ["", f"Mean seconds per trial: {section['timings']['mean_trial_s']:.0f}.", ""]
+    return lines
+
+
+def _label_plan(result: dict[str, Any]) -> list[str]:
+    lines = [
         "| figure | value |",
         "|---|---|",
         f"| power, 10-point bias, n = 2 000 | {_pct(result['power_10pt'])} |",
@@ -73,4 +127,4 @@ def validation_markdown(result: dict[str, Any]) -> str:
               "| rate | " + " | ".join(f"{r:g}" for r in cal["rates"]) + " |",
               "|---|" + "---|" * len(cal["rates"]),
               "| points | " + " | ".join(f"{p:.1f}" for p in cal["effect_points"]) + " |", ""]
-    return "\n".join(lines)
+    return lines
