@@ -19,7 +19,9 @@ it is imported only here, only when asked for.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 import socket
 from pathlib import Path
@@ -126,15 +128,29 @@ def start_ray(address: str | None) -> None:
     InputError
         The cluster refuses the connection (or its authentication).
     """
+    from ..diagnostics import active_log, c_stderr_captured
+
+    log = active_log()
+    quiet = log is not None and not log.echo  # the command line without --debug: one line on stderr
+    if quiet:
+        # Ray's C++ core worker of this process logs notices straight to descriptor 2; read at ray.init.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     import ray
 
     kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count() or 1}
     try:
-        ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                 runtime_env=_runtime_env(), **kwargs)
+        with c_stderr_captured() if quiet else contextlib.nullcontext():  # its notice of that level, among others
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                     runtime_env=_runtime_env(), **kwargs)
     except (ConnectionError, RuntimeError) as err:  # refused, or its token authentication
         raise InputError(MSG_ADDRESS.format(address=shown(address or "local"),
                                             why=f"cannot join: {' '.join(str(err).split())[:160]}")) from None
+    if quiet:  # Ray Data's progress and execution-plan lines: the command shows its own progress bar
+        import ray.data
+
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def ray_batches(recipe: dict, source, *, engine, device: str = "cpu"):
@@ -176,7 +192,8 @@ def ray_batches(recipe: dict, source, *, engine, device: str = "cpu"):
             source_ref = [ray.put(source)]
         items = ray.data.from_items([{"start": a, "stop": b} for a, b in batches])
         mapped = items.map_batches(
-            _EncodeActor, batch_size=1, concurrency=n_actors, num_cpus=per_actor, num_gpus=1 if gpus else 0,
+            _EncodeActor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=per_actor,
+            num_gpus=1 if gpus else 0,
             fn_constructor_kwargs={"recipe": recipe, "source_ref": source_ref, "threads": per_actor,
                                    "device": "cuda" if gpus else "cpu"},
             max_restarts=2, max_task_retries=2,
