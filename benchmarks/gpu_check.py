@@ -163,9 +163,10 @@ def main(argv=None) -> int:
             gap = abs(cpu["accuracy"] - cuda["accuracy"])
             moved = np.abs(np.asarray(cpu["confusion"]) - np.asarray(cuda["confusion"])).sum() / 2
             if gap > ACCURACY_POINTS or moved > 0.005 * cpu["n"]:
-                raise AssertionError(f"accuracy {cpu['accuracy']:.4f} (cpu) vs {cuda['accuracy']:.4f} (cuda), "
+                raise AssertionError(f"accuracy {cpu['accuracy']:.4f} (cpu) vs {cuda['accuracy']:.4f} ({gpu}), "
                                      f"{moved:.0f} items moved in the confusion matrix")
-            return f"n {cpu['n']}, accuracy {cpu['accuracy']:.4f} (cpu) vs {cuda['accuracy']:.4f} (cuda), {moved:.0f} moved"
+            return (f"n {cpu['n']}, accuracy {cpu['accuracy']:.4f} (cpu) vs {cuda['accuracy']:.4f} ({gpu}), "
+                    f"{moved:.0f} moved")
 
         checks.check(f"eval --device {gpu}", evaluation)
 

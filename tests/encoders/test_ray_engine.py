@@ -215,5 +215,5 @@ def test_a_split_of_only_bad_files_is_the_local_loaders_one_line_error(tmp_path)
     result = _cli(*_embed_args(tmp_path / "images", tmp_path / "out", "--engine", "ray", "--actors", "1"), timeout=600)
     assert result.returncode == 2, result.stderr
     # The progress bar (carriage returns) is drawn before the files are read; no other output of Ray's.
-    lines = [x for x in result.stderr.strip().splitlines() if not x.startswith("embed test:")]
+    lines = [x for x in result.stderr.strip().splitlines() if x.strip() and "embed test:" not in x]
     assert len(lines) == 1 and lines[0].startswith("tinyemo-audit: error: " + MSG_NO_USABLE.split("{")[0]), lines
