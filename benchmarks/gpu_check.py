@@ -159,7 +159,7 @@ def main(argv=None) -> int:
             cpu, cuda = (json.loads(checks.run("eval", "--dataset", spec, "--json", "--device", d).stdout)
                          for d in ("cpu", gpu))
             if cpu["n"] != cuda["n"]:
-                raise AssertionError(f"n {cpu['n']} (cpu) != {cuda['n']} (cuda)")
+                raise AssertionError(f"n {cpu['n']} (cpu) != {cuda['n']} ({gpu})")
             gap = abs(cpu["accuracy"] - cuda["accuracy"])
             moved = np.abs(np.asarray(cpu["confusion"]) - np.asarray(cuda["confusion"])).sum() / 2
             if gap > ACCURACY_POINTS or moved > 0.005 * cpu["n"]:
