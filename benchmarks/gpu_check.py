@@ -102,10 +102,10 @@ class Checks:
             self.failed += 1
             print(f"FAIL {name}: {' '.join(str(err).split())[:400] or type(err).__name__}", flush=True)
 
-    def run(self, *args: str) -> subprocess.CompletedProcess:
-        """A command in a fresh process; each device has its own cache, so no device reads the other's features."""
-        device = args[args.index("--device") + 1] if "--device" in args else "cpu"
-        result = _cli(list(args), self.timeout, self.work / f"cache-{device}-{args[0]}")
+    def run(self, *args: str, side: str = "cpu") -> subprocess.CompletedProcess:
+        """A command in a fresh process; the CPU side and the compared side each have their own cache, so
+        neither reads features the other computed (also when both are the CPU, in a self-test)."""
+        result = _cli(list(args), self.timeout, self.work / f"cache-{side}")
         _ok(result)
         return result
 
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
 
         def embed_on(device: str, key: str, *extra: str):
             def go():
-                checks.run(*embed, "--out", str(work / f"store-{key}"), "--device", device, *extra)
+                checks.run(*embed, "--out", str(work / f"store-{key}"), "--device", device, *extra)  # no cache used
                 stores[key] = _features(work / f"store-{key}")
                 if key == "cpu":
                     return f"{sum(len(v) for v in stores['cpu'].values())} images encoded (the reference)"
@@ -156,8 +156,8 @@ def main(argv=None) -> int:
                      embed_on(gpu, "ray", "--engine", "ray", "--actors", "1"))
 
         def evaluation():
-            cpu, cuda = (json.loads(checks.run("eval", "--dataset", spec, "--json", "--device", d).stdout)
-                         for d in ("cpu", gpu))
+            cpu, cuda = (json.loads(checks.run("eval", "--dataset", spec, "--json", "--device", d, side=side).stdout)
+                         for d, side in (("cpu", "cpu"), (gpu, "other")))
             if cpu["n"] != cuda["n"]:
                 raise AssertionError(f"n {cpu['n']} (cpu) != {cuda['n']} ({gpu})")
             gap = abs(cpu["accuracy"] - cuda["accuracy"])
@@ -173,7 +173,8 @@ def main(argv=None) -> int:
         def audit():
             results = []
             for i, device in enumerate(("cpu", gpu)):
-                checks.run("run", "--dataset", spec, "--out", str(work / f"run-{i}-{device}"), "--device", device)
+                checks.run("run", "--dataset", spec, "--out", str(work / f"run-{i}-{device}"), "--device", device,
+                           side=("cpu", "other")[i])
                 results.append(json.loads((work / f"run-{i}-{device}" / "results.json").read_text()))
             status = [r["verdict"]["status"] for r in results]
             n = [r["run"]["n"] for r in results]
@@ -193,7 +194,8 @@ def main(argv=None) -> int:
             for i, device in enumerate(("cpu", gpu)):
                 bundle = work / f"bundle-{i}-{device}"
                 checks.run("train", "--dataset", f"features:{store}", "--encoder", "faces-mini", "--label-space",
-                           "smollm2-135m", "--epochs", "2", "--seed", "0", "--out", str(bundle), "--device", device)
+                           "smollm2-135m", "--epochs", "2", "--seed", "0", "--out", str(bundle), "--device", device,
+                           side=("cpu", "other")[i])
                 result = checks.run("eval", "--model", str(bundle), "--dataset", f"features:{store}", "--json",
                                     "--device", "cpu")
                 accuracy.append(json.loads(result.stdout)["accuracy"])
@@ -204,8 +206,9 @@ def main(argv=None) -> int:
         checks.check(f"train --device {gpu}", training)
 
         def explaining():
-            cpu, other = (json.loads(checks.run("explain", "--dataset", spec, "--n", "4", "--json", "--device", d).stdout)
-                          for d in ("cpu", gpu))
+            cpu, other = (json.loads(checks.run("explain", "--dataset", spec, "--n", "4", "--json", "--device", d,
+                                                side=side).stdout)
+                          for d, side in (("cpu", "cpu"), (gpu, "other")))
             if len(other) != 4:
                 raise AssertionError(f"{len(other)} records, expected 4")
             labels = [[r["projector_label"] for r in rs] for rs in (cpu, other)]
