@@ -217,3 +217,20 @@ def test_a_split_of_only_bad_files_is_the_local_loaders_one_line_error(tmp_path)
     # The progress bar (carriage returns) is drawn before the files are read; no other output of Ray's.
     lines = [x for x in result.stderr.strip().splitlines() if x.strip() and "embed test:" not in x]
     assert len(lines) == 1 and lines[0].startswith("tinyemo-audit: error: " + MSG_NO_USABLE.split("{")[0]), lines
+
+
+@pytest.mark.parametrize("address, expected", [(None, "could not start a local Ray (node timed out)"),
+                                               ("10.0.0.1:6379", "--ray-address '10.0.0.1:6379': cannot join")])
+def test_a_ray_that_does_not_start_is_one_input_error_not_a_bug(monkeypatch, address, expected):
+    import ray
+
+    from tinyemo_audit.encoders.ray_engine import start_ray
+    from tinyemo_audit.errors import InputError
+
+    def fail(**_):
+        raise Exception("node timed out")  # what Ray raises when its local node does not start in time
+
+    monkeypatch.setattr(ray, "init", fail)
+    with pytest.raises(InputError) as info:
+        start_ray(address)
+    assert expected in str(info.value) and "\n" not in str(info.value)

@@ -41,6 +41,8 @@ MSG_ADDRESS_ONLY_RAY = "--ray-address is for --engine ray"
 MSG_BATCH = ("Ray could not compute the batch of rows {start}-{stop} ({why}); the rows written so far are kept: "
              "rerun the same command to resume")
 MSG_ACTORS = "--actors must be at least 1; got {value}"
+MSG_NO_START = ("--engine ray could not start a local Ray ({why}); rerun the same command (what is written is kept), "
+                "or join a running cluster with --ray-address")
 # Seconds to wait for a TCP answer from a cluster's address before refusing it.
 CONNECT_TIMEOUT = 5.0
 
@@ -126,7 +128,8 @@ def start_ray(address: str | None) -> None:
     Raises
     ------
     InputError
-        The cluster refuses the connection (or its authentication).
+        The cluster refuses the connection (or its authentication), or a local Ray does not start
+        (its node timed out starting: an overloaded machine).
     """
     from ..diagnostics import active_log, c_stderr_captured
 
@@ -142,9 +145,12 @@ def start_ray(address: str | None) -> None:
         with c_stderr_captured() if quiet else contextlib.nullcontext():  # its notice of that level, among others
             ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                      runtime_env=_runtime_env(), **kwargs)
-    except (ConnectionError, RuntimeError) as err:  # refused, or its token authentication
-        raise InputError(MSG_ADDRESS.format(address=shown(address or "local"),
-                                            why=f"cannot join: {' '.join(str(err).split())[:160]}")) from None
+    except Exception as err:  # noqa: BLE001 - refused, its token authentication, or a node that did not start
+        # (Ray raises a bare Exception when its local node times out starting, e.g. on an overloaded machine)
+        why = " ".join(str(err).split())[:160] or type(err).__name__
+        if address:
+            raise InputError(MSG_ADDRESS.format(address=shown(address), why=f"cannot join: {why}")) from None
+        raise InputError(MSG_NO_START.format(why=why)) from None
     if quiet:  # Ray Data's progress and execution-plan lines: the command shows its own progress bar
         import ray.data
 
