@@ -60,13 +60,15 @@ def main(argv=None) -> None:
         if not args.skip_ray:
             import ray
 
+            from tinyemo_audit.encoders.engine import Engine
             from tinyemo_audit.encoders.ray_engine import _runtime_env, ray_batches
 
             init = _timed(lambda: ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                                            logging_level="ERROR", runtime_env=_runtime_env()))
             try:
                 for actors in (1, 2):
-                    runner = ray_batches("faces-mini", data, weights=weights, actors=actors)
+                    runner = ray_batches({"spec": "faces-mini", "weights": str(weights), "trust_remote_code": False},
+                                         data.images, engine=Engine("ray", actors=actors))
                     seconds = _timed(lambda: embed_split(encoder, data, work / f"ray-{actors}",
                                                          batch_size=args.batch_size, progress=False, runner=runner,
                                                          engine="ray"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tinyemo_audit.devices import MSG_NO_CUDA, current_device, resolve_device, use_device
+from tinyemo_audit.devices import MSG_NO_CUDA, MSG_UNKNOWN, current_device, resolve_device, use_device
 from tinyemo_audit.errors import UsageError
 
 
@@ -44,7 +44,11 @@ def test_use_device_installs_and_restores():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 @pytest.mark.parametrize("command", [["eval"], ["run", "--out", "{tmp}/run"],
                                      ["embed", "--encoder", "faces-mini", "--dataset", "faces", "--out", "{tmp}/e"],
-                                     ["train", "--out", "{tmp}/b"]])
+                                     ["train", "--out", "{tmp}/b"],
+                                     # the reasoning commands resolve it before reading their bundle or data
+                                     ["train-reasoning", "--data", "{tmp}/missing", "--model", "{tmp}/none"],
+                                     ["explain", "--model", "{tmp}/none"],
+                                     ["eval", "--reasoning", "--model", "{tmp}/none"]])
 def test_cli_device_absent_is_exit_2_one_line_nothing_written(command, tmp_path):
     from typer.testing import CliRunner
 
@@ -57,3 +61,19 @@ def test_cli_device_absent_is_exit_2_one_line_nothing_written(command, tmp_path)
     assert len(lines) == 1 and "no CUDA GPU" in lines[0]
     assert list(tmp_path.iterdir()) == []
     assert MSG_NO_CUDA.split(":")[0] in MSG_NO_CUDA
+
+
+@pytest.mark.parametrize("command", [["train-reasoning", "--data", "{tmp}/missing", "--model", "{tmp}/none"],
+                                     ["explain", "--model", "{tmp}/none"], ["eval", "--reasoning", "--model", "{tmp}/none"],
+                                     ["run", "--out", "{tmp}/run"], ["eval"]])
+def test_cli_unknown_device_is_exit_2_one_line_before_any_work(command, tmp_path):
+    from typer.testing import CliRunner
+
+    from tinyemo_audit.cli.main import app
+
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command] + ["--device", "tpu"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0] == "tinyemo-audit: error: " + MSG_UNKNOWN.format(value="'tpu'")
+    assert list(tmp_path.iterdir()) == []

@@ -261,7 +261,8 @@ def audit_model(*, model: str | None = None, dataset: str | None = None, predict
           counterfactuals: Any = None, config: Any = None, gates: Any = None, baseline: Any = None, seed: int = 0,
           n: int | None = None, n_twins: int | None = None, out: str | os.PathLike | None = None,
           junit: str | os.PathLike | None = None, progress: bool = False, chunk_size: int | None = None,
-          device: str | None = None) -> AuditResult:
+          device: str | None = None, engine: str = "local", ray_address: str | None = None,
+          actors: int | None = None) -> AuditResult:
     """Audit a model for bias: a bundle on a dataset, or a model's predictions.
 
     Parameters
@@ -295,6 +296,12 @@ def audit_model(*, model: str | None = None, dataset: str | None = None, predict
         is bounded by it, its results do not depend on it (docs/scale.md).
     device : str, optional
         ``auto``, ``cpu``, ``cuda[:N]`` or ``mps`` for the encoder and projector (default ``auto``).
+    engine : {"local", "ray"}
+        Where the image encoder runs: this process, or Ray Data actors (the same path as ``embed
+        --engine ray``); its features go into the same encoder-feature cache. Not with features or predictions.
+    ray_address, actors : optional
+        With ``engine="ray"``: a running cluster to join (else a local Ray for the call) and the number of
+        encoder actors.
 
     Returns
     -------
@@ -305,7 +312,8 @@ def audit_model(*, model: str | None = None, dataset: str | None = None, predict
     outcome = run_audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                         counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
                         gates=gates, junit=junit, baseline=_results_of(baseline), progress=progress,
-                        write=out is not None, chunk_size=chunk_size, device=device)
+                        write=out is not None, chunk_size=chunk_size, device=device, engine=engine,
+                        ray_address=ray_address, actors=actors)
     return AuditResult(results=outcome.results, exit_code=outcome.exit_code,
                        run_dir=outcome.run_dir if out is not None else None)
 

@@ -167,3 +167,35 @@ def test_trained_bundle_stays_ours_and_instruct_folders_are_replaceable(tmp_path
         result = runner.invoke(app, ["instruct", "build", "--out", str(out), "--n", "4"])
         assert result.exit_code == 0, result.output
     assert folder_problem(out) is None
+
+
+def test_reasoning_commands_take_device_cpu_and_auto(cli_bundle, tmp_path):
+    base = ["explain", "--model", str(cli_bundle), "--dataset", "faces", "--n", "2", "--json"]
+    default = runner.invoke(app, base)
+    assert default.exit_code == 0, default.output
+    for device in ("cpu", "auto"):  # auto resolves to the CPU here; greedy answers do not change
+        result = runner.invoke(app, base + ["--device", device])
+        assert result.exit_code == 0, result.output
+        strip = [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads(result.stdout)]
+        assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads(default.stdout)]
+    evaluated = runner.invoke(app, ["eval", "--reasoning", "--model", str(cli_bundle), "--n", "2", "--json",
+                                    "--device", "auto"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["n"] == 2
+
+
+def test_train_reasoning_on_device_auto_writes_the_same_weights_as_cpu(cli_bundle, tmp_path):
+    llama = save_tiny_llama(tmp_path / "llama")
+    data = tmp_path / "instruct"
+    assert runner.invoke(app, ["instruct", "build", "--out", str(data), "--n", "8", "--seed", "1"]).exit_code == 0
+    config = tmp_path / "train.yaml"
+    config.write_text("".join(f"{k}: {v}\n" for k, v in TINY_STEPS.items()))
+    digests = []
+    for device in ("cpu", "auto"):
+        bundle = copy_bundle(tmp_path / f"bundle-{device}")
+        result = runner.invoke(app, ["train-reasoning", "--model", str(bundle), "--data", str(data), "--llm",
+                                     f"llm:{llama}", "--config", str(config), "--device", device])
+        assert result.exit_code == 0, result.output
+        spec = json.loads((bundle / "reasoning" / "reasoning.json").read_text())
+        digests.append((spec["connector"]["sha256"], spec["adapter"]["sha256"]))
+    assert digests[0] == digests[1]

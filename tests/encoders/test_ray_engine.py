@@ -171,3 +171,66 @@ def test_ray_not_installed_is_a_usage_error(monkeypatch):
     with pytest.raises(UsageError) as info:
         check_engine("ray", None, None)
     assert str(info.value) == MSG_NO_RAY
+
+
+def _with_bad_files(root: Path) -> dict[str, str]:
+    """Add files a local load skips (with why) to an image folder: truncated, empty, not an image, a FIFO."""
+    folder = root / "test" / "happy"
+    good = (folder / "001.png").read_bytes()
+    (folder / "900.png").write_bytes(good[: len(good) // 2])
+    (folder / "901.png").write_bytes(b"")
+    (folder / "902.png").write_bytes(b"not an image at all")
+    os.mkfifo(folder / "903.png")
+    return {"900", "901", "902", "903"}
+
+
+def test_bad_files_are_skipped_on_ray_workers_as_a_local_load_skips_them(tmp_path):
+    from tinyemo_audit.data.registry import load_dataset
+
+    data = _image_folder(tmp_path / "images", n=8)
+    bad = _with_bad_files(data)
+    local = _cli(*_embed_args(data, tmp_path / "local"), timeout=600)
+    assert local.returncode == 0, local.stderr
+    on_ray = _cli(*_embed_args(data, tmp_path / "ray", "--engine", "ray", "--actors", "2"), timeout=600)
+    assert on_ray.returncode == 0, on_ray.stderr
+    loaded = load_dataset(f"imagefolder:{data}", "test", cache=False)
+    a, b = read_feature_store(tmp_path / "local", "test"), read_feature_store(tmp_path / "ray", "test")
+    assert list(a.ids) == list(b.ids) == list(loaded.ids) and len(a.ids) == 8
+    assert not bad & {Path(i).stem for i in b.ids}
+    np.testing.assert_allclose(np.asarray(b.features), np.asarray(a.features), atol=1e-6, rtol=0)
+    local_reasons = {Path(r["path"]).stem: r["reason"] for r in loaded.meta["skipped"]}
+    for store in ("local", "ray"):
+        manifest = json.loads((tmp_path / store / "test" / MANIFEST_FILE).read_text())
+        assert manifest["n"] == 8 and manifest["n_listed"] == 12 and manifest["n_skipped_images"] == 4
+        assert {Path(r["path"]).stem: r["reason"] for r in manifest["skipped_images"]} == local_reasons
+
+
+def test_a_split_of_only_bad_files_is_the_local_loaders_one_line_error(tmp_path):
+    from tinyemo_audit.data.image_listing import MSG_NO_USABLE
+
+    data = tmp_path / "images" / "test" / "happy"
+    data.mkdir(parents=True)
+    (data / "a.png").write_bytes(b"")
+    (data / "b.png").write_bytes(b"garbage")
+    result = _cli(*_embed_args(tmp_path / "images", tmp_path / "out", "--engine", "ray", "--actors", "1"), timeout=600)
+    assert result.returncode == 2, result.stderr
+    # The progress bar (carriage returns) is drawn before the files are read; no other output of Ray's.
+    lines = [x for x in result.stderr.strip().splitlines() if x.strip() and "embed test:" not in x]
+    assert len(lines) == 1 and lines[0].startswith("tinyemo-audit: error: " + MSG_NO_USABLE.split("{")[0]), lines
+
+
+@pytest.mark.parametrize("address, expected", [(None, "could not start a local Ray (node timed out)"),
+                                               ("10.0.0.1:6379", "--ray-address '10.0.0.1:6379': cannot join")])
+def test_a_ray_that_does_not_start_is_one_input_error_not_a_bug(monkeypatch, address, expected):
+    import ray
+
+    from tinyemo_audit.encoders.ray_engine import start_ray
+    from tinyemo_audit.errors import InputError
+
+    def fail(**_):
+        raise Exception("node timed out")  # what Ray raises when its local node does not start in time
+
+    monkeypatch.setattr(ray, "init", fail)
+    with pytest.raises(InputError) as info:
+        start_ray(address)
+    assert expected in str(info.value) and "\n" not in str(info.value)

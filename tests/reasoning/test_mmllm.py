@@ -109,3 +109,14 @@ def test_score_ranks_the_trained_continuation_higher_after_a_few_steps(model):
         optimizer.zero_grad()
     after = model.score(features, [None], [target])[0] - model.score(features, [None], [other])[0]
     assert after > before
+
+
+def test_to_moves_the_model_and_its_inputs_follow_it(model):
+    from tinyemo_audit.devices import use_device
+
+    with use_device("auto") as device:  # auto: the CPU on a machine without a GPU
+        assert model.to(device) is model and model.device == torch.device(device)
+        assert next(model.llm.parameters()).device == model.device
+        inputs = model.batch(np.zeros((1, 8), np.float32), [model.format.user_turn(None)])
+        assert {t.device for t in inputs.values()} == {model.device}
+        assert isinstance(model.score(np.zeros((1, 8), np.float32), [None], ["Predicted Label: sad"]), np.ndarray)

@@ -388,6 +388,9 @@ def run_audit(
     write: bool = True,
     chunk_size: int | None = None,
     device: str | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
 ) -> RunOutcome:
     """Audit a bundle on a dataset, or a predictions file, and write the run folder (see module docstring).
 
@@ -401,12 +404,16 @@ def run_audit(
     ``chunk_size`` items (:mod:`._streamed`: memory bounded by the chunk, the same results.json
     whatever its size); other inputs are audited in memory. ``device`` (``auto``, ``cpu``,
     ``cuda[:N]``, ``mps``; :mod:`tinyemo_audit.devices`) is where the encoder and projector run.
+    ``engine`` (``local`` or ``ray``, with ``ray_address`` and ``actors``;
+    :mod:`tinyemo_audit.encoders.engine`) is where the image encoder's forward runs.
     """
     from ..devices import use_device
+    from ..encoders.engine import check_engine_inputs, use_engine
     from ..model.classifier import check_chunk_size
 
     chunk = check_chunk_size(chunk_size)
-    with use_device(device):
+    check_engine_inputs(engine, datasets=[dataset], predictions=predictions)
+    with use_device(device), use_engine(engine, ray_address, actors):
         return _run_audit(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                           counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
                           gates=gates, junit=junit, baseline=baseline, progress=progress, write=write,

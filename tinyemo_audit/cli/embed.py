@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..user_text import visible
-from ._scale_options import DEVICE_HELP, ENGINE_HELP, RAY_ADDRESS_HELP
+from ._scale_options import ACTORS_HELP, DEVICE_HELP, ENGINE_HELP, RAY_ADDRESS_HELP
 
 
 def embed(
@@ -22,7 +22,7 @@ def embed(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a cache made by another encoder or dataset.")] = False,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help=RAY_ADDRESS_HELP)] = None,
-    actors: Annotated[Optional[int], typer.Option(help="With --engine ray: encoder actors (default: one per GPU of the cluster, else one per CPU); each loads the encoder once.")] = None,
+    actors: Annotated[Optional[int], typer.Option(help=ACTORS_HELP)] = None,
     device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Encode a dataset's images once: features.npy + manifest.json per split, resumable.

@@ -9,7 +9,7 @@ import typer
 
 from ..user_text import visible
 from ._errors import DEBUG_OPTION, EXIT_CODES_HELP, AuditGroup, gates_exit
-from ._scale_options import CHUNK_HELP, DEVICE_HELP
+from ._scale_options import ACTORS_HELP, CHUNK_HELP, DEVICE_HELP, ENGINE_HELP, RAY_ADDRESS_HELP
 from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
@@ -79,6 +79,9 @@ def run(
     junit: Annotated[Optional[Path], typer.Option(help="Also write the gates' JUnit XML here (default: <run>/junit.xml).")] = None,
     chunk_size: Annotated[Optional[int], typer.Option(help=CHUNK_HELP)] = None,
     device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    actors: Annotated[Optional[int], typer.Option(help=ACTORS_HELP)] = None,
 ) -> None:
     """Audit a bundle on a dataset, or a model's predictions: results.json, report.html, and gates if asked.
 
@@ -99,7 +102,8 @@ def run(
                                  model or ("tinyemo-faces-mini" if predictions is None else "file"))
     result = audit_model(dataset=dataset, model=model, predictions=predictions, embeddings=embeddings,
                    counterfactuals=counterfactuals, out=out, seed=seed, n=n, n_twins=n_twins, config=config,
-                   gates=gates, baseline=baseline, junit=junit, progress=True, chunk_size=chunk_size, device=device)
+                   gates=gates, baseline=baseline, junit=junit, progress=True, chunk_size=chunk_size, device=device,
+                   engine=engine, ray_address=ray_address, actors=actors)
     typer.echo(visible(result.verdict["headline"], one_line=True))  # it names groups and labels from the data
     typer.echo(f"wrote {visible(str(result.run_dir / 'results.json'), one_line=True)}")
     typer.echo(f"wrote {visible(str(result.run_dir / 'report.html'), one_line=True)}")

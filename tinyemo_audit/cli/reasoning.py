@@ -10,6 +10,7 @@ import typer
 
 from ..errors import UsageError
 from ._errors import AuditGroup
+from ._scale_options import DEVICE_HELP
 
 DEFAULT_EXPLAIN_N = 12
 instruct_app = typer.Typer(
@@ -55,6 +56,7 @@ def train_reasoning(
     batch_size: Annotated[Optional[int], typer.Option(help="Examples per step.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the connector's initialisation and the batch order.")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow an llm: base's own code to run (off unless asked).")] = False,
+    device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Train the bundle's MM-LLM (encoder → connector → visual tokens → LLM with LoRA) on instruct data.
 
@@ -62,15 +64,18 @@ def train_reasoning(
     connector and LoRA adapters (peft) on the EmoReason rows. Writes <bundle>/reasoning/
     (safetensors + reasoning.json with the base model's digest) and a MODEL_CARD.md section.
     """
+    from ..devices import use_device
     from ..reasoning.settings import ReasoningTrainConfig
     from ..reasoning.train import train_reasoning as train
     from ..user_text import visible
 
-    cfg = ReasoningTrainConfig.from_sources(
-        config, llm=llm, visual_tokens=visual_tokens, stage1_steps=stage1_steps, stage2_steps=stage2_steps,
-        batch_size=batch_size, seed=seed, trust_remote_code=trust_remote_code or None,
-    )
-    typer.echo(f"wrote {visible(str(train(model, data, cfg, config_file=config)), one_line=True)}")
+    with use_device(device):  # resolved before anything is read
+        cfg = ReasoningTrainConfig.from_sources(
+            config, llm=llm, visual_tokens=visual_tokens, stage1_steps=stage1_steps, stage2_steps=stage2_steps,
+            batch_size=batch_size, seed=seed, trust_remote_code=trust_remote_code or None,
+        )
+        folder = train(model, data, cfg, config_file=config)
+    typer.echo(f"wrote {visible(str(folder), one_line=True)}")
 
 
 def _split_ids(ids: list[str] | None) -> list[str] | None:
@@ -115,11 +120,13 @@ def explain(
     max_new_tokens: Annotated[Optional[int], typer.Option(help="Generation limit per answer (default: the bundle's).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Images generated together (default: the bundle's).")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow an llm: base's own code to run (off unless asked).")] = False,
+    device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Explain emotions in words: the projector classifies, the bundle's MM-LLM writes the reasoning.
 
     Greedy decoding (deterministic), batched generation with the KV cache, a progress bar on stderr.
     """
+    from ..devices import use_device
     from ..model.bundle import load_bundle
     from ..reasoning.explain import explain_dataset, explain_files
     from ..reasoning.settings import check_mode
@@ -127,16 +134,18 @@ def explain(
     check_mode(mode)
     if image and (dataset or ids or n is not None):
         raise UsageError("give either --image or --dataset (with --n/--ids), not both")
-    bundle = load_bundle(model)
-    bundle.reasoning  # noqa: B018 - a bundle without a reasoning part fails here, before any work
-    options = {"settings": _settings(bundle, max_new_tokens, batch_size), "progress": True,
-               "trust_remote_code": trust_remote_code}
-    if image:
-        records = explain_files(bundle, list(image), mode=mode, **options)
-    else:
-        picked = _split_ids(ids)
-        count = n if n is not None or picked else DEFAULT_EXPLAIN_N
-        records = explain_dataset(bundle, dataset or "faces", split=split, n=count, ids=picked, mode=mode, **options)
+    with use_device(device):  # resolved before the bundle is read
+        bundle = load_bundle(model)
+        bundle.reasoning  # noqa: B018 - a bundle without a reasoning part fails here, before any work
+        options = {"settings": _settings(bundle, max_new_tokens, batch_size), "progress": True,
+                   "trust_remote_code": trust_remote_code}
+        if image:
+            records = explain_files(bundle, list(image), mode=mode, **options)
+        else:
+            picked = _split_ids(ids)
+            count = n if n is not None or picked else DEFAULT_EXPLAIN_N
+            records = explain_dataset(bundle, dataset or "faces", split=split, n=count, ids=picked, mode=mode,
+                                      **options)
     if json_output:
         typer.echo(json.dumps([r.to_dict() for r in records], ensure_ascii=False))
     else:

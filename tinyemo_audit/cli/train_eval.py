@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UsageError
 from ..user_text import visible
-from ._scale_options import CHUNK_HELP, DEVICE_HELP
+from ._scale_options import ACTORS_HELP, CHUNK_HELP, DEVICE_HELP, ENGINE_HELP, RAY_ADDRESS_HELP
 
 DATASET_HELP = (
     "Dataset spec: 'faces', 'features:<root>', 'csv:<manifest>', 'imagefolder:<root>' or a named layout "
@@ -107,6 +107,9 @@ def evaluate(
     n: Annotated[Optional[int], typer.Option(help="With --reasoning: evaluate the first N items (default 500).")] = None,
     device: Annotated[Optional[str], typer.Option(help=DEVICE_HELP)] = None,
     chunk_size: Annotated[Optional[int], typer.Option(help=CHUNK_HELP)] = None,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    actors: Annotated[Optional[int], typer.Option(help=ACTORS_HELP)] = None,
 ) -> None:
     """Evaluate bundles: accuracy, per-class accuracy, confusion matrix and n; or a Table VIII.
 
@@ -130,22 +133,26 @@ def evaluate(
 
     if json_output and markdown:
         raise UsageError("choose one of --json and --markdown")
+    from ..devices import use_device
+    from ..encoders.engine import check_engine_inputs, use_engine
+
     models = list(model or ["tinyemo-faces-mini"])
     datasets = list(dataset or ["faces"])
+    check_engine_inputs(engine, datasets=datasets)
     if reasoning or n is not None:
         from .reasoning import reasoning_eval
 
         if not reasoning:
             raise UsageError("--n is for --reasoning")
-        if device is not None or chunk_size is not None:
-            raise UsageError("--device and --chunk-size are for the classifier's eval; eval --reasoning runs on the CPU")
-        return reasoning_eval(models, datasets, split, n, json_output)
-    from ..devices import use_device
+        if chunk_size is not None:
+            raise UsageError("--chunk-size is for the classifier's eval, not eval --reasoning")
+        with use_device(device), use_engine(engine, ray_address, actors):
+            return reasoning_eval(models, datasets, split, n, json_output)
     from ..model.classifier import check_chunk_size
 
     chunk = check_chunk_size(chunk_size)
     plan = _eval_outputs(models, datasets, table_out)
-    with use_device(device):
+    with use_device(device), use_engine(engine, ray_address, actors):
         results = evaluate_grid(models, datasets, split=split, zero_shot=zero_shot, chunk_size=chunk)
     as_table = table or markdown or table_out is not None or len(results) > 1
     if not as_table:

@@ -131,8 +131,12 @@ class StoreWriter:
             cursor = max(cursor, stop)
         return batches
 
-    def write(self, start: int, rows: np.ndarray) -> None:
-        """Write ``rows`` at row ``start``, then record them as final."""
+    def write(self, start: int, rows: np.ndarray, skipped: list[str | None] | None = None) -> None:
+        """Write ``rows`` at row ``start``, then record them as final.
+
+        ``skipped`` (one entry per row, None where the row is good) records rows whose source item
+        could not be used (an image file that did not decode); :meth:`finish` leaves them out.
+        """
         stop = start + len(rows)
         if not 0 <= start <= stop <= self.n:
             raise ValueError(f"rows {start}-{stop} outside the store's {self.n}")
@@ -141,11 +145,41 @@ class StoreWriter:
         self.features.flush()
         self._done = _merge([*self._done, (start, stop)])
         self.record["done"] = [list(r) for r in self._done]
+        if skipped is not None and any(r is not None for r in skipped):
+            self.record.setdefault("skipped_rows", []).extend(
+                [start + i, str(r)] for i, r in enumerate(skipped) if r is not None)
         self.record.pop("rows_done", None)
         atomic_write_json(self.split_dir / PROGRESS_FILE, self.record)
 
-    def finish(self, *, classes, ids, labels, attributes: pd.DataFrame, extra: dict[str, Any] | None = None) -> None:
+    def skipped_rows(self) -> dict[int, str]:
+        """The rows :meth:`write` recorded as skipped, with why (row → reason)."""
+        pairs = self.record.get("skipped_rows") or []
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
+                                                  and 0 <= p[0] < self.n for p in pairs):
+            raise InputError("progress.json: 'skipped_rows' must be a list of [row, reason] pairs")
+        return {int(row): str(reason) for row, reason in pairs}
+
+    def _compact(self, keep: np.ndarray) -> None:
+        """Rewrite features.npy with only the rows ``keep`` (a block at a time: memory bounded), atomically."""
+        from numpy.lib.format import open_memmap
+
+        path = self.split_dir / FEATURES_FILE
+        index = np.flatnonzero(keep)
+        with atomic_path(path) as tmp:
+            kept = open_memmap(tmp, mode="w+", dtype=self.features.dtype, shape=(len(index), self.features.shape[1]))
+            for a in range(0, len(index), 1 << 16):
+                kept[a:a + (1 << 16)] = self.features[index[a:a + (1 << 16)]]
+            kept.flush()
+            del kept
+        self.features = open_memmap(path, mode="r")
+
+    def finish(self, *, classes, ids, labels, attributes: pd.DataFrame, extra: dict[str, Any] | None = None,
+               keep: np.ndarray | None = None) -> None:
         """Write the metadata table and, last, manifest.json; the split is then complete.
+
+        ``keep`` (bool, one per row written) leaves rows out of the finished features (rows whose
+        image did not decode); ``ids``, ``labels`` and ``attributes`` describe the kept rows. The
+        manifest then says ``n`` (kept) and ``n_listed`` (written).
 
         Raises
         ------
@@ -156,11 +190,17 @@ class StoreWriter:
             raise InputError(f"{self.split_dir}: {self.n - self.rows_done} rows are not written yet")
         from .arrays import array_digest
 
+        counts = {}
+        if keep is not None:
+            counts = {"n": int(keep.sum()), "n_listed": self.n}
+            if not keep.all():
+                self._compact(keep)
         digest = array_digest(self.features)
         self.features = None
         write_metadata(self.split_dir / METADATA_FILE, ids=ids, labels=labels, attributes=attributes)
         manifest = {
-            **{k: v for k, v in self.record.items() if k not in ("status", "done", "rows_done", "batch_size")},
+            **{k: v for k, v in self.record.items()
+               if k not in ("status", "done", "rows_done", "batch_size", "skipped_rows")}, **counts,
             "version": VERSION, "status": STATUS_COMPLETE, "features": FEATURES_FILE, "features_blake2b": digest,
             "metadata": METADATA_FILE, "metadata_blake2b": file_digest(self.split_dir / METADATA_FILE),
             "classes": list(classes), "attributes": [str(c) for c in attributes.columns], **(extra or {}),

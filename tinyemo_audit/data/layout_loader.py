@@ -11,7 +11,8 @@ from ..errors import InputError, UsageError
 from ..input_files import shown_path
 from ..user_text import shown, visible
 from .dataset import UNLABELLED, Dataset
-from .images import DEFAULT_MAX_PIXELS, DEFAULT_SIZE, read_images
+from .image_listing import ImageListing, no_usable_images
+from .images import DEFAULT_MAX_PIXELS, DEFAULT_SIZE
 from .layout_spec import DatasetLayout
 from .layouts import MSG_OUTSIDE, READERS, Items, outside
 from .user_fields import clean_labels, control_columns, control_rows
@@ -142,10 +143,8 @@ def _dedupe(table: pd.DataFrame, skipped: list[dict], problems: list[str]) -> np
     return duplicate
 
 
-def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: str, size: int,
-                     fit: str = "crop", max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None,
-                     taxonomy: str | None = None, cache: bool = True) -> Dataset:
-    """Match labels, parse attributes, drop duplicates and decode images of one split's items."""
+def _listed(items: Items, layout: DatasetLayout, *, name: str, split: str, taxonomy: str | None):
+    """The cheap checks of one split's items: the kept table, its labels, the classes, skip records and problems."""
     skipped, problems = list(items.skipped), list(items.problems)
     if items.skipped:
         problems.append(f"{len(items.skipped)} item(s) skipped while reading {Path(items.source).name}")
@@ -165,49 +164,60 @@ def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: s
     else:
         labels = np.where(drop, -2, UNLABELLED).astype(np.int64)
     keep = labels != -2
-    table, labels = table[keep].reset_index(drop=True), labels[keep]
-    if items.images is not None:
-        images = items.images[keep]
-        ok = np.ones(len(table), dtype=bool)
-    else:
+    if not keep.any() and not skipped:
+        raise InputError(f"no items in {name} ({split} split): {items.source} lists none")
+    meta = {"source": items.source, "layout": layout.kind, "taxonomy": taxonomy,
+            # tuples, not lists: Dataset.subset indexes per-item lists and these are per-split
+            "skipped": tuple(skipped), "skipped_attributes": tuple(skipped_attributes), "problems": tuple(problems)}
+    return table[keep].reset_index(drop=True), labels[keep], keep, tuple(classes), meta
+
+
+def list_items(items: Items, layout: DatasetLayout, *, name: str, split: str, size: int, fit: str = "crop",
+               max_pixels: int = DEFAULT_MAX_PIXELS, taxonomy: str | None = None) -> ImageListing:
+    """One split's image files listed (labels matched, attributes parsed, bad rows left out), not decoded.
+
+    Raises
+    ------
+    InputError
+        No item is listed.
+    """
+    table, labels, _, classes, meta = _listed(items, layout, name=name, split=split, taxonomy=taxonomy)
+    if not len(table):
+        raise no_usable_images(name, split, items.source, list(meta["skipped"]))
+    problems = list(meta["problems"])
+    attributes = _attributes(layout, table, problems)
+    return ImageListing(name=name, split=split, classes=classes, labels=labels, ids=table["id"].to_numpy(str),
+                        attributes=attributes, paths=[str(p) for p in table["path"]], size=size, fit=fit,
+                        max_pixels=max_pixels, meta={**meta, "problems": tuple(problems)})
+
+
+def items_to_dataset(items: Items, layout: DatasetLayout, *, name: str, split: str, size: int,
+                     fit: str = "crop", max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None,
+                     taxonomy: str | None = None, cache: bool = True) -> Dataset:
+    """Match labels, parse attributes, drop duplicates and decode images of one split's items."""
+    if items.images is None:  # files: listed, then decoded here (engines decode a listing's ranges elsewhere)
+        listing = list_items(items, layout, name=name, split=split, size=size, fit=fit, max_pixels=max_pixels,
+                             taxonomy=taxonomy)
         if cache:
             from .image_cache import cached_read_images
 
-            images, ok, reasons = cached_read_images(table["path"].tolist(), size, fit=fit, max_pixels=max_pixels,
-                                                     workers=workers)
+            images, _, reasons = cached_read_images(listing.paths, size, fit=fit, max_pixels=max_pixels,
+                                                    workers=workers)
         else:
-            images, ok, reasons = read_images(table["path"].tolist(), size, fit=fit, max_pixels=max_pixels,
-                                              workers=workers)
-        _skip(skipped, table, ~ok, [r for r in reasons if r is not None])
-        if not ok.all():
-            problems.append(f"{int((~ok).sum())} image file(s) skipped as unreadable, truncated or too large")
-    table, labels = table[ok].reset_index(drop=True), labels[ok]
+            images, _, reasons = listing.decode(0, len(listing), workers=workers)
+        return listing.dataset(images, reasons)
+    table, labels, keep, classes, meta = _listed(items, layout, name=name, split=split, taxonomy=taxonomy)
+    images = items.images[keep]
     if images.shape[1] != size:
         images = _resize(images, size)
-    if not len(table) and not skipped:
-        raise InputError(f"no items in {name} ({split} split): {items.source} lists none")
     if not len(table):
-        first = f"; first: {skipped[0]['reason']}" if skipped else ""
-        raise InputError(f"no usable images in {name} ({split} split, {items.source}): {len(skipped)} skipped{first}")
-    return Dataset(
-        name=name,
-        split=split,
-        classes=tuple(classes),
-        labels=labels,
-        ids=table["id"].to_numpy(str),
-        attributes=_attributes(layout, table, problems),
-        images=images,
-        meta={
-            "source": items.source,
-            "layout": layout.kind,
-            "taxonomy": taxonomy,
-            # tuples, not lists: Dataset.subset indexes per-item lists and these are per-split
-            "skipped": tuple(skipped),
-            "skipped_attributes": tuple(skipped_attributes),
-            "problems": tuple(problems),
-            "paths": [None if p is None else str(p) for p in table["path"]],
-        },
-    )
+        raise no_usable_images(name, split, items.source, list(meta["skipped"]))
+    problems = list(meta["problems"])
+    attributes = _attributes(layout, table, problems)
+    return Dataset(name=name, split=split, classes=classes, labels=labels, ids=table["id"].to_numpy(str),
+                   attributes=attributes, images=images,
+                   meta={**meta, "problems": tuple(problems), "paths": [None if p is None else str(p)
+                                                                        for p in table["path"]]})
 
 
 def _resize(images: np.ndarray, size: int) -> np.ndarray:
@@ -221,7 +231,8 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
 
 def load_layout(layout: DatasetLayout, root: str | Path, split: str, *, name: str | None = None,
                 size: int | None = None, fit: str = "crop", max_pixels: int = DEFAULT_MAX_PIXELS,
-                workers: int | None = None, taxonomy: str | None = None, cache: bool = True) -> Dataset:
+                workers: int | None = None, taxonomy: str | None = None, cache: bool = True,
+                listing: bool = False) -> Dataset | ImageListing:
     """Load ``split`` of the dataset at ``root`` laid out as ``layout``.
 
     Parameters
@@ -246,10 +257,13 @@ def load_layout(layout: DatasetLayout, root: str | Path, split: str, *, name: st
     cache : bool
         Keep decoded images in the on-disk cache and memory-map them (default), so a large split
         does not have to fit in RAM and a second load does not decode again; False decodes into RAM.
+    listing : bool
+        Return the split's files listed but not decoded (an :class:`ImageListing`) when its items are
+        files; a layout whose pixels come in the table itself still returns a Dataset.
 
     Returns
     -------
-    Dataset
+    Dataset or ImageListing
         ``meta["skipped"]`` lists every item left out as ``{"id", "path", "reason"}``;
         ``meta["problems"]`` summarises them in one line each.
 
@@ -272,8 +286,9 @@ def load_layout(layout: DatasetLayout, root: str | Path, split: str, *, name: st
     if size is not None and (not isinstance(size, int) or size < 1):
         raise UsageError(f"image size must be a positive integer, not {size!r}")
     items = READERS[layout.kind](layout, root, split)
-    return items_to_dataset(
-        items, layout, name=name or f"{layout.name}:{root}", split=split,
-        size=size or layout.size or DEFAULT_SIZE, fit=fit, max_pixels=max_pixels, workers=workers,
-        taxonomy=taxonomy, cache=cache,
-    )
+    name, size = name or f"{layout.name}:{root}", size or layout.size or DEFAULT_SIZE
+    if listing and items.images is None:
+        return list_items(items, layout, name=name, split=split, size=size, fit=fit, max_pixels=max_pixels,
+                          taxonomy=taxonomy)
+    return items_to_dataset(items, layout, name=name, split=split, size=size, fit=fit, max_pixels=max_pixels,
+                            workers=workers, taxonomy=taxonomy, cache=cache)

@@ -38,7 +38,8 @@ def _features(root: str, split: str, **_: object) -> Dataset:
 
 def _layout_loader(layout_name: str) -> Callable[..., Dataset]:
     def load(root: str, split: str, *, size: int | None = None, fit: str = "crop", max_pixels: int | None = None,
-             workers: int | None = None, taxonomy: str | None = None, cache: bool = True, **overrides) -> Dataset:
+             workers: int | None = None, taxonomy: str | None = None, cache: bool = True, listing: bool = False,
+             **overrides) -> Dataset:
         from .images import DEFAULT_MAX_PIXELS
         from .layout_loader import load_layout
         from .layout_spec import get_layout
@@ -47,6 +48,7 @@ def _layout_loader(layout_name: str) -> Callable[..., Dataset]:
         return load_layout(
             layout, root, split, name=f"{layout_name}:{root}", size=size, fit=fit,
             max_pixels=max_pixels or DEFAULT_MAX_PIXELS, workers=workers, taxonomy=taxonomy, cache=cache,
+            listing=listing,
         )
 
     load.__doc__ = f"Load a split of the {layout_name!r} layout (resources/datasets.yaml) at ``root``."
@@ -75,6 +77,21 @@ def load_dataset(spec: str, split: str = "test", **options) -> Dataset:
     Unknown specs raise :class:`~tinyemo_audit.errors.UnknownNameError` listing the choices.
     """
     return DATASETS.resolve(spec, split=normalize_split(split), **options)
+
+
+def list_dataset(spec: str, split: str = "test", **options):
+    """``split`` of ``spec`` with its image files listed but not decoded, where its items are files.
+
+    Returns an :class:`~tinyemo_audit.data.image_listing.ImageListing` for a layout of image files
+    (``imagefolder:``, ``csv:``, named layouts): every cheap check done, the pixels left for whoever
+    decodes its rows (``embed`` on any engine). Datasets whose pixels are made or held in memory
+    (``faces``, a pixels table) or that hold features come back loaded, as :func:`load_dataset` gives them.
+    """
+    from .layout_spec import list_layouts
+
+    if spec.partition(":")[0] in list_layouts() and ":" in spec:
+        return DATASETS.resolve(spec, split=normalize_split(split), listing=True, **options)
+    return load_dataset(spec, split, **options)
 
 
 def check_dataset_spec(spec: str, split: str | None = None) -> None:

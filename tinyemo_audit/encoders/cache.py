@@ -129,13 +129,15 @@ def encode_dataset(
         return dataset.features
     if dataset.images is None:
         raise InputError(f"dataset {dataset.name!r} has neither images nor features")
+    from .engine import engine_features  # this process, or Ray Data under run/eval --engine ray
+
     if not cache:
-        return encoder.encode_images(dataset.images, batch_size=batch_size, progress=progress)
+        return engine_features(encoder, dataset.images, batch_size=batch_size, progress=progress)
     path = feature_cache_path(encoder, dataset)
     features = read_checked_array(path, dtype=np.float32, shape=(len(dataset), encoder.dim))
     if features is not None:
         return features
-    features = encoder.encode_images(dataset.images, batch_size=batch_size, progress=progress)
+    features = engine_features(encoder, dataset.images, batch_size=batch_size, progress=progress)
     write_checked_array(path, np.asarray(features, dtype=np.float32))
     from ..data.arrays import load_npy
 

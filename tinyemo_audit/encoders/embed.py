@@ -46,7 +46,7 @@ def feature_cache_problem(out: Path) -> str | None:
     if not out.is_dir() or out.is_symlink():
         return None  # missing (fine) or not a folder (the up-front place check says so)
     ours = {FEATURES_FILE, PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE, LOCK_FILE}
-    temp = re.compile(rf"\.({'|'.join(re.escape(n) for n in (PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE))})\.[^./]+\.tmp")
+    temp = re.compile(rf"\.({'|'.join(re.escape(n) for n in (PROGRESS_FILE, MANIFEST_FILE, METADATA_FILE, FEATURES_FILE))})\.[^./]+\.tmp")
     for split in sorted(out.iterdir()):
         if split.name not in DEFAULT_SPLITS or split.is_symlink() or not split.is_dir():
             return NOT_A_FEATURE_CACHE.format(entry=shown_path(split.name))
@@ -132,9 +132,10 @@ def embed(
     list of Path
         The split folders written (or found complete).
     """
-    from ..data.registry import check_dataset_spec, load_dataset, normalize_split
+    from ..data.registry import check_dataset_spec, list_dataset, normalize_split
     from ..devices import use_device
-    from .feature_store import embed_split
+    from .engine import encoder_recipe, use_engine
+    from .feature_store import embed_split, rows_source
     from .ray_engine import check_engine, ray_batches
     from .registry import ENCODERS, resolve_encoder
     from ..schema.run_request import check_count
@@ -156,15 +157,15 @@ def embed(
     plan.input(weights, "encoder weights")
     plan.input(model_spec_path(encoder), f"encoder {encoder}")
     plan.check()
-    with use_device(device) as resolved:
+    with use_device(device) as resolved, use_engine(engine, ray_address, actors) as chosen:
         model = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
         written = []
         for split in dict.fromkeys(wanted):
-            data = load_dataset(dataset, split, **(dataset_options or {}))
+            # Image files are listed, not decoded: each batch's files are read where it is encoded.
+            data = list_dataset(dataset, split, **(dataset_options or {}))
             runner = None
             if engine == "ray":
-                runner = ray_batches(encoder, data, weights=weights, trust_remote_code=trust_remote_code,
-                                     address=ray_address, actors=actors, device=resolved)
+                runner = ray_batches(encoder_recipe(model), rows_source(data), engine=chosen, device=resolved)
             written.append(embed_split(model, data, out, batch_size=batch_size, overwrite=overwrite,
                                        progress=progress, runner=runner, engine=engine))
     return written

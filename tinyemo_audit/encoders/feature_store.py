@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data.feature_store import FORMAT, MANIFEST_FILE, STATUS_COMPLETE, VERSION, read_record
 from ..data.feature_store_writer import StoreWriter, open_store, writer_lock
+from ..data.image_listing import ImageListing
 from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -33,15 +34,17 @@ MSG_MISMATCH = (
     "{where} holds features of {what} {old!r}, not {new!r}; pass overwrite=True (--overwrite) "
     "to replace them or choose another --out"
 )
+MAX_SKIP_RECORDS = 100  # skipped image files named in the manifest (all are counted)
 MSG_NOT_FINITE = "encoder {spec} produced NaN or infinite features for {name} rows {start}-{stop}"
 
-# (pending batches) -> (start row, features) in any order; see local_batches and ray_engine.
-BatchRunner = Callable[[list[tuple[int, int]]], Iterator[tuple[int, np.ndarray]]]
+# (pending batches) -> (start row, features, per-row skip reasons or None) in any order; see local_batches
+# and ray_engine.
+BatchRunner = Callable[[list[tuple[int, int]]], Iterator[tuple[int, np.ndarray, "list[str | None] | None"]]]
 
 logger = logging.getLogger(__name__)
 
 
-def _identity(encoder: Encoder, dataset: Dataset, dataset_key: str) -> dict[str, Any]:
+def _identity(encoder: Encoder, dataset: Dataset | ImageListing, dataset_key: str) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -68,15 +71,25 @@ def _check_same(record: dict[str, Any], identity: dict[str, Any], where: Path) -
             old, new = f"{old} (other images)", f"{new} (these images)"
         raise InputError(MSG_MISMATCH.format(where=where, what="dataset", old=old, new=new))
     for key in ("n", "dim"):
-        if record.get(key) != identity[key]:
-            raise InputError(f"{where}: {key} is {record.get(key)}, expected {identity[key]}; use --overwrite")
+        found = record.get("n_listed", record.get("n")) if key == "n" else record.get(key)
+        if found != identity[key]:
+            raise InputError(f"{where}: {key} is {found}, expected {identity[key]}; use --overwrite")
 
 
-def local_batches(encoder: Encoder, dataset: Dataset) -> BatchRunner:
-    """Run batches one after another in this process."""
-    def run(batches: list[tuple[int, int]]) -> Iterator[tuple[int, np.ndarray]]:
+def rows_source(dataset: Dataset | ImageListing):
+    """What a batch's rows are read from: a listing's files, or a dataset's decoded pixels."""
+    return dataset if isinstance(dataset, ImageListing) else dataset.images
+
+
+def local_batches(encoder: Encoder, dataset: Dataset | ImageListing) -> BatchRunner:
+    """Run batches one after another in this process (through the same encode_rows as the Ray actors)."""
+    from .engine import encode_rows
+
+    source = rows_source(dataset)
+
+    def run(batches: list[tuple[int, int]]):
         for start, stop in batches:
-            yield start, encoder.encode_images(dataset.images[start:stop], batch_size=stop - start, progress=False)
+            yield (start, *encode_rows(encoder, source, start, stop))
     return run
 
 
@@ -90,18 +103,29 @@ def _write_split(writer: StoreWriter, encoder: Encoder, dataset: Dataset, runner
                                                  "batch_size": batch_size, "engine": engine})
     bar = tqdm(total=n, initial=writer.rows_done, desc=f"embed {dataset.split}", unit="img", file=sys.stderr,
                disable=not progress or writer.rows_done == n)
-    for start, rows in runner(writer.pending(batch_size)):
+    for start, rows, skipped in runner(writer.pending(batch_size)):
         rows = np.asarray(rows, dtype=np.float32)
         if not np.isfinite(rows).all():
             raise InputError(MSG_NOT_FINITE.format(spec=encoder.spec, name=dataset.name, start=start,
                                                    stop=start + len(rows) - 1))
-        writer.write(start, rows)
+        writer.write(start, rows, skipped)
         bar.update(len(rows))
         if delay:
             time.sleep(delay)
     bar.close()
-    writer.finish(classes=dataset.classes, ids=dataset.ids, labels=dataset.labels,
-                  attributes=dataset.attributes, extra={"runs": writer.record["runs"]})
+    if not isinstance(dataset, ImageListing):
+        writer.finish(classes=dataset.classes, ids=dataset.ids, labels=dataset.labels,
+                      attributes=dataset.attributes, extra={"runs": writer.record["runs"]})
+        return
+    # Files that did not decode (on any worker, in any run) are left out, as a local load leaves them out.
+    skipped = writer.skipped_rows()
+    keep, records, _ = dataset.kept([skipped.get(i) for i in range(writer.n)])
+    index = np.flatnonzero(keep)
+    undecoded = records[len(dataset.meta.get("skipped") or ()):]
+    writer.finish(classes=dataset.classes, ids=dataset.ids[index], labels=dataset.labels[index],
+                  attributes=dataset.attributes.iloc[index].reset_index(drop=True), keep=keep,
+                  extra={"runs": writer.record["runs"], "n_skipped_images": len(undecoded),
+                         "skipped_images": undecoded[:MAX_SKIP_RECORDS]})
 
 
 def embed_split(
@@ -120,8 +144,9 @@ def embed_split(
     Parameters
     ----------
     encoder : Encoder
-    dataset : Dataset
-        A split with images.
+    dataset : Dataset or ImageListing
+        A split with images, or a split's image files listed (decoded a batch at a time by the
+        runner; files that do not decode are left out of the finished split, as a local load leaves them).
     out : path
         The feature-cache folder (one subfolder per split).
     batch_size : int
@@ -150,10 +175,11 @@ def embed_split(
 
     if batch_size < 1:
         raise UsageError(f"batch_size must be at least 1; got {batch_size}")
-    if dataset.images is None:
+    listing = isinstance(dataset, ImageListing)
+    if not listing and dataset.images is None:
         raise InputError(f"{dataset.name} {dataset.split}: embed needs images, this split holds features")
     split_dir = Path(out) / dataset.split
-    identity = _identity(encoder, dataset, dataset_fingerprint(dataset))
+    identity = _identity(encoder, dataset, dataset.fingerprint() if listing else dataset_fingerprint(dataset))
     manifest = read_record(split_dir / MANIFEST_FILE)
     if manifest is not None and not overwrite:
         _check_same(manifest, identity, split_dir)

@@ -1,10 +1,13 @@
 """``embed --engine ray``: the encoder forward on Ray Data actors, rows written by index into the same resumable store.
 
-What runs where: the driver (the ``embed`` process) loads the split, puts its decoded images in
-Ray's object store once, and writes every finished batch into the feature store
+What runs where: the driver (the ``embed`` process) lists the split's image files (the dataset
+readers' listing and path checks, :class:`tinyemo_audit.data.image_listing.ImageListing`), puts the
+listing in Ray's object store, and writes every finished batch into the feature store
 (:mod:`tinyemo_audit.data.feature_store_writer`) at its row index. Ray Data maps the pending
 batches (row ranges) over a pool of actors it manages; each actor builds the encoder once, reads
-its rows from the object store and returns their features. Ray retries a task whose worker died
+and decodes its rows' files (the loaders' per-file rules) and returns their features and, per
+row, why a file was skipped. Datasets rendered in memory (the faces corpus) and ``run``/``eval``
+(whose driver holds the decoded split already) put the pixels in the object store instead. Ray retries a task whose worker died
 (``max_restarts``/``max_task_retries``); a batch Ray gives up on ends the command with exit 2
 naming it, and everything written so far stays (a rerun computes only what is missing). A killed
 driver leaves the store resumable in the same way. No scheduler, queue or pool of our own: Ray
@@ -16,7 +19,9 @@ it is imported only here, only when asked for.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 import socket
 from pathlib import Path
@@ -36,6 +41,8 @@ MSG_ADDRESS_ONLY_RAY = "--ray-address is for --engine ray"
 MSG_BATCH = ("Ray could not compute the batch of rows {start}-{stop} ({why}); the rows written so far are kept: "
              "rerun the same command to resume")
 MSG_ACTORS = "--actors must be at least 1; got {value}"
+MSG_NO_START = ("--engine ray could not start a local Ray ({why}); rerun the same command (what is written is kept), "
+                "or join a running cluster with --ray-address")
 # Seconds to wait for a TCP answer from a cluster's address before refusing it.
 CONNECT_TIMEOUT = 5.0
 
@@ -73,10 +80,9 @@ def _check_reachable(address: str) -> None:
 
 
 class _EncodeActor:
-    """A Ray Data actor: builds the encoder once, then encodes row ranges of the images in the object store."""
+    """A Ray Data actor: builds the encoder once, then reads, decodes and encodes the row ranges it is given."""
 
-    def __init__(self, encoder: str, weights: str | None, trust_remote_code: bool, images_ref: Any,
-                 threads: int, device: str) -> None:
+    def __init__(self, recipe: dict, source_ref: Any, threads: int, device: str) -> None:
         import ray
         import torch
 
@@ -84,19 +90,25 @@ class _EncodeActor:
         from .registry import resolve_encoder
 
         torch.set_num_threads(max(1, threads))
-        self.encoder = resolve_encoder(encoder, weights=weights, trust_remote_code=trust_remote_code)
-        self.images = ray.get(images_ref[0])
+        self.threads = threads
+        self.encoder = resolve_encoder(recipe["spec"], weights=recipe["weights"],
+                                       trust_remote_code=recipe["trust_remote_code"])
+        self.source = ray.get(source_ref[0])  # decoded pixels, or an ImageListing (paths: files read here)
         self.device = use_device(device)
         self.device.__enter__()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        starts, stops = batch["start"], batch["stop"]
-        rows, features = [], []
-        for start, stop in zip(starts.tolist(), stops.tolist()):
-            features.append(self.encoder.encode_images(self.images[start:stop], batch_size=stop - start,
-                                                       progress=False))
+        from .engine import encode_rows
+
+        rows, features, reasons = [], [], []
+        for start, stop in zip(batch["start"].tolist(), batch["stop"].tolist()):
+            computed, why = encode_rows(self.encoder, self.source, start, stop, workers=self.threads)
+            features.append(computed)
             rows.append(np.arange(start, stop, dtype=np.int64))
-        return {"row": np.concatenate(rows), "features": np.concatenate(features).astype(np.float32)}
+            reasons.extend(why or [None] * (stop - start))
+        # "" marks a row that decoded: Ray Data columns hold one type
+        return {"row": np.concatenate(rows), "features": np.concatenate(features).astype(np.float32),
+                "reason": np.asarray([r or "" for r in reasons], dtype=object)}
 
 
 def _runtime_env() -> dict[str, Any]:
@@ -110,66 +122,98 @@ def _runtime_env() -> dict[str, Any]:
     return {"env_vars": env}
 
 
-def ray_batches(encoder: str, dataset, *, weights=None, trust_remote_code: bool = False, address: str | None = None,
-                actors: int | None = None, device: str = "cpu"):
+def start_ray(address: str | None) -> None:
+    """``ray.init`` for a command: the cluster at ``address``, else a local Ray on this machine's CPUs.
+
+    Raises
+    ------
+    InputError
+        The cluster refuses the connection (or its authentication), or a local Ray does not start
+        (its node timed out starting: an overloaded machine).
+    """
+    from ..diagnostics import active_log, c_stderr_captured
+
+    log = active_log()
+    quiet = log is not None and not log.echo  # the command line without --debug: one line on stderr
+    if quiet:
+        # Ray's C++ core worker of this process logs notices straight to descriptor 2; read at ray.init.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    import ray
+
+    kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count() or 1}
+    try:
+        with c_stderr_captured() if quiet else contextlib.nullcontext():  # its notice of that level, among others
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                     runtime_env=_runtime_env(), **kwargs)
+    except Exception as err:  # noqa: BLE001 - refused, its token authentication, or a node that did not start
+        # (Ray raises a bare Exception when its local node times out starting, e.g. on an overloaded machine)
+        why = " ".join(str(err).split())[:160] or type(err).__name__
+        if address:
+            raise InputError(MSG_ADDRESS.format(address=shown(address), why=f"cannot join: {why}")) from None
+        raise InputError(MSG_NO_START.format(why=why)) from None
+    if quiet:  # Ray Data's progress and execution-plan lines: the command shows its own progress bar
+        import ray.data
+
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def ray_batches(recipe: dict, source, *, engine, device: str = "cpu"):
     """A batch runner (see :mod:`tinyemo_audit.encoders.feature_store`) that computes batches on Ray Data.
 
     Parameters
     ----------
-    encoder : str
-        The encoder spec each actor builds (with ``weights`` and ``trust_remote_code``).
-    dataset : Dataset
-        The split; its images go to the object store once.
-    address : str, optional
-        A running cluster to join; otherwise a local Ray is started for the command and stopped after.
-    actors : int, optional
-        Encoder actors (default: one per GPU when the cluster has GPUs, else one per CPU).
+    recipe : dict
+        ``spec``, ``weights`` and ``trust_remote_code``: each actor builds the encoder from them
+        (:func:`tinyemo_audit.encoders.engine.encoder_recipe`).
+    source : ndarray or ImageListing
+        Decoded pixels (they go to the object store once), or a listing of image files, which the
+        actors read and decode themselves (only the listing goes to the object store).
+    engine : Engine
+        The command's engine (:func:`tinyemo_audit.encoders.engine.current_engine`): its cluster
+        address (Ray is started once per command) and ``actors`` (default: one per GPU when the
+        cluster has GPUs, else one per CPU).
     device : str
         The command's resolved device; actors use a GPU when the cluster has one and it is not ``cpu``.
+
+    Returns
+    -------
+    callable
+        ``run(batches)`` yielding ``(start, features, reasons)`` per run of consecutive finished rows;
+        ``reasons`` is None for pixels, else why each row's file was skipped (None where it decoded).
     """
     def run(batches: list[tuple[int, int]]):
-        import ray
-
         if not batches:
             return
-        started_here = not ray.is_initialized()
-        if started_here:
-            kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count() or 1}
-            try:
-                ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                         runtime_env=_runtime_env(), **kwargs)
-            except (ConnectionError, RuntimeError) as err:  # refused, or its token authentication
-                raise InputError(MSG_ADDRESS.format(address=shown(address or "local"),
-                                                    why=f"cannot join: {' '.join(str(err).split())[:160]}")) from None
-        try:
-            yield from _compute(ray, batches)
-        finally:
-            if started_here:
-                ray.shutdown()
-
-    def _compute(ray, batches):
+        ray = engine.ray()
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
         cpus = max(1, int(resources.get("CPU", 1)))
-        n_actors = actors or (gpus or cpus)
+        n_actors = engine.actors or (gpus or cpus)
         per_actor = max(1, cpus // n_actors)
-        images_ref = [ray.put(np.ascontiguousarray(dataset.images))]  # a list: Ray passes the reference itself
+        if isinstance(source, np.ndarray):
+            source_ref = [ray.put(np.ascontiguousarray(source))]  # a list: Ray passes the reference itself
+        else:
+            source_ref = [ray.put(source)]
         items = ray.data.from_items([{"start": a, "stop": b} for a, b in batches])
         mapped = items.map_batches(
-            _EncodeActor, batch_size=1, concurrency=n_actors, num_cpus=per_actor, num_gpus=1 if gpus else 0,
-            fn_constructor_kwargs={"encoder": encoder, "weights": None if weights is None else str(weights),
-                                   "trust_remote_code": trust_remote_code, "images_ref": images_ref,
-                                   "threads": per_actor, "device": "cuda" if gpus else "cpu"},
+            _EncodeActor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=per_actor,
+            num_gpus=1 if gpus else 0,
+            fn_constructor_kwargs={"recipe": recipe, "source_ref": source_ref, "threads": per_actor,
+                                   "device": "cuda" if gpus else "cpu"},
             max_restarts=2, max_task_retries=2,
         )
-        written = np.zeros(len(dataset), dtype=bool)
+        written = np.zeros(len(source), dtype=bool)
         try:
             for out in mapped.iter_batches(batch_size=None, batch_format="numpy"):
-                rows, features = out["row"], out["features"]
+                rows, features, reasons = out["row"], out["features"], out["reason"]
                 # Rows of one output block come in runs of consecutive indices: one write per run.
                 breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-                for run_rows, run_features in zip(np.split(rows, breaks), np.split(features, breaks)):
-                    yield int(run_rows[0]), run_features
+                for run_rows, run_features, run_reasons in zip(np.split(rows, breaks), np.split(features, breaks),
+                                                               np.split(reasons, breaks)):
+                    why = None if isinstance(source, np.ndarray) else [str(r) or None for r in run_reasons]
+                    yield int(run_rows[0]), run_features, why
                     written[run_rows] = True
         except (InputError, UsageError):
             raise

@@ -65,4 +65,8 @@ def resolve_encoder(
     WeightsUnavailableError
         The weights are not on this machine.
     """
-    return ENCODERS.resolve(spec, weights=weights, trust_remote_code=bool(trust_remote_code))
+    encoder = ENCODERS.resolve(spec, weights=weights, trust_remote_code=bool(trust_remote_code))
+    # How a Ray actor builds the same encoder (tinyemo_audit.encoders.engine.encoder_recipe).
+    encoder.recipe = {"spec": spec, "weights": None if weights is None else str(weights),
+                      "trust_remote_code": bool(trust_remote_code)}
+    return encoder

@@ -41,13 +41,14 @@ class Explanation:
 
 
 def reasoning_model(bundle, *, trust_remote_code: bool = False):
-    """The bundle's MM-LLM, loaded once per Bundle object (``explain`` and the audit reuse it)."""
+    """The bundle's MM-LLM, loaded once per Bundle object (``explain`` and the audit reuse it), on the command's device."""
+    from ..devices import current_device
     from .part import load_reasoning_model
 
     key = "reasoning_model"
     if key not in bundle._cache:
         bundle._cache[key] = load_reasoning_model(bundle, trust_remote_code=trust_remote_code)
-    return bundle._cache[key]
+    return bundle._cache[key].to(current_device())
 
 
 def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditional",

@@ -22,7 +22,9 @@ def image_features(bundle, images: np.ndarray, *, progress: bool = False) -> np.
     """Encoder features (float32 ``[N, dim]``) of uint8 images ``[N, H, W, 3]`` under the bundle's encoder."""
     if len(images) == 0:
         return np.zeros((0, int(bundle.encoder.dim)), dtype=np.float32)
-    return np.asarray(bundle.encoder.encode_images(images, progress=progress), dtype=np.float32)
+    from ..encoders.engine import engine_features  # the command's engine: this process or Ray Data
+
+    return np.asarray(engine_features(bundle.encoder, images, progress=progress), dtype=np.float32)
 
 
 def read_image_files(paths: Sequence[str | Path], size: int, *, what: str, remedy: str = "") -> np.ndarray:

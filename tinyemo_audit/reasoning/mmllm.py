@@ -6,6 +6,10 @@ batch is laid out the same way for training, scoring and generation: the prompt 
 with the visual tokens, assistant header) left-padded to one length, then the answer right-padded,
 so all answers start at the same position and only their logits are computed
 (``logits_to_keep``). Generation is ``transformers``' ``generate`` (KV cache, greedy by default).
+
+The model runs on one torch device (:meth:`ReasoningModel.to`; the commands move it to their
+``--device``, :func:`tinyemo_audit.devices.current_device`): its inputs are built on the CPU and
+moved there, its outputs come back to the CPU. The weights keep their dtype on every device.
 """
 
 from __future__ import annotations
@@ -108,6 +112,21 @@ class ReasoningModel:
         self._prompt_ids: dict[str, tuple[list[int], list[int]]] = {}
 
     @property
+    def device(self):
+        """The torch device the connector (and the LLM with it) is on."""
+        return next(self.connector.parameters()).device
+
+    def to(self, device) -> ReasoningModel:
+        """Move the LLM (adapters included) and the connector to ``device``; returns self."""
+        import torch
+
+        device = torch.device(device)
+        if self.device != device:
+            self.llm.to(device)
+            self.connector.to(device)
+        return self
+
+    @property
     def eos_id(self) -> int:
         return int(self.tokenizer.eos_token_id)
 
@@ -140,7 +159,7 @@ class ReasoningModel:
         if x.ndim != 2 or x.shape[1] != self.connector.d_in:
             raise InputError(f"the reasoning connector expects features of dimension {self.connector.d_in}, "
                              f"got shape {tuple(x.shape)}")
-        return x
+        return x.to(self.device)
 
     def batch(self, features, users: list[str], answers: list[list[int]] | None = None) -> dict[str, Any]:
         """Model inputs for a batch: ``inputs_embeds``, ``attention_mask``, ``position_ids`` (+ answer ids).
@@ -163,6 +182,7 @@ class ReasoningModel:
             slots[row, start + len(before):start + len(before) + k] = True
             ids[row, start + len(before) + k:] = torch.tensor(after, dtype=torch.long)
             mask[row, start:] = 1
+        ids, mask, slots = ids.to(visual.device), mask.to(visual.device), slots.to(visual.device)
         embed = self.llm.get_input_embeddings()
         embeds = embed(ids)
         embeds = embeds.masked_scatter(slots.unsqueeze(-1), visual.to(embeds.dtype))
@@ -172,6 +192,7 @@ class ReasoningModel:
             answer = torch.full((b, a), IGNORE_INDEX, dtype=torch.long)
             for row, x in enumerate(answers):
                 answer[row, :len(x)] = torch.tensor(x, dtype=torch.long)
+            answer = answer.to(visual.device)
             answer_mask = (answer != IGNORE_INDEX).long()
             embeds = torch.cat([embeds, embed(answer.clamp(min=0))], dim=1)
             mask = torch.cat([mask, answer_mask], dim=1)
@@ -217,7 +238,7 @@ class ReasoningModel:
         with torch.inference_mode():
             values = self.answer_log_probs(features, users, self.tokenizer(list(continuations),
                                            add_special_tokens=False)["input_ids"])
-        return values.sum(dim=1).double().numpy()
+        return values.sum(dim=1).double().cpu().numpy()
 
     def generate(self, features, hints: list[str | None], settings: GenerationSettings | None = None,
                  *, progress: bool = False, desc: str = "generating reasoning") -> list[Generation]:

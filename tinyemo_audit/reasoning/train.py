@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import current_device
 from ..errors import InputError
 from ..user_text import shown
 from ..schema.reasoning import REASONING_FORMAT, REASONING_VERSION
@@ -63,6 +64,11 @@ def _fit(model, examples, features: np.ndarray, params: list, *, steps: int, lr:
     tail = losses[-max(1, min(20, len(losses))):]
     return {"name": name, "steps": steps, "seconds": round(time.perf_counter() - began, 1),
             "final_loss": float(np.mean(tail)), "losses": losses}
+
+
+def _on_cpu(state: dict[str, Any]) -> dict[str, Any]:
+    """A state dict's tensors on the CPU (weights trained on a GPU are written from host memory)."""
+    return {k: v.detach().cpu() for k, v in state.items()}
 
 
 def _versions() -> dict[str, str]:
@@ -165,10 +171,12 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
     images = load_instruct_images(instruct, encoder_image_size(bundle.encoder))
     features = image_features(bundle, images, progress=progress)
     torch.manual_seed(config.seed)
+    # Built on the CPU (its initial weights do not depend on the device), then moved to --device.
     connector = build_connector(features.shape[1], base.hidden_size, config.visual_tokens)
     templates = inference_templates()
     generation = GenerationSettings(max_new_tokens=config.max_new_tokens)
     mm = ReasoningModel(base.model, base.tokenizer, connector, PromptFormat(**templates), bundle.classes, generation)
+    mm.to(current_device())
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x7EA5]))
 
     base.model.eval()
@@ -216,6 +224,6 @@ def train_reasoning(model: str | Path, data: str | Path, config: ReasoningTrainC
     with outputs.writing() as staged:
         workdir = staged.path(bundle.path)
         _copy_bundle(bundle.path, workdir)
-        write_part(workdir, spec, connector.state_dict(), get_peft_model_state_dict(mm.llm))
+        write_part(workdir, spec, _on_cpu(connector.state_dict()), _on_cpu(get_peft_model_state_dict(mm.llm)))
         update_model_card(workdir, spec)
     return bundle.path / PART_DIR
