@@ -14,11 +14,16 @@ class FakePart:
     classes = ("angry", "happy", "neutral")
 
 
+class FakeModel:
+    def to(self, device):  # reasoning_model() puts the cached model on the command's device
+        return self
+
+
 class FakeBundle:
     def __init__(self, has_reasoning: bool):
         self.has_reasoning = has_reasoning
         self.reasoning = FakePart()
-        self._cache = {"reasoning_model": object()}  # as if loaded: these tests never load a language model
+        self._cache = {"reasoning_model": FakeModel()}  # as if loaded: these tests never load a language model
 
 
 def _findings(n: int, *, size: int = 4) -> list[dict]:
