@@ -21,7 +21,7 @@ TWINS_MAX = 5_000  # as for the image twins (settings.TWINS_MAX)
 TOKENS_MAX = 512  # SmolLM2's answers are a sentence or two; more only costs time
 LEXICON_MAX = 500  # terms in one list
 FOLDS_MIN, FOLDS_MAX = 2, 20
-LEAKAGE_PERM_MIN, LEAKAGE_PERM_MAX = 100, 10_000  # a percentile CI needs 100; the stacked refits of 10 000 take ~15 s an attribute
+LEAKAGE_PERM_MIN, LEAKAGE_PERM_MAX = 100, 10_000  # a percentile CI needs 100; 10 000 stacked refits took ~50 s an attribute on 2 busy cores
 
 Term = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_control)]
 Terms = Annotated[list[Term], Field(min_length=1, max_length=LEXICON_MAX)]
