@@ -249,3 +249,14 @@ def test_every_counted_stage_is_announced_when_reasoning_is_on_without_twins(mon
     lines = re.findall(r"\[(\d+)/(\d+)\] ", capsys.readouterr().err)  # a tqdm bar ends in a carriage return
     assert lines and {total for _, total in lines} == {lines[-1][1]}
     assert [int(done) for done, _ in lines] == list(range(1, int(lines[-1][1]) + 1))
+
+
+def test_an_in_memory_audit_hands_back_what_retrieval_skew_ranked():
+    # mitigate tests a skew's change paired on these scores (audit._embedding_probes.skew_change_test)
+    from tinyemo_audit.audit.runner import run_audit
+
+    outcome = run_audit(dataset="faces", n=200, write=False, progress=False,
+                        config={"n_boot": 100, "n_perm": 100, "n_perm_paired": 100, "twins_per_attribute": 24})
+    scores = outcome.retrieval
+    assert scores.similarities.shape == (200, len(scores.classes)) and scores.k == outcome.results["skew"]["k"]
+    assert list(scores.attributes.columns) == list(outcome.results["skew"]["by_label"][scores.classes[0]])

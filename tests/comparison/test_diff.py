@@ -91,3 +91,26 @@ def test_cli_compare_refuses_other_datasets_and_writes_nothing(tmp_path):
     result = runner.invoke(app, ["compare", str(base), str(new), "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 2 and "a comparison needs the same data" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "cmp").exists()
+
+
+def test_a_new_finding_whose_change_is_not_significant_crossed_the_bar():
+    base = results([])
+    new = results([finding("moved", 0.5), finding("crept", 0.45), finding("untested", 0.4)])
+    p_values = {"moved": 0.001, "crept": 0.30}
+
+    def change_test(f):  # what mitigate's paired skew test returns, by title here
+        return None if f["title"] not in p_values else {"p_value": p_values[f["title"]], "value": 1}
+
+    diff = compare_results(base, new, change_test=change_test, q_max=0.05)
+    statuses = {f["title"]: f["status"] for f in diff["findings"]}
+    assert statuses == {"moved": "new", "crept": "crossed", "untested": "new"}
+    changes = {f["title"]: f["change"] for f in diff["findings"]}
+    # one Benjamini-Hochberg over the two tested findings: q = (0.002, 0.30)
+    assert changes["moved"]["q_value"] == pytest.approx(0.002) and changes["crept"]["q_value"] == pytest.approx(0.30)
+    assert changes["untested"] is None
+    assert diff["summary"]["findings"] == {"new": 2, "crossed": 1, "gone": 0, "changed": 0, "persists": 0}
+
+
+def test_without_a_change_test_every_unmatched_finding_is_new():
+    diff = compare_results(results([]), results([finding("A", 0.5)]))
+    assert [(f["status"], f["change"]) for f in diff["findings"]] == [("new", None)]

@@ -31,10 +31,13 @@ def test_mitigate_thresholds_end_to_end(tmp_path):
     assert "## Mitigation: thresholds" in card and "at prediction time" in card and "Measured by the after-audit" in card
     comparison = json.loads((out / "thresholds" / "comparison.json").read_text())
     assert comparison["base"]["name"] == "before" and comparison["new"]["name"] == "thresholds"
+    # every finding entry says whether its change was tested; the trade-off row lists those only over the bar
+    assert comparison["comparison_version"] == "1.1" and all("change" in f for f in comparison["findings"])
     after = json.loads((out / "thresholds" / "after" / "results.json").read_text())
     assert after["run"]["model"] == "tinyemo-faces-mini-thresholds"
     summary = json.loads((out / "mitigation.json").read_text())
     assert [row["method"] for row in summary["tradeoff"]] == ["before (no mitigation)", "thresholds"]
+    assert isinstance(summary["tradeoff"][1]["crossed_findings"], list)
     page = (out / "tradeoff.html").read_text()
     assert "Mitigation trade-off" in page and 'src="http' not in page and "<link" not in page  # offline
     assert (out / "before" / "report.html").is_file()

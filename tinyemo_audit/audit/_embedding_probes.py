@@ -1,7 +1,8 @@
-"""Probes of the projected embedding space: iEAT associations and retrieval skew."""
+"""Probes of the projected embedding space: iEAT associations and retrieval skew (and its paired change)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -159,6 +160,55 @@ def retrieval_skew(top: np.ndarray, n: int, attributes, classes: tuple[str, ...]
                 per_attr[attr]["note"] = note
         out["by_label"][label] = per_attr
     return out
+
+
+@dataclass(frozen=True)
+class RetrievalScores:
+    """What retrieval skew ranked, per item (results.json keeps only the top k's shares).
+
+    An in-memory audit hands it back (``RunOutcome.retrieval``) so that two audits of the same
+    items can test a skew's change paired (:func:`skew_change_test`).
+    """
+
+    similarities: np.ndarray  # (n, K): each item's score for each label
+    attributes: Any  # DataFrame: each item's protected attributes
+    classes: tuple[str, ...]
+    k: int
+
+
+def skew_change_test(before: RetrievalScores | None, after: RetrievalScores | None, *, n_perm: int, n_boot: int,
+                     seed: int):
+    """A ``change_test`` for :func:`tinyemo_audit.comparison.compare_results`: a new skew finding's paired test.
+
+    For a retrieval-skew finding of the ``after`` audit ("the faces most like *label* are
+    over-represented by *group*"), :func:`tinyemo_audit.metrics.paired_top_k_change` on the two
+    audits' scores for that label: did the group gain places in the top k? One-sided (more of the
+    group after), paired over the same items. None for any other finding, or when the two audits
+    did not rank the same items by the same labels with the same k (nothing to pair).
+    """
+    from ..metrics import paired_top_k_change
+    from ._groups import attribute_codes
+
+    same = (before is not None and after is not None and before.k == after.k and before.classes == after.classes
+            and before.similarities.shape == after.similarities.shape
+            and before.attributes.equals(after.attributes))
+
+    def test(finding: dict[str, Any]) -> dict[str, Any] | None:
+        label = (finding.get("outcome") or {}).get("target")
+        attr, groups = finding.get("attribute"), finding.get("groups") or []
+        if (not same or finding.get("kind") != "skew" or label not in after.classes
+                or attr not in after.attributes.columns or len(groups) != 1):
+            return None
+        values, codes = attribute_codes(after.attributes[attr])
+        if groups[0] not in values:
+            return None
+        c = after.classes.index(label)
+        member = codes == int(np.flatnonzero(values == groups[0])[0])
+        out = paired_top_k_change(before.similarities[:, c], after.similarities[:, c], member, after.k,
+                                  n_perm=n_perm, n_boot=n_boot, seed=seed)
+        return {"statistic": f"count of {attr} {groups[0]} among the top {after.k} for {label}", **out}
+
+    return test
 
 
 def dataset_bias(true: np.ndarray | None, attributes, classes: tuple[str, ...]) -> dict[str, Any]:

@@ -82,6 +82,9 @@ class RunOutcome:
     exit_code: int
     results: dict[str, Any]
     gate_outcomes: list = field(default_factory=list)
+    # The per-item scores retrieval skew ranked (an in-memory audit with a skew probe; else None): a
+    # before/after comparison tests a skew's change paired on them (mitigate).
+    retrieval: Any = None
 
 
 def default_run_dir(dataset: str, model: str) -> Path:
@@ -529,9 +532,12 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
                                                             embedded_classes, settings, references, seed,
                                                             left_out=plan.left_out("association"))
                               if plan.runs("association") else [])
+    retrieval = None
     if plan.runs("skew"):
-        top = (streamed.top if streamed is not None
-               else _embedding_probes.top_rows(preds.similarities, min(settings["skew_k"], len(data))))
+        k = min(settings["skew_k"], len(data))
+        if streamed is None:
+            retrieval = _embedding_probes.RetrievalScores(preds.similarities, attributes, tuple(classes), k)
+        top = streamed.top if streamed is not None else _embedding_probes.top_rows(preds.similarities, k)
         results["skew"] = _embedding_probes.retrieval_skew(top, len(data), attributes, classes,
                                                            left_out=plan.left_out("skew"))
     else:
@@ -597,7 +603,8 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
                          timings=stages.close)
     else:
         stages.close()
-    return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered, gate_outcomes=outcomes)
+    return RunOutcome(run_dir=run_dir, exit_code=exit_code, results=ordered, gate_outcomes=outcomes,
+                      retrieval=retrieval)
 
 
 def write_run_folder(outputs: OutputPlan, run_dir: Path, results: dict[str, Any], outcomes, *, junit=None,

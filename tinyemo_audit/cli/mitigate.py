@@ -63,5 +63,7 @@ def mitigate(
                 parts.append(f"{b['name']} {100 * b['prob_shift']:+.1f} points{cut}")
         if row.get("new_findings") is not None:
             parts.append(f"{len(row['new_findings'])} new findings")
+        if row.get("crossed_findings"):
+            parts.append(f"{len(row['crossed_findings'])} over the bar without a significant change")
         typer.echo(visible("; ".join(parts), one_line=True))
     typer.echo(f"wrote {visible(str(Path(out) / 'tradeoff.html'), one_line=True)}")

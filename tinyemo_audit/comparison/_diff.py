@@ -13,27 +13,38 @@ direction. A matched finding has **changed** when its effect moved out of the ba
 (or, without a CI, by more than :data:`CHANGED_SHARE` of the baseline's effect) or its severity by
 at least :data:`CHANGED_SEVERITY`; otherwise it **persists**.
 
+**New, or over the bar.** A finding flagged in the new run only is **new**, unless the caller can
+test the change of its metric between the two runs and the change is not significant: it then
+**crossed** the bar (it was under it before, by a margin the runs cannot tell apart). The test
+comes from the caller (``change_test``: a paired test needs both models' per-item scores, which
+results.json does not keep; ``mitigate`` has them for retrieval skew). The p-values of every tested
+finding go through one Benjamini–Hochberg correction at ``q_max``; a finding no test covers stays new.
+
 **Comparable runs.** Both must be results of the same schema version and of the same dataset
 (``run.dataset``); otherwise :func:`check_comparable` raises an InputError (exit 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import InputError
+from ..metrics import benjamini_hochberg
 from ..user_text import shown
 from ._metrics import metric_changes
 
-COMPARISON_VERSION = "1.0"
+COMPARISON_VERSION = "1.1"
 CHANGED_SHARE = 0.10
 CHANGED_SEVERITY = 0.05
 MSG_SCHEMA = ("{base} is results schema {base_version} but {new} is {new_version}; compare runs written by the "
               "same schema version (re-run the older audit)")
 MSG_DATASET = ("{base} audits dataset {base_dataset} but {new} audits {new_dataset}; a comparison needs the same "
                "data under both models")
-NEW, GONE, CHANGED, PERSISTS = "new", "gone", "changed", "persists"
+NEW, CROSSED, GONE, CHANGED, PERSISTS = "new", "crossed", "gone", "changed", "persists"
+STATUSES = (NEW, CROSSED, GONE, CHANGED, PERSISTS)
+ChangeTest = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]
 
 
 def _run(results: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -112,7 +123,35 @@ def _entry(status: str, new: Mapping[str, Any] | None, base: Mapping[str, Any] |
 
 
 def _counts(entries: list[dict[str, Any]]) -> dict[str, int]:
-    return {status: sum(e["status"] == status for e in entries) for status in (NEW, GONE, CHANGED, PERSISTS)}
+    return {status: sum(e["status"] == status for e in entries) for status in STATUSES}
+
+
+def _test_new(entries: list[dict[str, Any]], new_items, change_test: ChangeTest | None, q_max: float) -> None:
+    """Each new finding's ``change`` (the caller's test, BH-corrected over all tested ones); untested ones stay new.
+
+    A new finding whose change is not significant (q above ``q_max``) becomes ``crossed``.
+    """
+    for entry in entries:
+        entry["change"] = None
+    if change_test is None:
+        return
+    by_key = {}
+    for item in new_items or []:
+        by_key.setdefault(finding_key(item), item)
+    tested = []
+    for entry in entries:
+        if entry["status"] == NEW:
+            result = change_test(by_key[finding_key(entry)])
+            if result is not None:
+                entry["change"] = dict(result)
+                tested.append(entry)
+    if not tested:
+        return
+    _, q = benjamini_hochberg([e["change"]["p_value"] for e in tested], q_max)
+    for entry, q_value in zip(tested, q):
+        entry["change"]["q_value"] = None if math.isnan(q_value) else float(q_value)
+        if q_value > q_max:  # a NaN q (an untestable change) stays new
+            entry["status"] = CROSSED
 
 
 def _about(results: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -124,7 +163,8 @@ def _about(results: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def compare_results(base: Mapping[str, Any], new: Mapping[str, Any], *, base_name: str = "baseline",
-                    new_name: str = "new", seed: int = 0) -> dict[str, Any]:
+                    new_name: str = "new", seed: int = 0, change_test: ChangeTest | None = None,
+                    q_max: float = 0.05) -> dict[str, Any]:
     """Compare two audits (parsed results.json): findings, causes and every metric.
 
     Parameters
@@ -135,6 +175,12 @@ def compare_results(base: Mapping[str, Any], new: Mapping[str, Any], *, base_nam
         How the comparison names them (file paths, or "before"/"after").
     seed : int
         Seed of the CIs' bootstrap draws.
+    change_test : callable, optional
+        Given a finding of the new run that the baseline lacks, a paired test of its metric's change
+        (a dict with at least ``p_value``, or None where it cannot test that finding); see the
+        module docstring. Without it every such finding is new.
+    q_max : float
+        The false-discovery rate of the change tests' Benjamini–Hochberg correction.
 
     Returns
     -------
@@ -155,10 +201,11 @@ def compare_results(base: Mapping[str, Any], new: Mapping[str, Any], *, base_nam
     >>> diff = compare_results({"schema_version": "1.1", "run": run, "findings": [f], "findings_count": 1},
     ...                        {"schema_version": "1.1", "run": run, "findings": [], "findings_count": 0})
     >>> diff["summary"]["findings"], [m["value"] for m in diff["metrics"]]
-    ({'new': 0, 'gone': 1, 'changed': 0, 'persists': 0}, [-1.0])
+    ({'new': 0, 'crossed': 0, 'gone': 1, 'changed': 0, 'persists': 0}, [-1.0])
     """
     check_comparable(base, new, base_name=base_name, new_name=new_name)
     findings = _diff_items(base.get("findings"), new.get("findings"), finding_key)
+    _test_new(findings, new.get("findings"), change_test, q_max)
     causes = _diff_items(base.get("causes"), new.get("causes"), cause_key)
     metrics = metric_changes(base, new, seed=seed)
     with_ci = sum(m["ci_low"] is not None for m in metrics)

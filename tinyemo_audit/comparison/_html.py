@@ -15,7 +15,8 @@ from ..report._assets import asset
 from ..report._html import Safe, join, page, table, tag
 
 MAX_METRIC_ROWS = 60
-STATUS_WORDS = {"new": "new", "gone": "gone", "changed": "changed", "persists": "persists"}
+STATUS_WORDS = {"new": "new", "crossed": "over the bar", "gone": "gone", "changed": "changed", "persists": "persists"}
+STATUS_ORDER = {status: i for i, status in enumerate(STATUS_WORDS)}
 
 
 def _num(x: Any, digits: int = 3) -> str:
@@ -35,15 +36,27 @@ def _side(side: Mapping[str, Any] | None) -> str:
     return text
 
 
+def _change(change: Mapping[str, Any] | None) -> str:
+    """A new finding's paired change test, in words: its counts before and after, the change with its CI, q."""
+    if not change:
+        return "—"
+    q = change.get("q_value")
+    return (f"{change.get('before')} → {change.get('after')} of the top {change.get('k')} "
+            f"({_signed(change.get('value'))}, 95% CI {_signed(change.get('ci_low'))} to {_signed(change.get('ci_high'))}"
+            f"{'' if q is None else f', q = {_num(q, 2)}'})")
+
+
 def _items(entries: list[Mapping[str, Any]], caption: str) -> Safe:
-    order = {"new": 0, "gone": 1, "changed": 2, "persists": 3}
-    rows = [[tag("strong", STATUS_WORDS.get(e["status"], e["status"])), e.get("title") or "", e.get("category") or "",
-             _side(e.get("base")), _side(e.get("new"))]
-            for e in sorted(entries, key=lambda e: order.get(e["status"], 9))]
-    if not rows:
+    ordered = sorted(entries, key=lambda e: STATUS_ORDER.get(e["status"], len(STATUS_ORDER)))
+    if not ordered:
         return tag("p", "None in either run.")
-    return table(["status", "title", "category", "baseline", "new"], rows, caption=caption,
-                 row_classes=[f"status-{e['status']}" for e in sorted(entries, key=lambda e: order.get(e["status"], 9))])
+    tested = any(e.get("change") for e in ordered)
+    rows = [[tag("strong", STATUS_WORDS.get(e["status"], e["status"])), e.get("title") or "", e.get("category") or "",
+             _side(e.get("base")), _side(e.get("new"))] + ([_change(e.get("change"))] if tested else [])
+            for e in ordered]
+    header = ["status", "title", "category", "baseline", "new"] + (["change since the baseline (paired test)"]
+                                                                     if tested else [])
+    return table(header, rows, caption=caption, row_classes=[f"status-{e['status']}" for e in ordered])
 
 
 def _metrics(metrics: list[Mapping[str, Any]]) -> Safe:
@@ -74,7 +87,8 @@ def render_comparison(comparison: Mapping[str, Any]) -> str:
             ["verdict", base.get("verdict"), new.get("verdict")],
             ["findings", base.get("findings_count"), new.get("findings_count")],
         ]),
-        tag("p", f"Findings: {counts['new']} new, {counts['gone']} gone, {counts['changed']} changed, "
+        tag("p", f"Findings: {counts['new']} new, {counts.get('crossed', 0)} over the bar (flagged now, but their "
+                 f"change is not significant), {counts['gone']} gone, {counts['changed']} changed, "
                  f"{counts['persists']} persist. Causes: {summary['causes']['new']} new, "
                  f"{summary['causes']['gone']} gone, {summary['causes']['changed']} changed."),
     ])

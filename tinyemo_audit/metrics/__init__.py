@@ -30,6 +30,7 @@ from tinyemo_audit.metrics._group import (
     group_table_counts,
 )
 from tinyemo_audit.metrics._skew import max_skew, ndkl, ranked_skew, skew_at_k
+from tinyemo_audit.metrics._skew_change import paired_top_k_change
 from tinyemo_audit.metrics._stats import benjamini_hochberg, wilson_interval
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "equalized_odds_counts",
     "group_table_counts",
     "normalized_mutual_info_table",
+    "paired_top_k_change",
     "ranked_skew",
     "representation_counts",
     "theils_u_table",

@@ -169,6 +169,10 @@ def _card(original: str, mitigated: Mitigated, plan: Plan, row: dict[str, Any] |
                              + ("; still flagged" if b.get("flagged") else "; not flagged"))
         new = row.get("new_findings") or []
         lines.append(f"- new findings: {len(new)}" + (": " + "; ".join(f["title"] for f in new) if new else ""))
+        crossed = row.get("crossed_findings") or []
+        if crossed:
+            lines.append(f"- flagged now, but their change since the source is not significant (paired test): "
+                         + "; ".join(f["title"] for f in crossed))
     return "\n".join(visible_lines(lines)) + "\n"
 
 
@@ -227,7 +231,9 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     -------
     MitigationResult
     """
+    from ..audit._embedding_probes import skew_change_test
     from ..audit.runner import run_audit
+    from ..audit.settings import load_settings
     from ..comparison import compare_results, render_comparison
     from ..model.bundle import load_bundle
     from ..outputs import OutputPlan, dataset_inputs, model_spec_path
@@ -260,7 +266,9 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     import tempfile
 
     say("mitigate: before-audit")
-    before = run_audit(model=model, write=False, **audit).results
+    audited_before = run_audit(model=model, write=False, **audit)
+    before = audited_before.results
+    settings = load_settings(config)
     chosen, targets = _requested(before, attributes, target, audited, bundle.classes)
     plan = Plan(bundle=bundle, dataset=dataset, attributes=chosen, targets=targets, options=options,
                 target_given=target is not None, seed=seed, config=config)
@@ -276,8 +284,13 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
             # the after-audit reads (and records) the card as the method wrote it; the measured effect is added after
             _write_bundle(bundle, folder, mitigated, plan, _card(original, mitigated, plan, None))
             say(f"mitigate: after-audit of {name}")
-            after = run_audit(model=str(folder), write=False, **audit).results
-            comparison = compare_results(before, after, base_name="before", new_name=name, seed=seed)
+            audited_after = run_audit(model=str(folder), write=False, **audit)
+            after = audited_after.results
+            # A skew flagged after only is new when the paired test shows it moved (else it crossed the bar).
+            change_test = skew_change_test(audited_before.retrieval, audited_after.retrieval,
+                                           n_perm=settings["n_perm"], n_boot=settings["n_boot"], seed=seed)
+            comparison = compare_results(before, after, base_name="before", new_name=name, seed=seed,
+                                         change_test=change_test, q_max=settings["q_max"])
             row = tradeoff_row(name, after, biases, before, comparison)
             atomic_write_text(folder / "MODEL_CARD.md", _card(original, mitigated, plan, row))
             result.methods[name] = {"after": after, "comparison": comparison, "row": row, "folder": folder}

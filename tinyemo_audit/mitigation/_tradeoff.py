@@ -84,8 +84,11 @@ def tradeoff_row(method: str, results: Mapping[str, Any], biases: list[dict[str,
     row: dict[str, Any] = {"method": method, "accuracy": accuracy(results), "biases": sizes,
                            "findings_count": results.get("findings_count")}
     if comparison is not None:
-        row["new_findings"] = [{"id": f.get("id"), "title": f.get("title")} for f in comparison["findings"]
-                               if f["status"] == "new"]
+        row["new_findings"] = [{"id": (f["new"] or {}).get("id"), "title": f.get("title"), "change": f.get("change")}
+                               for f in comparison["findings"] if f["status"] == "new"]
+        # Flagged after, not before, with a change the paired test cannot tell from none (docs/compare.md).
+        row["crossed_findings"] = [{"id": (f["new"] or {}).get("id"), "title": f.get("title"), "change": f.get("change")}
+                                   for f in comparison["findings"] if f["status"] == "crossed"]
         row["gone_findings"] = sum(1 for f in comparison["findings"] if f["status"] == "gone")
     before_acc = accuracy(before) if before is not None else None
     if before_acc and row["accuracy"]:
@@ -101,12 +104,16 @@ def _accuracy(x: Any) -> str:
     return dec(x, 4)
 
 
+def _titles(findings: list[Mapping[str, Any]] | None) -> str:
+    return "—" if findings is None else (", ".join(f["title"] for f in findings) or "none")
+
+
 def _table(rows: list[Mapping[str, Any]]) -> Safe:
     names = [b["name"] for b in rows[0]["biases"]] if rows else []
     head = ["method", "accuracy [95% CI]", "Δ accuracy (points)"]
     for name in names:
         head += [f"{name}: P shift (points)", "cut", "similarity shift [95% CI]", "flagged"]
-    head += ["findings", "new findings"]
+    head += ["findings", "new findings", "over the bar, change not significant"]
     body = []
     for row in rows:
         cells = [row["method"], with_ci(row.get("accuracy"), _accuracy), _pct(row.get("accuracy_change"), 2)]
@@ -114,8 +121,8 @@ def _table(rows: list[Mapping[str, Any]]) -> Safe:
             similarity = {"value": b.get("mean_shift"), "ci_low": b.get("ci_low"), "ci_high": b.get("ci_high")}
             cells += [_pct(b.get("prob_shift")), "—" if b.get("cut") is None else f"{100 * b['cut']:.0f} %",
                       with_ci(similarity, dec), "yes" if b.get("flagged") else "no"]
-        new = row.get("new_findings")
-        cells += [row.get("findings_count"), "—" if new is None else (", ".join(f["title"] for f in new) or "none")]
+        new, crossed = row.get("new_findings"), row.get("crossed_findings")
+        cells += [row.get("findings_count"), _titles(new), _titles(crossed)]
         body.append(cells)
     return table(head, body)
 
