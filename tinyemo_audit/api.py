@@ -176,6 +176,11 @@ class Comparison:
         return self._findings("new")
 
     @property
+    def crossed(self) -> list[dict[str, Any]]:
+        """Findings of the new run only whose change a paired test cannot tell from none (docs/compare.md)."""
+        return self._findings("crossed")
+
+    @property
     def gone(self) -> list[dict[str, Any]]:
         """Findings of the baseline that the new run no longer has."""
         return self._findings("gone")

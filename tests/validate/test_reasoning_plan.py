@@ -104,12 +104,38 @@ def test_cli_quick_json_same_seed_same_figures(api_result, tiny_bundle, tmp_path
     monkeypatch.setattr(_reasoning, "REASONING_QUICK", TINY_PLAN)
     out = tmp_path / "validity-reasoning.json"
     result = runner.invoke(app, ["validate", "--reasoning", "--quick", "--json", "--seed", "1", "--model",
-                                 str(tiny_bundle), "--out", str(out), "--no-progress"])
+                                 str(tiny_bundle), "--out", str(out), "--no-progress", "--no-resume"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert json.loads(out.read_text()) == printed and printed["mode"] == "quick"
     # greedy decoding, seeded training and audit: the same figures (compared as JSON, as both are written)
     assert _without_timings(printed) == _without_timings(json.loads(json.dumps(api_result)))
+
+
+def test_a_second_run_of_the_same_plan_reuses_the_finished_trials(api_result, tiny_bundle, session_cache):
+    from tinyemo_audit.validate import _trial_cache
+
+    kept = sorted(_trial_cache.folder().glob("*.json"))
+    assert len(kept) >= 2  # the api_result run kept its planted and its clean trial
+    again = run_reasoning_validation(seed=1, plan=TINY_PLAN, model=tiny_bundle, settings=tiny_settings(),
+                                     progress=False)
+    assert _without_timings(again) == _without_timings(api_result)
+    assert all(t["reused"] for t in again["reasoning"]["timings"]["trials"])
+    # another plan (one more training step) shares no trial with it: its trials run
+    other = replace(TINY_PLAN, train=replace(TINY_PLAN.train, stage2_steps=TINY_PLAN.train.stage2_steps + 1))
+    fresh = run_reasoning_validation(seed=1, plan=other, model=tiny_bundle, settings=tiny_settings(), progress=False)
+    assert not any(t.get("reused") for t in fresh["reasoning"]["timings"]["trials"])
+
+
+def test_a_damaged_kept_trial_is_rerun_not_trusted(api_result, tiny_bundle, session_cache):
+    from tinyemo_audit.validate import _trial_cache
+
+    for path in _trial_cache.folder().glob("*.json"):
+        path.write_text('{"key": "x", "row": ')  # cut short, as by a full disk
+    again = run_reasoning_validation(seed=1, plan=TINY_PLAN, model=tiny_bundle, settings=tiny_settings(),
+                                     progress=False)
+    assert not any(t.get("reused") for t in again["reasoning"]["timings"]["trials"])
+    assert _without_timings(again) == _without_timings(api_result)
 
 
 def _one_error_line(result, fragment: str) -> None:
@@ -133,6 +159,7 @@ def test_bundle_without_a_reasoning_part_is_exit_2_one_line(tmp_path):
     (["--reasoning", "--seed", "9"], "--seed must be an integer from 0 to 8; got 9"),
     (["--trials", "3"], "--trials belongs to the reasoning plan: add --reasoning"),
     (["--model", "tinyemo-faces-mini"], "--model belongs to the reasoning plan: add --reasoning"),
+    (["--no-resume"], "--no-resume belongs to the reasoning plan: add --reasoning"),
     (["--reasoning", "--model", "no-such-bundle"], "no-such-bundle"),
 ])
 def test_bad_options_are_exit_2_one_line(args, fragment, tmp_path):
@@ -193,13 +220,14 @@ def test_counting_properties(rows):
             assert row["rate"] is None and row["ci_low"] is None
 
 
-def test_trial_recipes_are_the_shipped_recipe_with_fewer_faces_and_steps():
+def test_the_full_plan_retrains_as_shipped_and_the_quick_one_shorter():
     shipped = ReasoningTrainConfig.from_sources(configs_dir() / "reasoning" / "faces-mini.yaml")
     shipped_images = InstructConfig.from_sources(configs_dir() / "instruct" / "faces-annotator-bias.yaml").n_images
-    for plan in (REASONING_FULL, REASONING_QUICK):
-        assert plan.n_images < shipped_images
-        assert plan.train.stage1_steps < shipped.stage1_steps and plan.train.stage2_steps < shipped.stage2_steps
-        assert replace(plan.train, stage1_steps=shipped.stage1_steps, stage2_steps=shipped.stage2_steps) == shipped
+    assert (REASONING_FULL.train, REASONING_FULL.n_images) == (shipped, shipped_images)
+    quick = REASONING_QUICK
+    assert quick.n_images < shipped_images
+    assert quick.train.stage1_steps < shipped.stage1_steps and quick.train.stage2_steps < shipped.stage2_steps
+    assert replace(quick.train, stage1_steps=shipped.stage1_steps, stage2_steps=shipped.stage2_steps) == shipped
     assert REASONING_FULL.planted_trials >= 5 and REASONING_FULL.clean_trials >= 5
     assert (REASONING_QUICK.planted_trials, REASONING_QUICK.clean_trials) == (1, 1)
     assert REASONING_QUICK.train.stage2_steps < REASONING_FULL.train.stage2_steps

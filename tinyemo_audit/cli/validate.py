@@ -24,6 +24,10 @@ def validate(
              "tinyemo-faces-mini).")] = None,
     trials: Annotated[Optional[int], typer.Option(
         help="Reasoning plan: planted trials, and as many clean ones (1-100; default 5, --quick 1).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume/--no-resume", help="Reasoning plan: reuse the trials an earlier run of the same plan finished "
+                                     "(same code, bundle, recipe and settings), so an interrupted plan goes on "
+                                     "where it stopped; --no-resume reruns every trial.")] = True,
 ) -> None:
     """Plant annotation biases and a slice, retrain the projector, audit, and report power, false alarms,
     CI coverage and planted-slice precision@10; with --reasoning, plant annotator-bias wording, retrain the
@@ -46,6 +50,8 @@ def validate(
         for option, value in (("--model", model), ("--trials", trials)):
             if value is not None:
                 raise UsageError(MSG_REASONING_ONLY.format(option=option))
+        if not resume:
+            raise UsageError(MSG_REASONING_ONLY.format(option="--no-resume"))
     plan = OutputPlan(cache=True)
     if out is not None:
         plan.file(out, "--out")
@@ -58,7 +64,7 @@ def validate(
     started = time.perf_counter()
     if reasoning:
         result = run_reasoning_validation(seed=seed, progress=progress, plan=reasoning_plan,
-                                          model=model or DEFAULT_MODEL)
+                                          model=model or DEFAULT_MODEL, resume=resume)
     else:
         result = run_validation(quick=quick, seed=seed, progress=progress)
     if out is not None:
