@@ -18,7 +18,7 @@ from typing import Any
 
 from ..schema.results import BIASED, GATE_FAILED, METRIC_SPACE_ONLY, NO_FLAG, UNTESTED
 from . import _rules
-from ._findings import probe_records
+from ._findings import _fmt_q, probe_records
 NOTHING_COMPARED = (
     "Nothing was compared: the audited data have no protected attribute with two usable groups, so no "
     "group could be tested for bias. This is not a clean bill of health."
@@ -38,10 +38,6 @@ KEEP_GATES = (
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
-
-
-def _fmt_q(q: float) -> str:
-    return f"{q:.1e}" if q < 0.001 else f"{q:.3f}"
 
 
 def _untested(run: dict[str, Any]) -> list[dict[str, str]]:

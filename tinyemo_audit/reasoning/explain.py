@@ -54,7 +54,7 @@ def reasoning_model(bundle, *, trust_remote_code: bool = False):
 def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditional",
                      true_labels: list[str | None] | None = None, hints: list[str | None] | None = None,
                      settings: GenerationSettings | None = None, progress: bool = False,
-                     trust_remote_code: bool = False, attributes=None) -> list[Explanation]:
+                     trust_remote_code: bool = False, attributes=None, cache: bool = False) -> list[Explanation]:
     """Explanations for encoder features (the core every other entry point calls).
 
     Parameters
@@ -80,6 +80,9 @@ def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditio
     attributes : DataFrame, optional
         The items' protected groups, one row per feature row: the projector's label of a bundle with
         a step that reads them at prediction time (a mitigated bundle, model/steps.py) needs them.
+    cache : bool
+        Read kept batches instead of generating them, and keep new ones (:mod:`.generation_cache`;
+        greedy only). The audit's reasoning stage asks for it; ``explain`` and ``eval`` do not.
 
     Returns
     -------
@@ -105,7 +108,7 @@ def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditio
         hints = list(hints) if hints is not None else labels
     else:
         hints = [None] * len(labels)
-    generated = model.generate(features, hints, settings, progress=progress, desc=f"explain ({mode})")
+    generated = model.generate(features, hints, settings, progress=progress, desc=f"explain ({mode})", cache=cache)
     truth = list(true_labels) if true_labels is not None else [None] * len(labels)
     return [
         Explanation(str(item), mode, label, round(float(p), 6), hint, g.text, g.stated_label, g.n_tokens,

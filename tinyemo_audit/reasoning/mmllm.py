@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
+from . import generation_cache
 from .parse import stated_label
 from .settings import GenerationSettings
 from .templates import IMAGE_PLACEHOLDER, compose_prompt
@@ -110,6 +111,9 @@ class ReasoningModel:
         self.classes = tuple(classes)
         self.generation = generation
         self._prompt_ids: dict[str, tuple[list[int], list[int]]] = {}
+        # The reasoning part's identity (generation_cache.part_identity), set when loaded from a bundle:
+        # without one, generate never reads or keeps batches.
+        self.identity: str | None = None
 
     @property
     def device(self):
@@ -241,7 +245,7 @@ class ReasoningModel:
         return values.sum(dim=1).double().cpu().numpy()
 
     def generate(self, features, hints: list[str | None], settings: GenerationSettings | None = None,
-                 *, progress: bool = False, desc: str = "generating reasoning") -> list[Generation]:
+                 *, progress: bool = False, desc: str = "generating reasoning", cache: bool = False) -> list[Generation]:
         """Answers for N images: batched ``generate`` with the KV cache (greedy unless settings sample).
 
         Parameters
@@ -254,11 +258,14 @@ class ReasoningModel:
             Defaults to the reasoning part's own.
         progress : bool
             Show a tqdm bar (items) on stderr.
+        cache : bool
+            Read each batch's texts from :mod:`.generation_cache` when kept, and keep those generated
+            (greedy decoding of a model loaded from a bundle only).
 
         Returns
         -------
         list of Generation
-            ``seconds`` is each item's share of its batch's wall time.
+            ``seconds`` is each item's share of its batch's wall time (as generated, for a kept batch).
         """
         import sys
 
@@ -280,19 +287,33 @@ class ReasoningModel:
             torch.manual_seed(settings.seed)
         else:  # a model's generation_config may ask for sampling: greedy means greedy
             options.update(temperature=None, top_p=None, top_k=None)
+        keep = cache and not settings.do_sample and self.identity is not None
         with torch.inference_mode():
             for start in range(0, len(features), settings.batch_size):
                 stop = min(start + settings.batch_size, len(features))
                 users = [self.format.user_turn(h) for h in hints[start:stop]]
-                began = time.perf_counter()
-                inputs = self.batch(features[start:stop], users)
-                inputs.pop("position_ids")  # generate derives them from the attention mask
-                tokens = self.llm.generate(**inputs, **options)
-                seconds = (time.perf_counter() - began) / (stop - start)
-                for row in tokens.tolist():
-                    n = row.index(self.eos_id) + 1 if self.eos_id in row else len(row)
-                    text = self.tokenizer.decode(row[:n], skip_special_tokens=True).strip()
-                    out.append(Generation(text, stated_label(text, self.classes, self.format.answer), n, seconds))
+                key = (generation_cache.batch_key(self.identity, self.device.type, features[start:stop], users, options)
+                       if keep else None)
+                rows = generation_cache.read_batch(key, stop - start) if keep else None
+                if rows is None:
+                    rows = self._generate_batch(features[start:stop], users, options)
+                    if keep:
+                        generation_cache.write_batch(key, rows)
+                out.extend(Generation(text, stated_label(text, self.classes, self.format.answer), n, seconds)
+                           for text, n, seconds in rows)
                 bar.update(stop - start)
         bar.close()
         return out
+
+    def _generate_batch(self, features: np.ndarray, users: list[str], options: dict[str, Any]) -> list[tuple[str, int, float]]:
+        """(text, n_tokens, seconds) of one batch, generated: ``seconds`` is each item's share of the batch's time."""
+        began = time.perf_counter()
+        inputs = self.batch(features, users)
+        inputs.pop("position_ids")  # generate derives them from the attention mask
+        tokens = self.llm.generate(**inputs, **options)
+        seconds = (time.perf_counter() - began) / len(users)
+        rows = []
+        for row in tokens.tolist():
+            n = row.index(self.eos_id) + 1 if self.eos_id in row else len(row)
+            rows.append((self.tokenizer.decode(row[:n], skip_special_tokens=True).strip(), n, seconds))
+        return rows

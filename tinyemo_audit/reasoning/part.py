@@ -135,6 +135,7 @@ def load_reasoning_model(bundle, *, trust_remote_code: bool = False):
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
     from .base_llm import load_base
+    from .generation_cache import part_identity
     from .mmllm import PromptFormat, ReasoningModel, build_connector
 
     part = bundle.reasoning
@@ -175,8 +176,10 @@ def load_reasoning_model(bundle, *, trust_remote_code: bool = False):
     _load_adapter(llm, adapter_state, set_peft_model_state_dict, part.path / adapter_spec["file"])
     llm.eval()
     connector.eval()
-    return ReasoningModel(llm, base.tokenizer, connector, PromptFormat(**spec["templates"]), part.classes,
-                          part.generation)
+    model = ReasoningModel(llm, base.tokenizer, connector, PromptFormat(**spec["templates"]), part.classes,
+                           part.generation)
+    model.identity = part_identity(part.path / SPEC_FILE)  # what the audit's kept generations are keyed by
+    return model
 
 
 def _load_adapter(llm, state: dict[str, Any], set_state, file: Path) -> None:
