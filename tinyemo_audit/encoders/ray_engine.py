@@ -24,6 +24,7 @@ import importlib.util
 import logging
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -197,13 +198,18 @@ def ray_batches(recipe: dict, source, *, engine, device: str = "cpu"):
         else:
             source_ref = [ray.put(source)]
         items = ray.data.from_items([{"start": a, "stop": b} for a, b in batches])
-        mapped = items.map_batches(
-            _EncodeActor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=per_actor,
-            num_gpus=1 if gpus else 0,
-            fn_constructor_kwargs={"recipe": recipe, "source_ref": source_ref, "threads": per_actor,
-                                   "device": "cuda" if gpus else "cpu"},
-            max_restarts=2, max_task_retries=2,
-        )
+        with warnings.catch_warnings():
+            # Bounded retries: Ray Data's default is to restart an actor and retry its task forever, which
+            # would hang on a batch that kills its worker every time. They can only be set through the
+            # remote args Ray deprecates (no named parameter yet; pyproject keeps Ray below 2.64).
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+            mapped = items.map_batches(
+                _EncodeActor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=per_actor,
+                num_gpus=1 if gpus else 0,
+                fn_constructor_kwargs={"recipe": recipe, "source_ref": source_ref, "threads": per_actor,
+                                       "device": "cuda" if gpus else "cpu"},
+                max_restarts=2, max_task_retries=2,
+            )
         written = np.zeros(len(source), dtype=bool)
         try:
             for out in mapped.iter_batches(batch_size=None, batch_format="numpy"):
