@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schema_strategies import LONG, QUICK, RAW_TOKENS, assert_one_line, junk_values
@@ -90,3 +90,28 @@ def test_any_text_parses_to_finite_data_or_is_one_input_error(text):
 @given(json_documents)
 def test_any_text_parses_to_finite_data_or_is_one_input_error_long(text):
     _outcome(text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.binary(max_size=300))
+def test_a_cache_entry_of_any_bytes_reads_as_itself_or_none(tmp_path_factory, raw):
+    # a cache's entry is never trusted and never an error: damaged, foreign or huge reads as None
+    from tinyemo_audit._json import read_cache_entry
+
+    path = tmp_path_factory.mktemp("entry") / "e.json"
+    path.write_bytes(raw)
+    entry = read_cache_entry(path, "k", what="entry", max_bytes=200)
+    assert entry is None or (isinstance(entry, dict) and entry["key"] == "k")
+
+
+def test_a_cache_entry_with_its_key_is_read_and_others_are_not(tmp_path):
+    from tinyemo_audit._json import read_cache_entry
+
+    path = tmp_path / "e.json"
+    assert read_cache_entry(path, "k", what="entry", max_bytes=100) is None  # absent
+    path.write_text('{"key": "k", "rows": [1]}')
+    assert read_cache_entry(path, "k", what="entry", max_bytes=100) == {"key": "k", "rows": [1]}
+    assert read_cache_entry(path, "other", what="entry", max_bytes=100) is None
+    assert read_cache_entry(path, "k", what="entry", max_bytes=10) is None  # over the size bound
+    path.write_text('["k"]')
+    assert read_cache_entry(path, "k", what="entry", max_bytes=100) is None

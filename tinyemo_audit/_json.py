@@ -143,3 +143,20 @@ def parse_json(text: str, *, source: str, what: str = "JSON") -> Any:
 def read_json(path: str | os.PathLike, *, what: str, max_bytes: int) -> Any:
     """The JSON document in the regular file ``path`` (UTF-8, at most ``max_bytes``), parsed strictly."""
     return parse_json(read_text(path, what=what, max_bytes=max_bytes), source=os.fspath(path), what=what)
+
+
+def read_cache_entry(path: str | os.PathLike, key: str, *, what: str, max_bytes: int) -> dict[str, Any] | None:
+    """A cache entry: the JSON object at ``path`` recording ``"key": key``; None when absent or unreadable.
+
+    What a cache keeps is never trusted blindly: a missing, damaged, oversized or foreign entry
+    reads as None (the caller computes it again), never as an error.
+    """
+    from .errors import InputError
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        entry = read_json(path, what=what, max_bytes=max_bytes)
+    except InputError:
+        return None
+    return entry if isinstance(entry, dict) and entry.get("key") == key else None

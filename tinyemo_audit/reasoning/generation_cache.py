@@ -58,18 +58,11 @@ def _path(key: str) -> Path:
 
 def read_batch(key: str, size: int) -> list[tuple[str, int, float]] | None:
     """The kept (text, n_tokens, seconds) of a batch of ``size`` items, or None."""
-    from .._json import read_json
-    from ..errors import InputError
+    from .._json import read_cache_entry
     from ..input_files import MiB
 
-    path = _path(key)
-    if not path.is_file():
-        return None
-    try:
-        entry = read_json(path, what="kept reasoning batch", max_bytes=4 * MiB)
-    except InputError:
-        return None
-    rows = entry.get("rows") if isinstance(entry, dict) and entry.get("key") == key else None
+    entry = read_cache_entry(_path(key), key, what="kept reasoning batch", max_bytes=4 * MiB)
+    rows = entry.get("rows") if entry is not None else None
     if not isinstance(rows, list) or len(rows) != size:
         return None
     out = []

@@ -73,19 +73,11 @@ def folder() -> Path:
 
 def read_trial(key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A finished trial's (row, timing), or None when there is none or it cannot be read as one."""
-    from .._json import read_json
-    from ..errors import InputError
+    from .._json import read_cache_entry
     from ..input_files import MiB
 
-    path = folder() / f"{key}.json"
-    if not path.is_file():
-        return None
-    try:
-        entry = read_json(path, what="finished reasoning trial", max_bytes=4 * MiB)
-    except InputError:
-        return None
-    if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("row"), dict) \
-            or not isinstance(entry.get("timing"), dict):
+    entry = read_cache_entry(folder() / f"{key}.json", key, what="finished reasoning trial", max_bytes=4 * MiB)
+    if entry is None or not isinstance(entry.get("row"), dict) or not isinstance(entry.get("timing"), dict):
         return None
     return entry["row"], entry["timing"]
 
