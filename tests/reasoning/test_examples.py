@@ -51,7 +51,8 @@ def _never(*args, **kwargs):
 def test_each_distinct_image_is_explained_once_with_its_own_label_as_hint(monkeypatch):
     calls = []
 
-    def fake(bundle, images, ids, *, mode, hints, attributes, progress):
+    def fake(bundle, images, ids, *, mode, hints, attributes, progress, cache):
+        assert cache  # the audit's example reasoning reads kept batches (reasoning.generation_cache)
         calls.append((len(images), list(ids), list(hints), mode))
         # each image's protected groups travel with it (a mitigated bundle's steps read them)
         assert [f"i{g[1:]}" for g in attributes["skin_group"]] == [i.split("\x00")[0] for i in ids]
@@ -72,7 +73,7 @@ def test_each_distinct_image_is_explained_once_with_its_own_label_as_hint(monkey
 def test_images_of_different_sizes_are_explained_in_groups_and_capped(monkeypatch):
     sizes = []
 
-    def fake(bundle, images, ids, *, mode, hints, attributes, progress):
+    def fake(bundle, images, ids, *, mode, hints, attributes, progress, cache):
         sizes.append(images.shape[1:3])
         return [type("R", (), {"reasoning": "t"})() for _ in ids]
 

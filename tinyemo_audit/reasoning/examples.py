@@ -86,7 +86,7 @@ def attach_example_reasoning(findings: list[dict[str, Any]], bundle, *, enabled:
         # the images' protected groups: a mitigated bundle's steps read them for the projector's label
         attributes = pd.DataFrame([chosen[k][2] for k in keys])
         records = explain_images(bundle, images, keys, mode=MODE, hints=[chosen[k][1] for k in keys],
-                                 attributes=attributes, progress=progress)
+                                 attributes=attributes, progress=progress, cache=True)  # kept batches (exact)
         text.update((k, r.reasoning) for k, r in zip(keys, records))
     for example, key in wanted:
         example["reasoning"] = text[key]

@@ -82,7 +82,7 @@ def explain_features(bundle, features: np.ndarray, ids, *, mode: str = "conditio
         a step that reads them at prediction time (a mitigated bundle, model/steps.py) needs them.
     cache : bool
         Read kept batches instead of generating them, and keep new ones (:mod:`.generation_cache`;
-        greedy only). The audit's reasoning stage asks for it; ``explain`` and ``eval`` do not.
+        greedy only). The audit asks for it; ``explain`` and ``eval`` do not.
 
     Returns
     -------

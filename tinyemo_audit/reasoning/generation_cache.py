@@ -14,8 +14,8 @@ So a batch is reused only when everything that decides its texts is the same; th
 item, is the unit, because left-padding a batch changes the numbers its items see. Sampled
 generation is never kept. Entries live under ``cache_dir()/reasoning-texts/`` (one small JSON a
 batch, written atomically); an entry that cannot be read as one is ignored and generated again.
-Only the audit's reasoning stage uses the cache; ``explain`` and ``eval --reasoning`` (which
-measures generation speed) always generate.
+Only the audit uses the cache (its reasoning stage and its example faces' reasoning); ``explain``
+and ``eval --reasoning`` (which measures generation speed) always generate.
 """
 
 from __future__ import annotations
