@@ -44,8 +44,8 @@ class Bundle:
 def fake_reasoning(monkeypatch):
     calls = []
 
-    def explain_twins(bundle, twins, *, mode, hints=None, settings=None, progress=False):
-        calls.append({"mode": mode, "hints": hints, "tokens": settings.max_new_tokens, "n": len(twins)})
+    def explain_twins(bundle, twins, *, mode, hints=None, settings=None, progress=False, cache=False):
+        calls.append({"mode": mode, "hints": hints, "tokens": settings.max_new_tokens, "n": len(twins), "cache": cache})
         return [[Explained(f"{mode} {v} hint {None if hints is None else hints[i]}", "angry" if v == "dark" else "joy")
                  for v in twins.values] for i in range(len(twins))]
 
@@ -101,6 +101,7 @@ def test_texts_through_the_explain_interface(fake_reasoning):
     assert tt.ids.tolist() == ["t0", "t2", "t4"] and tt.labels.tolist() == [2, 2, 2]
     assert [c["mode"] for c in fake_reasoning] == ["free", "conditional"]
     assert all(c["tokens"] == 16 for c in fake_reasoning)  # the cost bound caps the part's 64
+    assert all(c["cache"] for c in fake_reasoning)  # the audit reads kept batches (reasoning.generation_cache)
     # Conditional hint: the projector's label of each identity's reference (light) twin, for both twins.
     assert fake_reasoning[1]["hints"] == ["happy", "happy", "happy"]
     assert tt.conditional[0].tolist() == ["conditional light hint happy", "conditional dark hint happy"]
