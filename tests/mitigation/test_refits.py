@@ -78,3 +78,27 @@ def test_refits_out_of_range_is_one_line(value):
 
     with pytest.raises(InputError, match="refits must be in"):
         _check_options({"refits": value})
+
+
+def test_mitigate_measures_a_retraining_methods_new_skew_against_refits(monkeypatch, tmp_path):
+    # the wiring: reweigh's comparison gets the paired test combined with N refits of the source (fitted lazily)
+    from tinyemo_audit import comparison
+    from tinyemo_audit.mitigation._run import mitigate
+
+    small = tmp_path / "small.yaml"
+    small.write_text("n_boot: 100\nn_perm: 100\nn_perm_paired: 100\ntwins_per_attribute: 24\n")
+    tests = []
+    real = comparison.compare_results
+
+    def spy(before, after, **kwargs):
+        tests.append(kwargs["change_test"])
+        return real(before, after, **kwargs)
+
+    monkeypatch.setattr(comparison, "compare_results", spy)
+    mitigate(model="faces-mini-clean", method="reweigh", attributes=["skin_group"], n=300, config=small,
+             options={"refits": 2})
+    finding = {"kind": "skew", "attribute": "skin_group", "groups": ["dark"], "outcome": {"target": "neutral"},
+               "title": 'The faces most like "neutral" are over-represented by skin tone dark'}
+    out = tests[0](finding)
+    assert len(out["refit_counts"]) == 2 and out["p_value"] == max(out["p_paired"], out["p_refit"])
+    assert out["p_refit"] in (1 / 3, 2 / 3, 1.0)
