@@ -91,9 +91,9 @@ def refit_test(null: RefitNull, *, label_index: int, member: np.ndarray, k: int,
     >>> out["refit_counts"], out["p_value"]
     ([1, 0], 0.6666666666666666)
     """
-    scores = null.similarities[:, :, label_index]
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # ties: the earlier item, as the audit's top k
-    counts = member[order].sum(axis=1)
+    from ..metrics._skew_change import top_k_counts
+
+    counts = top_k_counts(null.similarities[:, :, label_index], member, k)  # ties: the earlier item, as the audit
     p = (1.0 + float((counts >= observed).sum())) / (len(counts) + 1.0)
     return {"refit_counts": counts.astype(int).tolist(), "p_value": p,
             "test": REFIT_TEST.format(n=len(counts), first=null.seeds[0], last=null.seeds[-1])}
