@@ -75,3 +75,14 @@ def test_no_cache_sampling_or_a_damaged_entry_generates(counted):
         entry = json.loads(path.read_text())
         path.write_text(json.dumps({**entry, "rows": entry["rows"][:-1]}))  # a row short: not that batch
     assert _texts(bundle, features, mode="free", cache=True) == first and len(calls) == 8
+
+
+def test_a_cache_that_cannot_be_written_costs_nothing_but_the_reuse(counted, monkeypatch):
+    bundle, model, calls, features, folder = counted
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("tinyemo_audit._io.atomic_write_json", full_disk)
+    first = _texts(bundle, features, mode="free", cache=True)
+    assert len(calls) == 2 and len(first) == 5 and not list(folder.rglob("*.json"))

@@ -174,6 +174,25 @@ class RetrievalScores:
     attributes: Any  # DataFrame: each item's protected attributes
     classes: tuple[str, ...]
     k: int
+    items: Any = None  # the audited Dataset (its encoder features score other fits: mitigation._refits)
+
+
+def skew_cell(scores: RetrievalScores, finding: dict[str, Any]) -> tuple[int, np.ndarray] | None:
+    """A retrieval-skew finding's label (its column in ``scores``) and group (which items are members); else None.
+
+    None for a finding of another kind, or one whose label, attribute or group ``scores`` lacks.
+    """
+    from ._groups import attribute_codes
+
+    label = (finding.get("outcome") or {}).get("target")
+    attr, groups = finding.get("attribute"), finding.get("groups") or []
+    if (finding.get("kind") != "skew" or label not in scores.classes or attr not in scores.attributes.columns
+            or len(groups) != 1):
+        return None
+    values, codes = attribute_codes(scores.attributes[attr])
+    if groups[0] not in values:
+        return None
+    return scores.classes.index(label), codes == int(np.flatnonzero(values == groups[0])[0])
 
 
 def skew_change_test(before: RetrievalScores | None, after: RetrievalScores | None, *, n_perm: int, n_boot: int,
@@ -187,26 +206,21 @@ def skew_change_test(before: RetrievalScores | None, after: RetrievalScores | No
     did not rank the same items by the same labels with the same k (nothing to pair).
     """
     from ..metrics import paired_top_k_change
-    from ._groups import attribute_codes
 
     same = (before is not None and after is not None and before.k == after.k and before.classes == after.classes
             and before.similarities.shape == after.similarities.shape
             and before.attributes.equals(after.attributes))
 
     def test(finding: dict[str, Any]) -> dict[str, Any] | None:
-        label = (finding.get("outcome") or {}).get("target")
-        attr, groups = finding.get("attribute"), finding.get("groups") or []
-        if (not same or finding.get("kind") != "skew" or label not in after.classes
-                or attr not in after.attributes.columns or len(groups) != 1):
+        cell = skew_cell(after, finding) if same else None
+        if cell is None:
             return None
-        values, codes = attribute_codes(after.attributes[attr])
-        if groups[0] not in values:
-            return None
-        c = after.classes.index(label)
-        member = codes == int(np.flatnonzero(values == groups[0])[0])
+        c, member = cell
         out = paired_top_k_change(before.similarities[:, c], after.similarities[:, c], member, after.k,
                                   n_perm=n_perm, n_boot=n_boot, seed=seed)
-        return {"statistic": f"count of {attr} {groups[0]} among the top {after.k} for {label}", **out}
+        group = finding["groups"][0]
+        return {"statistic": f"count of {finding['attribute']} {group} among the top {after.k} for "
+                             f"{after.classes[c]}", **out}
 
     return test
 

@@ -536,7 +536,7 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
     if plan.runs("skew"):
         k = min(settings["skew_k"], len(data))
         if streamed is None:
-            retrieval = _embedding_probes.RetrievalScores(preds.similarities, attributes, tuple(classes), k)
+            retrieval = _embedding_probes.RetrievalScores(preds.similarities, attributes, tuple(classes), k, items=data)
         top = streamed.top if streamed is not None else _embedding_probes.top_rows(preds.similarities, k)
         results["skew"] = _embedding_probes.retrieval_skew(top, len(data), attributes, classes,
                                                            left_out=plan.left_out("skew"))

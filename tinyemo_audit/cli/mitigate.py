@@ -21,6 +21,7 @@ def mitigate(
     rank: Annotated[Optional[int], typer.Option(help="prompt-projection: bias directions per attribute (default 1).")] = None,
     rates: Annotated[Optional[str], typer.Option(help="thresholds (offsets): equalise 'decisions' (TPR/FPR of predicted labels, default) or 'scores' (mean P(label) of each class, Kleinberg et al.'s balance).")] = None,
     constraint: Annotated[Optional[str], typer.Option(help="thresholds: 'equalized_odds' (default), 'false_positive_rate_parity' or 'true_positive_rate_parity' (fairlearn's names).")] = None,
+    refits: Annotated[Optional[int], typer.Option(help="reweigh, correlation-remover: refits of the source's projector (its recipe, other seeds) that a new retrieval skew must exceed to count as created by the method (default 99; 0: the paired test alone).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default reports/mitigate-<model>-<UTC time>): new, empty or one this tool wrote.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of both audits and of retraining draws.")] = 0,
     n: Annotated[Optional[int], typer.Option(help="Audit at most this many test items (default: all).")] = None,
@@ -44,7 +45,7 @@ def mitigate(
     from ..report._format import dec
 
     options = {k: v for k, v in {"alpha": alpha, "projection": projection, "rank": rank, "rates": rates,
-                                       "constraint": constraint}.items() if v is not None}
+                                       "constraint": constraint, "refits": refits}.items() if v is not None}
     out = out or default_run_dir("mitigate", model or "tinyemo-faces-mini")
     result = run_mitigation(model=model, dataset=dataset, method=method, attributes=list(attribute) if attribute else None,
                             target=target, options=options, out=out, seed=seed, n=n, n_twins=n_twins, config=config,

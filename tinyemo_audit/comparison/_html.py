@@ -41,9 +41,14 @@ def _change(change: Mapping[str, Any] | None) -> str:
     if not change:
         return "—"
     q = change.get("q_value")
+    refits = change.get("refit_counts")
+    other_fits = ""
+    if refits:  # a retrained model's finding: where other fits of the source's recipe put the group (mitigate)
+        other_fits = (f"; {len(refits)} other fits of the source: {min(refits)} to {max(refits)}, median "
+                      f"{_num(float(sorted(refits)[len(refits) // 2]))}")
     return (f"{change.get('before')} → {change.get('after')} of the top {change.get('k')} "
             f"({_signed(change.get('value'))}, 95% CI {_signed(change.get('ci_low'))} to {_signed(change.get('ci_high'))}"
-            f"{'' if q is None else f', q = {_num(q, 2)}'})")
+            f"{other_fits}{'' if q is None else f', q = {_num(q, 2)}'})")
 
 
 def _items(entries: list[Mapping[str, Any]], caption: str) -> Safe:

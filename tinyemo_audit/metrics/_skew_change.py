@@ -32,7 +32,7 @@ BAD_K = "k must be an integer between 1 and the number of ranked items ({n}), go
 CHUNK_CELLS = 8_000_000  # float64 cells of one chunk of draws (64 MiB)
 
 
-def _top_k_count(scores: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
+def top_k_counts(scores: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
     """Per row of ``scores`` (b, n), how many of its k highest-scoring columns are members (ties: lowest column)."""
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return member[order].sum(axis=1)
@@ -88,7 +88,7 @@ def paired_top_k_change(before, after, member, k: int, *, n_perm: int = 2000, n_
             raise UsageError(f"{name} must be a positive integer, got {count!r}")
     check_confidence(confidence)
     k = int(k)
-    counts = _top_k_count(np.stack([before, after]), member, k)
+    counts = top_k_counts(np.stack([before, after]), member, k)
     observed = int(counts[1] - counts[0])
 
     ranks = np.stack([rankdata(before), rankdata(after)]) / n  # within-model percentiles, ties averaged
@@ -98,7 +98,7 @@ def paired_top_k_change(before, after, member, k: int, *, n_perm: int = 2000, n_
         swap = rng.random((b, n)) < 0.5
         first = np.where(swap, ranks[1], ranks[0])
         second = np.where(swap, ranks[0], ranks[1])
-        null.append(_top_k_count(second, member, k) - _top_k_count(first, member, k))
+        null.append(top_k_counts(second, member, k) - top_k_counts(first, member, k))
     p = float(permutation_p_value(observed, np.concatenate(null)[:, None], alternative=alternative)[0])
 
     rng = bootstrap_rng(seed)

@@ -21,12 +21,14 @@ from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..errors import InputError, UnknownNameError
 from ..user_text import shown
 from ._methods import CITATIONS, METHODS, NEEDS_TRAINING, Mitigated, Plan
+from ._refits import DEFAULT_REFITS, MAX_REFITS
 
 ALL = "all"
 METHOD_CHOICES = tuple(METHODS) + (ALL,)
 MSG_TARGET = "--target {target} is not a class of the bundle's taxonomy ({classes})"
 MSG_ATTRIBUTE = "--attribute {attribute} is not an attribute of {dataset} (it has {known})"
-OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float, "rates": str, "constraint": str}
+OPTIONS = {"alpha": float, "projection": str, "rank": int, "lam": float, "rates": str, "constraint": str,
+           "refits": int}
 
 
 @dataclass
@@ -63,6 +65,8 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
         raise InputError(f"mitigation option rank must be in [1, 64], got {shown(options['rank'])}")
     if "lam" in options and not 0.0 <= options["lam"] <= 1e9:
         raise InputError(f"mitigation option lam must be in [0, 1e9], got {shown(options['lam'])}")
+    if "refits" in options and not 0 <= options["refits"] <= MAX_REFITS:
+        raise InputError(f"mitigation option refits must be in [0, {MAX_REFITS}], got {shown(options['refits'])}")
     return options
 
 
@@ -223,7 +227,10 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     out : path, optional
         Output folder; nothing is written without it.
     options : dict, optional
-        ``alpha`` (correlation-remover), ``projection`` ("orthogonal" | "calibrated"), ``rank``, ``lam`` (prompt-projection).
+        ``alpha`` (correlation-remover), ``projection`` ("orthogonal" | "calibrated"), ``rank``, ``lam``
+        (prompt-projection), ``rates``, ``constraint`` (thresholds), ``refits`` (how many refits of the
+        source's projector a retraining method's new skew findings are measured against; 0: the
+        paired test alone; :mod:`._refits`).
     seed, n, n_twins, config
         As ``run``: both audits use the same.
 
@@ -232,6 +239,7 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     MitigationResult
     """
     from ..audit._embedding_probes import skew_change_test
+    from ._refits import with_refit_null
     from ..audit.runner import run_audit
     from ..audit.settings import load_settings
     from ..comparison import compare_results, render_comparison
@@ -275,6 +283,20 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
     biases = tracked_biases(before, chosen, targets)
     original = _source_card(bundle)
     result = MitigationResult(before=before)
+    n_refits = options.get("refits", DEFAULT_REFITS)
+    refits: dict[str, Any] = {}
+
+    def refit_null():
+        """The source's refits (mitigation._refits), fitted on the first new skew finding of a retraining method."""
+        if "null" not in refits:
+            from ..model.classifier import dataset_features
+            from ._refits import fit_refits
+
+            say(f"mitigate: {n_refits} refits of the source projector (the refit null)")
+            features = dataset_features(bundle, audited_before.retrieval.items, progress=progress)
+            refits["null"] = fit_refits(bundle, features, n_refits, progress=progress)
+        return refits["null"]
+
     with tempfile.TemporaryDirectory(prefix="tinyemo-mitigate-") as scratch:
         work = Path(scratch)
         for name in methods:
@@ -289,6 +311,10 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
             # A skew flagged after only is new when the paired test shows it moved (else it crossed the bar).
             change_test = skew_change_test(audited_before.retrieval, audited_after.retrieval,
                                            n_perm=settings["n_perm"], n_boot=settings["n_boot"], seed=seed)
+            if name in NEEDS_TRAINING and n_refits and audited_before.retrieval is not None \
+                    and audited_before.retrieval.items is not None:
+                # a retrained projector: new only if the change also exceeds what another fit gives
+                change_test = with_refit_null(change_test, refit_null, audited_after.retrieval)
             comparison = compare_results(before, after, base_name="before", new_name=name, seed=seed,
                                          change_test=change_test, q_max=settings["q_max"])
             row = tradeoff_row(name, after, biases, before, comparison)
@@ -296,7 +322,9 @@ def mitigate(*, model: str | None = None, dataset: str | None = None, method: st
             result.methods[name] = {"after": after, "comparison": comparison, "row": row, "folder": folder}
         result.tradeoff = [tradeoff_row(BEFORE, before, biases)] + [m["row"] for m in result.methods.values()]
         summary = {"model": bundle.name, "dataset": dataset, "seed": seed, "attributes": chosen, "targets": targets,
-                   "methods": methods, "options": options, "tradeoff": result.tradeoff}
+                   "methods": methods, "options": options, "tradeoff": result.tradeoff,
+                   "refit_null": ({"refits": n_refits, "seeds": list(refits["null"].seeds)} if "null" in refits
+                                  else None)}
         if plan_out is not None:
             with plan_out.writing() as staged:
                 root = staged.path(out)

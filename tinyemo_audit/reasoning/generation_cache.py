@@ -75,9 +75,16 @@ def read_batch(key: str, size: int) -> list[tuple[str, int, float]] | None:
 
 
 def write_batch(key: str, rows: list[tuple[str, int, float]]) -> None:
-    """Keep a batch's (text, n_tokens, seconds), atomically."""
+    """Keep a batch's (text, n_tokens, seconds), atomically; a cache that cannot be written is passed over.
+
+    Keeping is an optimisation: a full disk or a read-only cache folder costs the next run the
+    generation, never this run its audit.
+    """
     from .._io import atomic_write_json
 
     path = _path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"key": key, "rows": [list(r) for r in rows]}, indent=None)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, {"key": key, "rows": [list(r) for r in rows]}, indent=None)
+    except OSError:
+        return
