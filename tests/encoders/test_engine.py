@@ -24,22 +24,14 @@ from tinyemo_audit.encoders.engine import (
     use_engine,
 )
 from tinyemo_audit.errors import UsageError
+from fixture_files import write_image_csv
 
 ROOT = Path(tinyemo_audit.__file__).resolve().parents[1]
 
 
 def _manifest(root: Path, n: int = 30) -> Path:
     """A csv: dataset of n random 32x32 images, three labels and one two-valued attribute."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    (root / "img").mkdir(parents=True)
-    rows = ["path,label,id,group,split"]
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / "img" / f"{i:03d}.png")
-        rows.append(f"img/{i:03d}.png,{('happy', 'sad', 'angry')[i % 3]},i{i:03d},{'ab'[i % 2]},test")
-    (root / "m.csv").write_text("\n".join(rows) + "\n")
-    return root / "m.csv"
+    return write_image_csv(root, n)
 
 
 @settings(max_examples=50, deadline=None)
