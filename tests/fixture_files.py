@@ -35,3 +35,20 @@ def png_claiming(width: int = 100_000, height: int = 100_000) -> bytes:
     crc = zlib.crc32(bytes(data[ihdr:ihdr + 17])) & 0xFFFFFFFF
     data[ihdr + 17:ihdr + 21] = struct.pack(">I", crc)
     return bytes(data)
+
+
+def write_image_csv(root, n: int = 30, *, shape=(32, 32), labels=("happy", "sad", "angry"), group: bool = True,
+                    seed: int = 0):
+    """A ``csv:`` dataset of ``n`` random RGB images (test split), labels cycling, ``group`` a/b alternating.
+
+    Returns the manifest's path (``root/m.csv``); the images are ``root/img/<i>.png``.
+    """
+    rng = np.random.default_rng(seed)
+    (root / "img").mkdir(parents=True)
+    rows = ["path,label,id" + (",group" if group else "") + ",split"]
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (*shape, 3), dtype=np.uint8)).save(root / "img" / f"{i:03d}.png")
+        rows.append(f"img/{i:03d}.png,{labels[i % len(labels)]},i{i:03d}" + (f",{'ab'[i % 2]}" if group else "")
+                    + ",test")
+    (root / "m.csv").write_text("\n".join(rows) + "\n")
+    return root / "m.csv"

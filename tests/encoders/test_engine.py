@@ -24,22 +24,14 @@ from tinyemo_audit.encoders.engine import (
     use_engine,
 )
 from tinyemo_audit.errors import UsageError
+from fixture_files import write_image_csv
 
 ROOT = Path(tinyemo_audit.__file__).resolve().parents[1]
 
 
 def _manifest(root: Path, n: int = 30) -> Path:
     """A csv: dataset of n random 32x32 images, three labels and one two-valued attribute."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    (root / "img").mkdir(parents=True)
-    rows = ["path,label,id,group,split"]
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / "img" / f"{i:03d}.png")
-        rows.append(f"img/{i:03d}.png,{('happy', 'sad', 'angry')[i % 3]},i{i:03d},{'ab'[i % 2]},test")
-    (root / "m.csv").write_text("\n".join(rows) + "\n")
-    return root / "m.csv"
+    return write_image_csv(root, n)
 
 
 @settings(max_examples=50, deadline=None)
@@ -111,46 +103,48 @@ def test_bad_engine_combinations_are_exit_2_one_line_before_work(tmp_path, args,
     assert not out.exists()
 
 
-def _drop_feature_cache(dataset_spec: str) -> None:
-    """Remove the encoder-feature cache entry of the bundle's encoder on this dataset (the next run recomputes)."""
-    from tinyemo_audit.data.registry import load_dataset
-    from tinyemo_audit.encoders import feature_cache_path
-    from tinyemo_audit.model.bundle import load_bundle
-
-    path = feature_cache_path(load_bundle("tinyemo-faces-mini").encoder, load_dataset(dataset_spec, "test"))
-    assert path.exists()
-    path.unlink()
-    path.with_suffix(".json").unlink()
-
-
-def test_run_and_eval_on_ray_equal_local_through_the_embed_path(tmp_path, monkeypatch):
+def test_run_and_eval_on_ray_decode_in_the_actors_and_equal_local(tmp_path, monkeypatch):
     pytest.importorskip("ray")
     from tinyemo_audit.api import audit_model
+    from tinyemo_audit.data import images as images_module
+    from tinyemo_audit.data.image_listing import ImageListing
     from tinyemo_audit.encoders import ray_engine
     from tinyemo_audit.model.zero_shot import evaluate_grid
 
-    spec = f"csv:{_manifest(tmp_path / 'd')}"
-    calls = []
-    real = ray_engine.ray_batches
+    manifest = _manifest(tmp_path / "d")
+    (manifest.parent / "img" / "004.png").write_bytes(b"broken")  # skipped on the worker, as a local load skips it
+    spec = f"csv:{manifest}"
+    runs, decoded = [], []
+    real_batches, real_read = ray_engine.ray_batches, images_module.read_images
 
-    def spy(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
+    def spy_batches(recipe, source, **kwargs):
+        inner = real_batches(recipe, source, **kwargs)
 
-    monkeypatch.setattr(ray_engine, "ray_batches", spy)
+        def run(batches):
+            if batches:
+                runs.append((type(source), len(batches)))
+            yield from inner(batches)
+        return run
+
+    def spy_read(paths, *args, **kwargs):  # decoding in this process (the actors are other processes)
+        decoded.append(len(paths))
+        return real_read(paths, *args, **kwargs)
+
+    monkeypatch.setattr(ray_engine, "ray_batches", spy_batches)
+    monkeypatch.setattr(images_module, "read_images", spy_read)
     on_ray = audit_model(dataset=spec, out=tmp_path / "ray", engine="ray", actors=1, device="cpu")
-    assert len(calls) == 1  # the dataset's images went through the Ray path once (then the cache)
-    _drop_feature_cache(spec)
+    assert runs == [(ImageListing, 1)]  # the listed files went to the actors, which read and decoded them
+    assert all(n == 1 for n in decoded)  # the driver decodes single rows at most: examples shown in the report
     local = audit_model(dataset=spec, out=tmp_path / "local", device="cpu")
-    assert len(calls) == 1
-    assert json.loads((tmp_path / "ray" / "results.json").read_text()) == \
-        json.loads((tmp_path / "local" / "results.json").read_text())
+    ray_results = json.loads((tmp_path / "ray" / "results.json").read_text())
+    assert ray_results == json.loads((tmp_path / "local" / "results.json").read_text())
     assert on_ray.verdict == local.verdict
 
-    _drop_feature_cache(spec)
+    audit_model(dataset=spec, out=tmp_path / "again", engine="ray", actors=1, device="cpu")
+    assert len(runs) == 1  # the store in the cache is complete: nothing is encoded again
+    assert json.loads((tmp_path / "again" / "results.json").read_text()) == ray_results
+
     with use_engine("ray", actors=1):
         (ray_eval,) = evaluate_grid(["tinyemo-faces-mini"], [spec], split="test")
-    assert len(calls) == 2
-    _drop_feature_cache(spec)
     (local_eval,) = evaluate_grid(["tinyemo-faces-mini"], [spec], split="test")
-    assert ray_eval == local_eval
+    assert ray_eval == local_eval and ray_eval["n_skipped"] == 1

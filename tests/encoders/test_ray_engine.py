@@ -1,5 +1,6 @@
 """``embed --engine ray``: features equal to the local engine, a local ``ray start --head`` joined by address,
-SIGKILL of the driver resumed on Ray, and bad inputs refused in one line before anything is written."""
+SIGKILL of the driver resumed on Ray (``embed``, and ``run``'s store in the cache), and bad inputs refused in one
+line before anything is written."""
 
 from __future__ import annotations
 
@@ -143,6 +144,39 @@ def test_a_killed_ray_driver_resumes_from_the_store(tmp_path):
     assert fresh.returncode == 0
     np.testing.assert_allclose(np.asarray(read_feature_store(out, "test").features),
                                np.asarray(read_feature_store(tmp_path / "fresh", "test").features), atol=1e-6)
+
+
+def test_a_killed_run_on_ray_resumes_encoding_from_its_store_in_the_cache(tmp_path):
+    """run --engine ray encodes a split of files into a store under the cache: a SIGKILL keeps the rows written."""
+    data = _image_folder(tmp_path / "images", n=300)  # two batches of run's 256 rows
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TINYEMO_AUDIT_CACHE": str(cache),
+           "TINYEMO_AUDIT_EMBED_BATCH_DELAY": "2"}
+    args = ["run", "--dataset", f"imagefolder:{data}", "--engine", "ray", "--actors", "1", "--device", "cpu"]
+    proc = subprocess.Popen([sys.executable, "-m", "tinyemo_audit.cli.main", *args, "--out", str(tmp_path / "killed")],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 900  # a liveness guard, generous for a loaded machine
+
+    def split_dirs():
+        return list((cache / "ray-features").glob("*/*/test"))
+
+    while not split_dirs() or _rows_done(split_dirs()[0]) == 0:
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "run made no progress"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the local Ray it started
+    proc.wait()
+    (split_dir,) = split_dirs()
+    done = _rows_done(split_dir)
+    # one of the two batches (Ray decides which finishes first), nothing of the run folder
+    assert done in (44, 256) and not (split_dir / MANIFEST_FILE).exists() and not (tmp_path / "killed").exists()
+    resumed = _cli(*args, "--out", str(tmp_path / "resumed"), env={"TINYEMO_AUDIT_CACHE": str(cache)})
+    assert resumed.returncode in (0, 1), resumed.stderr[-2000:]
+    assert json.loads((split_dir / MANIFEST_FILE).read_text())["runs"][-1]["started_at_row"] == done
+    local = _cli(*args[:3], "--device", "cpu", "--out", str(tmp_path / "local"), env={"TINYEMO_AUDIT_CACHE": str(cache)})
+    assert local.returncode == resumed.returncode, local.stderr[-2000:]
+    assert json.loads((tmp_path / "resumed" / "results.json").read_text()) == \
+        json.loads((tmp_path / "local" / "results.json").read_text())
 
 
 @pytest.mark.parametrize("extra, message", [

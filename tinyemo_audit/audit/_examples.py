@@ -65,9 +65,10 @@ def _item_examples(data, preds, rows: np.ndarray) -> list[dict[str, Any]]:
             confidence = float(_confidence(preds, np.asarray([r]))[0])
             entry.update(caption=f"true {true or '?'}, predicted {predicted} (P {100 * confidence:.0f}%)",
                          confidence=confidence)
-        if data.images is not None:
-            entry.update(thumbnail(data.images[r]))
-            entry[PIXELS_KEY] = data.images[r]
+        pixels = data.pixels(int(r))  # held, or read again from its file (features encoded on Ray)
+        if pixels is not None:
+            entry.update(thumbnail(pixels))
+            entry[PIXELS_KEY] = pixels
             entry[ATTRIBUTES_KEY] = data.attributes.iloc[r].to_dict() if data.attributes is not None else {}
         out.append(entry)
     return out

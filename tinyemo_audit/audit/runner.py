@@ -268,11 +268,12 @@ class AuditInputs:
     score: str
 
 
-def _read_inputs(request, *, predictions, embeddings, counterfactuals, seed: int, n: int | None) -> AuditInputs:
+def _read_inputs(request, *, predictions, embeddings, counterfactuals, seed: int, n: int | None,
+                 progress: bool = True) -> AuditInputs:
     """Load the dataset (or read the predictions file) and the counterfactual manifest; subsample to ``n``."""
     from dataclasses import replace
 
-    from ..data.registry import load_dataset
+    from ..encoders.engine import engine_dataset
     from ..model.classifier import subset_predictions
     from ._twins import COSINE, PROBABILITY, SCORE
 
@@ -283,7 +284,9 @@ def _read_inputs(request, *, predictions, embeddings, counterfactuals, seed: int
         scored = preds.similarities is not None and preds.similarities is not preds.probabilities
         score = SCORE if scored else PROBABILITY
     else:
-        data, preds, score = load_dataset(request.dataset, "test"), None, COSINE
+        # On --engine ray a split of image files is decoded and encoded by the Ray actors, not here.
+        data = engine_dataset(lambda: request.bundle.encoder, request.dataset, "test", progress=progress)
+        preds, score = None, COSINE
     if n is not None and n < len(data):
         keep = np.sort(np.random.default_rng(seed).choice(len(data), size=n, replace=False))
         data = data.subset(keep)
@@ -295,7 +298,7 @@ def _read_inputs(request, *, predictions, embeddings, counterfactuals, seed: int
         classes = data.classes or request.bundle.classes
         manifest = read_counterfactuals(
             counterfactuals, classes=classes, cells="items" if predictions is not None else "auto",
-            image_size=int(data.images.shape[1]) if data.images is not None else DEFAULT_SIZE,
+            image_size=data.image_size or DEFAULT_SIZE,
             item_ids=data.ids, item_labels=data.labels)
         data = replace(data, counterfactuals=manifest)  # a manifest given replaces the dataset's own sets
     return AuditInputs(data=data, preds=preds, bundle=request.bundle, score=score)
@@ -449,7 +452,7 @@ def _run_audit(*, dataset, model, predictions, embeddings, counterfactuals, out,
     stages = _Stages(8 + explain_examples + (reasoning_skip is None), progress)
     stages("loading data", after=True)
     inputs = _read_inputs(request, predictions=predictions, embeddings=embeddings, counterfactuals=counterfactuals,
-                          seed=request.seed, n=n)
+                          seed=request.seed, n=n, progress=progress)
     data = inputs.data
     audited, skipped = _audit_attributes(data)
     attributes = data.attributes[audited]

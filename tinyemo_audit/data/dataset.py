@@ -73,6 +73,32 @@ class Dataset:
         names = np.asarray(self.classes + ("",), dtype=object)
         return names[self.labels]
 
+    def pixels(self, row: int) -> np.ndarray | None:
+        """Row ``row``'s image: from ``images``, else decoded again from its file; None when there is none.
+
+        A dataset whose rows were decoded and encoded elsewhere (``run --engine ray``) holds features,
+        with each row's file and the decoding settings in ``meta`` (``paths``, ``decoding``): the few
+        rows a report shows are read here with the loaders' rules (None if the file no longer decodes).
+        """
+        if self.images is not None:
+            return self.images[row]
+        paths, decoding = self.meta.get("paths"), self.meta.get("decoding")
+        if paths is None or not isinstance(decoding, dict) or len(paths) != len(self) or paths[row] is None:
+            return None
+        from .images import read_images
+
+        images, ok, _ = read_images([str(paths[row])], decoding["size"], fit=decoding["fit"],
+                                    max_pixels=decoding["max_pixels"], workers=1)
+        return images[0] if ok[0] else None
+
+    @property
+    def image_size(self) -> int | None:
+        """Side of the dataset's square images (held, or as its files decode); None for features alone."""
+        if self.images is not None:
+            return int(self.images.shape[1])
+        decoding = self.meta.get("decoding")
+        return int(decoding["size"]) if isinstance(decoding, dict) else None
+
     def skipped_by_reason(self) -> dict[str, int]:
         """How many items loading left out, per reason, most frequent first (empty when none).
 

@@ -109,13 +109,26 @@ class ImageListing:
             raise no_usable_images(self.name, self.split, self.meta.get("source", ""), skipped)
         return ok, skipped, problems
 
-    def dataset(self, images: np.ndarray, reasons: list[str | None]) -> Dataset:
-        """The Dataset of the rows that decoded (``images``, in row order), as a local load builds it."""
+    def dataset(self, images: np.ndarray | None, reasons: list[str | None], *,
+                features: np.ndarray | None = None) -> Dataset:
+        """The Dataset of the rows that decoded, as a local load builds it.
+
+        ``images`` are the decoded rows' pixels in row order; or, with ``images=None``, ``features``
+        are their encoder features (the rows were decoded and encoded elsewhere: ``run --engine ray``).
+        Either way ``meta`` keeps each row's file (``paths``) and the decoding settings
+        (``decoding``), so a few rows can be decoded again to show them (:meth:`Dataset.pixels`).
+        """
         ok, skipped, problems = self.kept(reasons)
         index = np.flatnonzero(ok)
         return Dataset(
             name=self.name, split=self.split, classes=tuple(self.classes), labels=self.labels[index],
             ids=self.ids[index], attributes=self.attributes.iloc[index].reset_index(drop=True), images=images,
+            features=features,
             meta={**self.meta, "skipped": tuple(skipped), "problems": tuple(problems),
-                  "paths": [self.paths[i] for i in index]},
+                  "paths": [self.paths[i] for i in index], "decoding": self.decoding},
         )
+
+    @property
+    def decoding(self) -> dict[str, Any]:
+        """How a row's file becomes pixels: ``size``, ``fit`` and ``max_pixels``."""
+        return {"size": self.size, "fit": self.fit, "max_pixels": self.max_pixels}

@@ -3,27 +3,35 @@
 ``embed``, ``run`` and ``eval`` install their engine with :func:`use_engine` (checked before any
 work, like ``--device``); :func:`encode_rows` is what a row range goes through on either engine —
 this process's loop and the Ray Data actors call the same function, so the two cannot drift.
-:func:`engine_features` is the forward ``run``/``eval`` use (through
-:func:`tinyemo_audit.encoders.cache.encode_dataset`): on ``ray`` it is the same Ray Data path as
-``embed --engine ray``. A local Ray started for the command is started once and stopped when the
-command ends.
+:func:`engine_dataset` is how ``run``/``eval`` load the split they classify: on ``ray``, a split of
+image files is read, decoded and encoded by the Ray actors into a resumable feature store in the
+cache (the ``embed --engine ray`` path), so the driver never decodes the split; it comes back as a
+dataset of those features. :func:`engine_features` is the forward of pixels already in memory
+(the faces corpus, counterfactual twins; through :func:`tinyemo_audit.encoders.cache.encode_dataset`):
+on ``ray`` the pixels go to the object store and through the same actors. A local Ray started for
+the command is started once and stopped when the command ends.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from .base import Encoder
 
 MSG_NOTHING_TO_ENCODE = ("--engine ray runs the image encoder, and {what} has no images to encode "
                          "(use --engine local)")
+MSG_STORE_ROWS = ("{store}: its rows are not the listed files that decoded (the cache was changed while in use); "
+                  "delete it and rerun")
+# The reason recorded for a file Ray's actors could not decode, past the first ones the store's manifest names.
+REASON_NOT_KEPT = "did not decode on a Ray worker"
 MSG_NO_RECIPE = ("--engine ray rebuilds the encoder on each actor from its spec; {encoder} was not built "
                  "from a spec (use --engine local)")
 
@@ -158,3 +166,57 @@ def engine_features(encoder: Encoder, images: np.ndarray, *, batch_size: int = 2
     for start, rows, _ in runner(batch_ranges(len(images), batch_size)):
         out[start:start + len(rows)] = rows
     return out
+
+
+def engine_dataset(encoder: Callable[[], Encoder], spec: str, split: str = "test", *, progress: bool = True):
+    """``split`` of dataset ``spec`` as ``run``/``eval`` classify it with ``encoder()`` on the current engine.
+
+    ``encoder`` is called only when the split is encoded here (a bundle builds its encoder on
+    first use; a features dataset never needs it).
+
+    ``local`` (and any dataset whose pixels are made or held in memory, such as ``faces``): the
+    dataset as :func:`~tinyemo_audit.data.registry.load_dataset` gives it. ``ray`` with a split of
+    image files: the files are listed here, then read, decoded and encoded on the Ray actors into
+    a feature store under ``cache_dir()/ray-features/<encoder>/<listing>`` (written by
+    :func:`~tinyemo_audit.encoders.feature_store.embed_split`: a killed command resumes from it, a
+    rerun on unchanged files reads it), and the split comes back holding those features,
+    memory-mapped, with the files that did not decode left out as a local load leaves them out.
+    Its rows keep their files (``meta["paths"]``), so the few a report shows are decoded again here.
+
+    Raises
+    ------
+    InputError
+        As the dataset's loader; a batch Ray gives up on; a cached store whose rows are not the listing's.
+    """
+    from ..data.image_listing import ImageListing
+    from ..data.registry import list_dataset, load_dataset
+
+    engine = current_engine()
+    if engine.name != "ray":
+        return load_dataset(spec, split)
+    listing = list_dataset(spec, split)
+    if not isinstance(listing, ImageListing):
+        return listing  # pixels in memory: encode_dataset sends them to the actors (engine_features)
+    return _encoded_listing(encoder(), listing, engine, progress=progress)
+
+
+def _encoded_listing(encoder: Encoder, listing, engine: Engine, *, progress: bool):
+    """``listing`` encoded on Ray into its cached store, read back as the Dataset a local load would give."""
+    from ..data.feature_store import MANIFEST_FILE, read_feature_store, read_record
+    from ..devices import current_device
+    from ..paths import cache_dir
+    from .feature_store import embed_split
+    from .ray_engine import ray_batches
+
+    store = cache_dir() / "ray-features" / encoder.fingerprint() / listing.fingerprint()
+    runner = ray_batches(encoder_recipe(encoder), listing, engine=engine, device=current_device())
+    split_dir = embed_split(encoder, listing, store, runner=runner, engine="ray", progress=progress)
+    stored = read_feature_store(store, listing.split, classes=tuple(listing.classes))
+    ok = np.isin(listing.ids, stored.ids)
+    if not np.array_equal(listing.ids[ok], stored.ids):
+        raise InputError(MSG_STORE_ROWS.format(store=split_dir))
+    named = {r.get("id"): r.get("reason") for r in (read_record(split_dir / MANIFEST_FILE) or {}).get(
+        "skipped_images") or () if isinstance(r, dict)}
+    reasons = np.full(len(listing), None, dtype=object)
+    reasons[~ok] = [str(named.get(i) or REASON_NOT_KEPT) for i in listing.ids[~ok]]  # the skipped rows only
+    return listing.dataset(None, reasons.tolist(), features=stored.features)

@@ -6,8 +6,9 @@ listing in Ray's object store, and writes every finished batch into the feature 
 (:mod:`tinyemo_audit.data.feature_store_writer`) at its row index. Ray Data maps the pending
 batches (row ranges) over a pool of actors it manages; each actor builds the encoder once, reads
 and decodes its rows' files (the loaders' per-file rules) and returns their features and, per
-row, why a file was skipped. Datasets rendered in memory (the faces corpus) and ``run``/``eval``
-(whose driver holds the decoded split already) put the pixels in the object store instead. Ray retries a task whose worker died
+row, why a file was skipped. ``run``/``eval`` on a split of image files go the same way, into a
+store in the cache (:func:`tinyemo_audit.encoders.engine.engine_dataset`). Pixels made in memory
+(the faces corpus, counterfactual twins) go to the object store instead. Ray retries a task whose worker died
 (``max_restarts``/``max_task_retries``); a batch Ray gives up on ends the command with exit 2
 naming it, and everything written so far stays (a rerun computes only what is missing). A killed
 driver leaves the store resumable in the same way. No scheduler, queue or pool of our own: Ray

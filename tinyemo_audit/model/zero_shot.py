@@ -91,7 +91,8 @@ def evaluate_grid(
     UsageError
         Unknown dataset names or split, duplicate specs, or (with ``zero_shot``) a trained-on dataset.
     """
-    from ..data.registry import check_dataset_spec, load_dataset
+    from ..data.registry import check_dataset_spec
+    from ..encoders.engine import current_engine, engine_dataset
     from .bundle import load_bundle
     from .evaluate import evaluate_bundle
 
@@ -105,12 +106,17 @@ def evaluate_grid(
     bundles = [load_bundle(m) for m in models]
     if zero_shot:
         refuse_trained_on(bundles, datasets)
-    loaded = {spec: load_dataset(spec, split) for spec in datasets}
+    # Each split loaded once; on --engine ray a split of image files is encoded per encoder by the actors.
+    ray = current_engine().name == "ray"
+    loaded: dict[tuple[str, str | None], Any] = {}
     results = []
     for ref, bundle in zip(models, bundles):
         trained = list(training_datasets(bundle))
         for spec in datasets:
-            result = evaluate_bundle(bundle, loaded[spec], progress=progress, chunk_size=chunk_size)
+            key = (spec, bundle.encoder.fingerprint() if ray else None)
+            if key not in loaded:
+                loaded[key] = engine_dataset(lambda: bundle.encoder, spec, split, progress=progress)
+            result = evaluate_bundle(bundle, loaded[key], progress=progress, chunk_size=chunk_size)
             result.update(model_ref=ref, spec=spec, status=dataset_status(bundle, spec), trained_on=trained)
             results.append(result)
     return results
