@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tinyemo_audit.cli.main import app
@@ -114,3 +116,37 @@ def test_a_new_finding_whose_change_is_not_significant_crossed_the_bar():
 def test_without_a_change_test_every_unmatched_finding_is_new():
     diff = compare_results(results([]), results([finding("A", 0.5)]))
     assert [(f["status"], f["change"]) for f in diff["findings"]] == [("new", None)]
+
+
+def cause(attribute, finding_ids):
+    return {"id": f"C-{attribute}", "category": "decision", "title": f"cause about {attribute}", "attribute": attribute,
+            "groups": ["a", "b"], "direction": "down", "severity": 0.5, "finding_ids": list(finding_ids)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(significant=st.lists(st.booleans(), min_size=1, max_size=5),
+       memberships=st.lists(st.lists(st.integers(0, 4), max_size=4), min_size=1, max_size=4),
+       old_cause=st.booleans())
+def test_a_new_cause_is_over_the_bar_exactly_when_every_finding_it_groups_is(significant, memberships, old_cause):
+    found = []
+    for i, sig in enumerate(significant):
+        f = finding(f"T{i}", 0.5, attribute=f"x{i}")
+        f["id"] = f"F{i + 1}"
+        found.append(f)
+    p_values = {f["title"]: (0.0001 if sig else 0.9) for f, sig in zip(found, significant)}
+    causes = [cause(f"c{j}", [f"F{i + 1}" for i in dict.fromkeys(m) if i < len(found)])
+              for j, m in enumerate(memberships)]
+    base = results([])
+    base["causes"] = [causes[0]] if old_cause else []
+    new = results(found)
+    new["causes"] = causes
+    diff = compare_results(base, new, change_test=lambda f: {"p_value": p_values[f["title"]]}, q_max=0.05)
+    crossed = {f["new"]["id"] for f in diff["findings"] if f["status"] == "crossed"}
+    assert crossed == {f["id"] for f, sig in zip(found, significant) if not sig}
+    for entry, c in zip(diff["causes"], causes):
+        ids = set(c["finding_ids"])
+        if old_cause and c is causes[0]:
+            assert entry["status"] in ("persists", "changed")
+        else:
+            assert entry["status"] == ("crossed" if ids and ids <= crossed else "new")
+    assert diff["summary"]["causes"]["crossed"] == sum(e["status"] == "crossed" for e in diff["causes"])

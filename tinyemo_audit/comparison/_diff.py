@@ -15,7 +15,8 @@ at least :data:`CHANGED_SEVERITY`; otherwise it **persists**.
 
 **New, or over the bar.** A finding flagged in the new run only is **new**, unless the caller can
 test the change of its metric between the two runs and the change is not significant: it then
-**crossed** the bar (it was under it before, by a margin the runs cannot tell apart). The test
+**crossed** the bar (it was under it before, by a margin the runs cannot tell apart); a new
+cause whose findings have all crossed has crossed too. The test
 comes from the caller (``change_test``: a paired test needs both models' per-item scores, which
 results.json does not keep; ``mitigate`` has them for retrieval skew). The p-values of every tested
 finding go through one Benjamini–Hochberg correction at ``q_max``; a finding no test covers stays new.
@@ -154,6 +155,21 @@ def _test_new(entries: list[dict[str, Any]], new_items, change_test: ChangeTest 
             entry["status"] = CROSSED
 
 
+def _cross_causes(causes: list[dict[str, Any]], new_causes, findings: list[dict[str, Any]]) -> None:
+    """A new cause all of whose findings are over the bar is over the bar itself (its evidence is theirs)."""
+    crossed = {e["new"]["id"] for e in findings if e["status"] == CROSSED}
+    if not crossed:
+        return
+    by_key = {}
+    for cause in new_causes or []:
+        by_key.setdefault(cause_key(cause), cause)
+    for entry in causes:
+        if entry["status"] == NEW:
+            ids = by_key[cause_key(entry)].get("finding_ids") or ()
+            if ids and set(ids) <= crossed:
+                entry["status"] = CROSSED
+
+
 def _about(results: Mapping[str, Any], name: str) -> dict[str, Any]:
     run, verdict = _run(results), results.get("verdict") or {}
     return {"name": name, "schema_version": results.get("schema_version"), "dataset": run.get("dataset"),
@@ -207,6 +223,7 @@ def compare_results(base: Mapping[str, Any], new: Mapping[str, Any], *, base_nam
     findings = _diff_items(base.get("findings"), new.get("findings"), finding_key)
     _test_new(findings, new.get("findings"), change_test, q_max)
     causes = _diff_items(base.get("causes"), new.get("causes"), cause_key)
+    _cross_causes(causes, new.get("causes"), findings)
     metrics = metric_changes(base, new, seed=seed)
     with_ci = sum(m["ci_low"] is not None for m in metrics)
     return {
