@@ -3,8 +3,11 @@
 Each store is generated from real encoder features: the faces test split (3 500 faces) through the
 default bundle's faces-mini encoder, tiled to N rows with seeded Gaussian noise (sigma = 0.1 of
 each feature's spread), labels and attributes tiled with them. ``run --dataset features:<store>``
-then runs in a fresh process; its peak RSS is that process's ``ru_maxrss`` (os.wait4), its stage
-times come from the run folder's timings.json.
+then runs in a fresh process; its peak RSS is that process's own high-water mark (``VmHWM`` of
+/proc/self/status, read as it exits), its stage times come from the run folder's timings.json.
+Not ``ru_maxrss`` of ``os.wait4``: Linux folds into a child's ``ru_maxrss`` the high-water mark of
+the memory it replaced at exec, a copy of this process's, which has just generated the store
+(at 10 M items that read 9.0 GB for a run whose own peak was under 3 GB).
 
     python benchmarks/bench_scale.py --sizes 100000,1000000 [--keep DIR] [--json] [--dtype float16]
 
@@ -72,16 +75,30 @@ def _ids(n: int) -> np.ndarray:
     return np.char.zfill(np.arange(n).astype(str), width)
 
 
+# Runs the CLI and, as the process exits, writes its own peak resident set (VmHWM, kB) to $TINYEMO_BENCH_PEAK.
+PEAK_PROBE = """\
+import atexit, os, sys
+def _peak():
+    with open('/proc/self/status') as status, open(os.environ['TINYEMO_BENCH_PEAK'], 'w') as out:
+        out.write(next(line.split()[1] for line in status if line.startswith('VmHWM:')))
+atexit.register(_peak)
+sys.argv[0] = 'tinyemo-audit'
+from tinyemo_audit.cli.main import main
+main()
+"""
+
+
 def measure(store: Path, out: Path) -> dict:
     """Run ``run --dataset features:<store>`` in a fresh process: seconds, peak RSS, stage times."""
-    command = [sys.executable, "-m", "tinyemo_audit.cli.main", "run", "--dataset", f"features:{store}",
-               "--out", str(out)]
+    command = [sys.executable, "-c", PEAK_PROBE, "run", "--dataset", f"features:{store}", "--out", str(out)]
+    peak_file = out.parent / f"{out.name}.peak-kb"
     # stderr goes to a file, not a pipe: nobody reads a pipe before wait4 returns, so a run that wrote
     # more than the pipe's buffer (stage lines, progress bars) would block forever.
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
+                                env={**os.environ, "TINYEMO_BENCH_PEAK": str(peak_file)})
+        _, status, _ = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         errors.seek(0)
         stderr = errors.read().decode(errors="replace")
@@ -89,7 +106,9 @@ def measure(store: Path, out: Path) -> dict:
     if code not in (0, 1):
         raise SystemExit(f"run failed with exit code {code}: {stderr.strip().splitlines()[-1:]}")
     stages = json.loads((out / "timings.json").read_text())["stages_seconds"]
-    return {"seconds": round(seconds, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "stages_seconds": stages}
+    peak_kb = int(peak_file.read_text())
+    peak_file.unlink()
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1), "stages_seconds": stages}
 
 
 def main(argv=None) -> None:
