@@ -115,3 +115,16 @@ def test_a_cache_entry_with_its_key_is_read_and_others_are_not(tmp_path):
     assert read_cache_entry(path, "k", what="entry", max_bytes=10) is None  # over the size bound
     path.write_text('["k"]')
     assert read_cache_entry(path, "k", what="entry", max_bytes=100) is None
+
+
+def test_a_cache_entry_written_reads_back_and_an_unwritable_cache_is_passed_over(tmp_path):
+    from tinyemo_audit._json import read_cache_entry, write_cache_entry
+
+    path = tmp_path / "sub" / "entry.json"
+    assert write_cache_entry(path, "k1", {"rows": [[1, "a"]]})
+    assert read_cache_entry(path, "k1", what="entry", max_bytes=1024) == {"key": "k1", "rows": [[1, "a"]]}
+    assert read_cache_entry(path, "k2", what="entry", max_bytes=1024) is None  # another key: not this entry
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert not write_cache_entry(blocker / "entry.json", "k1", {"rows": []})  # its folder cannot be made
+    assert blocker.read_text() == "not a folder"

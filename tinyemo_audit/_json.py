@@ -160,3 +160,27 @@ def read_cache_entry(path: str | os.PathLike, key: str, *, what: str, max_bytes:
     except InputError:
         return None
     return entry if isinstance(entry, dict) and entry.get("key") == key else None
+
+
+def write_cache_entry(path: str | os.PathLike, key: str, fields: dict[str, Any], *, indent: int | None = None) -> bool:
+    """Keep ``{"key": key, **fields}`` at ``path`` atomically (the entry :func:`read_cache_entry` reads back).
+
+    Keeping is an optimisation for a later run: a cache that cannot be written (a full disk, a
+    read-only folder) is passed over, costing that run the work and never this one its result.
+
+    Returns
+    -------
+    bool
+        Whether the entry was written.
+    """
+    from pathlib import Path
+
+    from ._io import atomic_write_json
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, {"key": key, **fields}, indent=indent)
+    except OSError:
+        return False
+    return True

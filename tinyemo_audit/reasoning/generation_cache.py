@@ -80,11 +80,6 @@ def write_batch(key: str, rows: list[tuple[str, int, float]]) -> None:
     Keeping is an optimisation: a full disk or a read-only cache folder costs the next run the
     generation, never this run its audit.
     """
-    from .._io import atomic_write_json
+    from .._json import write_cache_entry
 
-    path = _path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(path, {"key": key, "rows": [list(r) for r in rows]}, indent=None)
-    except OSError:
-        return
+    write_cache_entry(_path(key), key, {"rows": [list(r) for r in rows]})

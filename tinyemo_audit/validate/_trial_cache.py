@@ -84,11 +84,6 @@ def read_trial(key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
 
 def write_trial(key: str, row: dict[str, Any], timing: dict[str, Any]) -> None:
     """Keep a finished trial (atomically: a reader never sees half an entry); a cache that cannot be written is passed over."""
-    from .._io import atomic_write_json
+    from .._json import write_cache_entry
 
-    target = folder()
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(target / f"{key}.json", {"key": key, "row": row, "timing": timing})
-    except OSError:  # keeping is for a later run: a full disk costs that run the trial, not this one its figures
-        return
+    write_cache_entry(folder() / f"{key}.json", key, {"row": row, "timing": timing}, indent=2)
