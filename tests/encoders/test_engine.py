@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,10 +107,12 @@ def test_bad_engine_combinations_are_exit_2_one_line_before_work(tmp_path, args,
 def test_run_and_eval_on_ray_decode_in_the_actors_and_equal_local(tmp_path, monkeypatch):
     pytest.importorskip("ray")
     from tinyemo_audit.api import audit_model
+    from tinyemo_audit.data import image_cache
     from tinyemo_audit.data import images as images_module
     from tinyemo_audit.data.image_listing import ImageListing
     from tinyemo_audit.encoders import ray_engine
     from tinyemo_audit.model.zero_shot import evaluate_grid
+    from tinyemo_audit.paths import cache_dir
 
     manifest = _manifest(tmp_path / "d")
     (manifest.parent / "img" / "004.png").write_bytes(b"broken")  # skipped on the worker, as a local load skips it
@@ -131,11 +134,16 @@ def test_run_and_eval_on_ray_decode_in_the_actors_and_equal_local(tmp_path, monk
         return real_read(paths, *args, **kwargs)
 
     monkeypatch.setattr(ray_engine, "ray_batches", spy_batches)
+    # every decoding path of this process: the listing's and Dataset.pixels' (images), a local load's (image cache)
     monkeypatch.setattr(images_module, "read_images", spy_read)
+    monkeypatch.setattr(image_cache, "read_images", spy_read)
+    local = audit_model(dataset=spec, out=tmp_path / "local", device="cpu", engine="local")
+    assert sum(decoded) >= 29 and not runs  # the spies see a local load decode the split here
+    decoded.clear()
+    shutil.rmtree(cache_dir() / "images", ignore_errors=True)  # a decoded split kept there would hide a regression
     on_ray = audit_model(dataset=spec, out=tmp_path / "ray", engine="ray", actors=1, device="cpu")
     assert runs == [(ImageListing, 1)]  # the listed files went to the actors, which read and decoded them
     assert all(n == 1 for n in decoded)  # the driver decodes single rows at most: examples shown in the report
-    local = audit_model(dataset=spec, out=tmp_path / "local", device="cpu")
     ray_results = json.loads((tmp_path / "ray" / "results.json").read_text())
     assert ray_results == json.loads((tmp_path / "local" / "results.json").read_text())
     assert on_ray.verdict == local.verdict
