@@ -1,17 +1,31 @@
-"""Test-session set-up: one throw-away cache for the whole session, offline Hugging Face."""
+"""Test-session set-up: one throw-away folder for everything the session writes, offline Hugging Face."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
+# Everything a test session writes outside the checkout lies in one folder, removed when the session
+# ends: the shared cache (~1 GB: rendered faces, the SmolLM2 table, reasoning parts), pytest's tmp_path
+# folders, every tempfile of the tests, of the package and of the subprocesses (TMPDIR), and Ray's
+# session folders (Ray reads TMPDIR). A session that kept them filled a CI disk after a few hundred runs.
+# The folder's path is short (/tmp/tea-XXXXXXXX/t): a Unix socket's path must fit in 108 bytes.
+# TINYEMO_AUDIT_KEEP_TEST_FILES=1 keeps it, for looking into a failure.
+_SESSION_ROOT: Path | None = None
+
 
 def pytest_configure(config):
+    global _SESSION_ROOT
+    _SESSION_ROOT = Path(tempfile.mkdtemp(prefix="tea-", dir="/tmp"))
+    scratch = _SESSION_ROOT / "t"
+    scratch.mkdir()
+    os.environ["TMPDIR"] = tempfile.tempdir = str(scratch)
     # Shared by every test that does not set its own: expensive caches (the SmolLM2 table, rendered
     # faces) are built once per session instead of once per test.
     if "TINYEMO_AUDIT_TEST_CACHE" not in os.environ:
-        os.environ["TINYEMO_AUDIT_TEST_CACHE"] = tempfile.mkdtemp(prefix="tinyemo-audit-tests-")
+        os.environ["TINYEMO_AUDIT_TEST_CACHE"] = str(_SESSION_ROOT / "cache")
     os.environ["TINYEMO_AUDIT_CACHE"] = os.environ["TINYEMO_AUDIT_TEST_CACHE"]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # UMAP's numba kernels compile once per machine, not once per session (as `make` sets it too).
@@ -38,9 +52,14 @@ def _reasoning_audit_off_for_the_session():
     SHIPPED_SETTINGS = audit_settings.DEFAULT_SETTINGS
     values = read_yaml_mapping(SHIPPED_SETTINGS)
     values["reasoning"] = {**values["reasoning"], "enabled": False}
-    path = Path(tempfile.mkdtemp(prefix="tinyemo-audit-settings-")) / "default.yaml"
+    path = Path(tempfile.mkdtemp(prefix="settings-")) / "default.yaml"
     path.write_text(yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
     audit_settings.DEFAULT_SETTINGS = path
+
+
+def pytest_unconfigure(config):
+    if _SESSION_ROOT is not None and os.environ.get("TINYEMO_AUDIT_KEEP_TEST_FILES") != "1":
+        shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
 
 
 @pytest.fixture

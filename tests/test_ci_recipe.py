@@ -39,7 +39,9 @@ def test_the_recipe_fails_a_regression_and_leaves_its_artifacts(tmp_path):
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tinyemo_audit.cli.main "$@"\n')
     shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "small.yaml").write_text("n_boot: 200\nn_perm: 200\nn_perm_paired: 2000\n")
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DATASET": "faces",
+    system_temp = tmp_path / "system-temp"  # what the commands leave in the temp folder: nothing
+    system_temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(system_temp), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DATASET": "faces",
            "MODEL": "tinyemo-faces-mini", "BASE_MODEL": "faces-mini-clean",  # the biased model after the clean one
            "AUDIT_ARGS": "--n 600 --config small.yaml", "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -55,3 +57,5 @@ def test_the_recipe_fails_a_regression_and_leaves_its_artifacts(tmp_path):
     gone_or_new = json.loads((reports / "compare" / "comparison.json").read_text())["summary"]["findings"]
     assert gone_or_new["new"] >= 2  # the planted biases, new against the clean baseline
     assert "tinyemo-audit gates" in (tmp_path / "step-summary.md").read_text()
+    # torch makes its per-user compile cache folder there (empty, shared by every torch program): not ours.
+    assert [p.name for p in system_temp.iterdir() if not p.name.startswith("torchinductor_")] == []

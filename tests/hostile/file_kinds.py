@@ -29,7 +29,7 @@ READABLE = ("good", "link_in")  # the kinds that may become items
 
 def short_dir(prefix: str) -> Path:
     """A fresh folder with a short path: a socket's path must fit in 108 bytes."""
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return Path(tempfile.mkdtemp(prefix=prefix))  # the session's scratch folder is short (tests/conftest.py)
 
 
 def write_payload(path: Path, suffix: str, seed: int) -> None:
