@@ -16,12 +16,15 @@ import pytest
 _SESSION_ROOT: Path | None = None
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path plugin reads --basetemp
 def pytest_configure(config):
     global _SESSION_ROOT
     _SESSION_ROOT = Path(tempfile.mkdtemp(prefix="tea-", dir="/tmp"))
     scratch = _SESSION_ROOT / "t"
     scratch.mkdir()
     os.environ["TMPDIR"] = tempfile.tempdir = str(scratch)
+    if not config.option.basetemp:  # tmp_path folders as short as pytest's own: messages elide long paths
+        config.option.basetemp = str(_SESSION_ROOT / "p")
     # Shared by every test that does not set its own: expensive caches (the SmolLM2 table, rendered
     # faces) are built once per session instead of once per test.
     if "TINYEMO_AUDIT_TEST_CACHE" not in os.environ:

@@ -13,6 +13,30 @@ PROJECT_DIR = PACKAGE_DIR.parent
 
 CACHE_UNUSABLE = "the cache folder {path} cannot be used ({why}); set TINYEMO_AUDIT_CACHE to a writable folder"
 
+# Every folder the cache holds, by kind, with what it holds. Modules reach theirs through
+# cache_folder(kind) and nothing else, so that `tinyemo-audit cache` shows and clears all of them
+# (tests/test_paths.py holds the package to it).
+CACHE_KINDS: dict[str, str] = {
+    "faces": "rendered images of the embedded faces corpus",
+    "images": "decoded, resized images of image datasets",
+    "features": "encoder features of datasets",
+    "ray-features": "feature stores that Ray actors wrote (run/eval --engine ray)",
+    "captions": "LiT caption embeddings",
+    "label_space": "label-space tables (SmolLM2 input embeddings, MiniLM vocabulary)",
+    "reasoning": "the MM-LLM's base LLM, converted from its offline GGUF",
+    "reasoning-texts": "kept reasoning generations (greedy decoding)",
+    "validate-reasoning": "workspaces of reasoning validity plans (a killed plan leaves its own)",
+    "validate-reasoning-trials": "finished reasoning validity trials, reused by a resumed plan",
+    "numba": "UMAP's compiled kernels",
+    "logs": "tracebacks of internal errors",
+}
+# The cache directory tag (https://bford.info/cachedir/): backup tools skip the folder, and
+# `cache clear` deletes only under a root that carries it.
+CACHE_TAG = "CACHEDIR.TAG"
+CACHE_TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                  "# This file is a cache directory tag created by tinyemo-audit.\n"
+                  "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+
 
 def cache_root() -> Path:
     """Where the cache lives (``$TINYEMO_AUDIT_CACHE`` or ``~/.cache/tinyemo-audit``), without creating it."""
@@ -35,7 +59,41 @@ def cache_dir() -> Path:
 
         why = "a file stands there" if isinstance(err, FileExistsError) else (err.strerror or type(err).__name__)
         raise InputError(CACHE_UNUSABLE.format(path=shown_path(path), why=why)) from None
+    _tag_if_ours(path)
     return path
+
+
+def cache_folder(kind: str) -> Path:
+    """The cache's folder for one kind of entry (a key of :data:`CACHE_KINDS`), not created.
+
+    >>> cache_folder("features").name
+    'features'
+    """
+    if kind not in CACHE_KINDS:
+        raise KeyError(f"no cache kind {kind!r}; add it to paths.CACHE_KINDS")
+    return cache_dir() / kind
+
+
+def _tag_if_ours(root: Path) -> None:
+    """Write the cache tag into a root that holds nothing but the cache's own folders (a new root too).
+
+    A root the user pointed at a folder of their own (``TINYEMO_AUDIT_CACHE=$HOME``) is never tagged,
+    so ``cache clear`` refuses it rather than deleting a ``$HOME/images``.
+    """
+    tag = root / CACHE_TAG
+    if os.path.lexists(tag):
+        return
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    if all(name in CACHE_KINDS or name.startswith(".") for name in names):
+        from ._io import atomic_write_text
+
+        try:
+            atomic_write_text(tag, CACHE_TAG_TEXT)
+        except OSError:  # a read-only cache still serves reads
+            pass
 
 
 def models_dir() -> Path:

@@ -126,9 +126,9 @@ def debug_wanted(args: Sequence[str]) -> bool:
 
 
 def _logs_folder() -> Path:
-    from ..paths import cache_dir
+    from ..paths import cache_folder
 
-    return cache_dir() / "logs"
+    return cache_folder("logs")
 
 
 def save_traceback(err: BaseException, argv: Sequence[str], log: DiagnosticLog) -> Path:

@@ -10,6 +10,7 @@ import typer
 from ..user_text import visible
 from ._errors import DEBUG_OPTION, EXIT_CODES_HELP, AuditGroup, gates_exit
 from ._scale_options import ACTORS_HELP, CHUNK_HELP, DEVICE_HELP, ENGINE_HELP, RAY_ADDRESS_HELP
+from .cache import cache_app
 from .datasets import datasets_app
 from .embed import embed as embed_command
 from .import_projector import import_tinyemo
@@ -41,6 +42,7 @@ models_app = typer.Typer(help="Model bundles (models/ and any bundle folder).", 
 app.add_typer(faces_app, name="faces")
 app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(cache_app, name="cache")
 app.command("embed")(embed_command)
 app.command("import-tinyemo")(import_tinyemo)
 app.command("validate")(validate_command)

@@ -13,7 +13,7 @@ import numpy as np
 from .._io import atomic_directory, atomic_write_json
 from ..errors import InputError
 from ..input_files import MiB, read_text
-from ..paths import cache_dir
+from ..paths import cache_folder
 from .arrays import memmap_regular
 from .images import read_images
 
@@ -79,7 +79,7 @@ def cached_read_images(paths: Sequence[str], size: int, *, fit: str, max_pixels:
     reasons : list of (str or None)
     """
     paths = [str(p) for p in paths]
-    folder = cache_dir() / "images" / image_cache_key(paths, size, fit, max_pixels)
+    folder = cache_folder("images") / image_cache_key(paths, size, fit, max_pixels)
     try:
         return _open(folder, len(paths), size)
     except (InputError, OSError, ValueError, KeyError, TypeError):

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo_audit.paths import cache_dir
+from tinyemo_audit.paths import cache_folder
 
 UMAP_CAP = 5000
 CLUSTER_DIMS = 10
@@ -65,7 +65,7 @@ def ensure_numba_cache() -> Path:
         The cache folder in use.
     """
     if not os.environ.get("NUMBA_CACHE_DIR"):
-        os.environ["NUMBA_CACHE_DIR"] = str(cache_dir() / "numba")
+        os.environ["NUMBA_CACHE_DIR"] = str(cache_folder("numba"))
         if "numba" in sys.modules and "umap" not in sys.modules:
             # numba reads its environment once at import; re-read it so the new folder applies.
             from numba.core import config

@@ -13,7 +13,7 @@ from .._io import atomic_path, atomic_write_json
 from ..data.arrays import array_digest
 from ..data.dataset import Dataset
 from ..errors import InputError
-from ..paths import cache_dir
+from ..paths import cache_folder
 from .base import Encoder, check_images
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def dataset_fingerprint(dataset: Dataset) -> str:
 
 def feature_cache_path(encoder: Encoder, dataset: Dataset) -> Path:
     """``cache_dir()/features/<encoder fingerprint>/<dataset fingerprint>.npy``."""
-    return cache_dir() / "features" / encoder.fingerprint() / f"{dataset_fingerprint(dataset)}.npy"
+    return cache_folder("features") / encoder.fingerprint() / f"{dataset_fingerprint(dataset)}.npy"
 
 
 ARRAY_FORMAT = "tinyemo-audit-array"

@@ -204,11 +204,11 @@ def _encoded_listing(encoder: Encoder, listing, engine: Engine, *, progress: boo
     """``listing`` encoded on Ray into its cached store, read back as the Dataset a local load would give."""
     from ..data.feature_store import MANIFEST_FILE, read_feature_store, read_record
     from ..devices import current_device
-    from ..paths import cache_dir
+    from ..paths import cache_folder
     from .feature_store import embed_split
     from .ray_engine import ray_batches
 
-    store = cache_dir() / "ray-features" / encoder.fingerprint() / listing.fingerprint()
+    store = cache_folder("ray-features") / encoder.fingerprint() / listing.fingerprint()
     runner = ray_batches(encoder_recipe(encoder), listing, engine=engine, device=current_device())
     split_dir = embed_split(encoder, listing, store, runner=runner, engine="ray", progress=progress)
     stored = read_feature_store(store, listing.split, classes=tuple(listing.classes))

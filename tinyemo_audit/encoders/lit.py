@@ -107,13 +107,13 @@ def caption_embeddings(captions: np.ndarray) -> np.ndarray:
     ndarray of float32, shape (U, 384)
         L2-normalised, row ``i`` for ``captions[i]``.
     """
-    from ..paths import cache_dir
+    from ..paths import cache_folder
     from ..text_encoder import minilm_text_encoder
     from .cache import read_checked_array, write_checked_array
 
     digest = hashlib.blake2b(TEXT_ENCODER_ID.encode(), digest_size=16)
     digest.update("\0".join(captions).encode())
-    path = cache_dir() / "captions" / f"{digest.hexdigest()}.npy"
+    path = cache_folder("captions") / f"{digest.hexdigest()}.npy"
     cached = read_checked_array(path, dtype=np.float32, shape=(len(captions), MINILM_DIM))
     if cached is not None:
         return np.array(cached)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._io import atomic_directory, atomic_write_json
 from ..errors import UsageError
-from ..paths import cache_dir
+from ..paths import cache_folder
 from ..text_encoder import MINILM_DIM, minilm_dir, minilm_text_encoder
 from .base import VOCABULARY_MIN_LENGTH, LabelSpace, check_texts
 
@@ -85,7 +85,7 @@ class MiniLMLabelSpace(LabelSpace):
 
     def _vocabulary_folder(self) -> Path:
         suffix = "" if self.vocabulary_limit is None else f"-{self.vocabulary_limit}"
-        return cache_dir() / "label_space" / NAME / f"vocabulary{suffix}-{self.fingerprint()}"
+        return cache_folder("label_space") / NAME / f"vocabulary{suffix}-{self.fingerprint()}"
 
     def vocabulary(self) -> tuple[list[str], torch.Tensor]:
         """Whole-word WordPiece tokens and their MiniLM sentence embeddings (cached on disk).

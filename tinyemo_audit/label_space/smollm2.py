@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._io import atomic_directory, atomic_write_json
 from ..errors import InputError, WeightsUnavailableError
-from ..paths import cache_dir
+from ..paths import cache_folder
 from ._tokenizer import FastTokenizer
 from .base import TokenEmbeddingSpace, torch_dtype, vocabulary_ids
 
@@ -40,7 +40,7 @@ def gguf_path() -> Path:
 
 def space_cache_dir() -> Path:
     """Where the dequantised table and the tokenizer are cached."""
-    return cache_dir() / "label_space" / NAME
+    return cache_folder("label_space") / NAME
 
 
 def read_embedding_table(path: Path):

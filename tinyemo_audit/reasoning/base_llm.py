@@ -23,7 +23,7 @@ from .._io import atomic_directory
 from .._json import read_json
 from ..errors import InputError, UsageError, WeightsUnavailableError
 from ..input_files import file_sha256
-from ..paths import cache_dir
+from ..paths import cache_folder
 from ..user_text import shown
 from ..schema.reasoning import BASE_DTYPES
 from .settings import DEFAULT_LLM
@@ -59,7 +59,7 @@ class BaseLLM:
 
 def smollm2_cache_dir() -> Path:
     """Where the dequantised SmolLM2 folder is cached."""
-    return cache_dir() / "reasoning" / SMOLLM2
+    return cache_folder("reasoning") / SMOLLM2
 
 
 def _build_smollm2_cache(folder: Path, source: Path, source_sha256: str) -> None:

@@ -51,9 +51,9 @@ def batch_key(identity: str, device_type: str, features: np.ndarray, users: list
 
 
 def _path(key: str) -> Path:
-    from ..paths import cache_dir
+    from ..paths import cache_folder
 
-    return cache_dir() / FOLDER / key[:2] / f"{key}.json"
+    return cache_folder(FOLDER) / key[:2] / f"{key}.json"
 
 
 def read_batch(key: str, size: int) -> list[tuple[str, int, float]] | None:

@@ -169,7 +169,7 @@ def run_reasoning_validation(*, quick: bool = False, seed: int = 0, progress: bo
     """
     from ..audit.settings import load_settings
     from ..model.bundle import load_bundle
-    from ..paths import cache_dir
+    from ..paths import cache_folder
     from ..schema.run_request import check_seed
     from . import _trial_cache
     from ._reasoning_trial import knob_file, prepare, run_trial
@@ -179,7 +179,7 @@ def run_reasoning_validation(*, quick: bool = False, seed: int = 0, progress: bo
     settings = settings or load_settings()
     bundle = load_bundle(model)
     _check_bundle(bundle)
-    root = cache_dir() / WORKSPACE
+    root = cache_folder(WORKSPACE)
     root.mkdir(exist_ok=True)
     workspace = Path(tempfile.mkdtemp(prefix="plan-", dir=root))
     try:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_FORMAT = 1
-FOLDER = ("validate-reasoning-trials",)  # beside the plan workspace (validate-reasoning), which is removed
+FOLDER = "validate-reasoning-trials"  # beside the plan workspace (validate-reasoning), which is removed
 _SOURCE_DIGEST: str | None = None
 
 
@@ -66,9 +66,9 @@ def trial_key(*, bundle_files: str, base: Any, recipe: dict[str, Any], n_images:
 
 
 def folder() -> Path:
-    from ..paths import cache_dir
+    from ..paths import cache_folder
 
-    return cache_dir().joinpath(*FOLDER)
+    return cache_folder(FOLDER)
 
 
 def read_trial(key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -14,7 +14,7 @@ from ..._io import atomic_directory, atomic_write_json
 from ...errors import InputError
 from ...input_files import MiB, read_text
 from ..arrays import load_npy
-from ...paths import cache_dir
+from ...paths import cache_folder
 from .params import SAMPLER_VERSION, attribute_table
 from .render import RENDERER_VERSION, render_rows
 
@@ -32,7 +32,7 @@ def fingerprint(spec: dict[str, Any]) -> str:
 
 def folder(spec: dict[str, Any]) -> Path:
     """Cache folder of a spec: ``cache_dir()/faces/<fingerprint>``."""
-    return cache_dir() / "faces" / fingerprint(spec)
+    return cache_folder("faces") / fingerprint(spec)
 
 
 def pixels_digest(images: np.ndarray) -> str:
