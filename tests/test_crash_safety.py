@@ -387,6 +387,33 @@ def test_temp_folders_of_killed_folder_writers_do_not_pile_up(tmp_path):
     assert read_run(target) == tree_hash(target)
 
 
+def test_a_killed_scratch_folder_is_removed_by_the_next_and_a_live_one_is_kept(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "plan"
+    holder = ("import sys, time; from pathlib import Path; from tinyemo_audit._io import scratch_folder\n"
+              "with scratch_folder(Path(sys.argv[1])) as work:\n"
+              "    (work / 'data').write_text('x'); print(work, flush=True); time.sleep(120)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    killed = subprocess.Popen([sys.executable, "-c", holder, str(target)], stdout=subprocess.PIPE, text=True, env=env)
+    dead = Path(killed.stdout.readline().strip())
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    live = subprocess.Popen([sys.executable, "-c", holder, str(target)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        alive = Path(live.stdout.readline().strip())
+        assert not dead.exists() and alive.is_dir()  # the second holder removed the dead one's folder
+        with _io.scratch_folder(target) as mine:
+            assert alive.is_dir() and mine.is_dir()  # a live holder's folder is never taken
+        assert sorted(hidden_temps(target)) == [alive.name]
+    finally:
+        live.kill()
+        live.wait()
+        live.stdout.close()
+        killed.stdout.close()
+
+
 # (d) a run folder written over an existing run -----------------------------------------------------
 
 def _run_writer(run_dir: Path, payloads: dict[int, dict]):

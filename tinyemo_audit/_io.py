@@ -194,6 +194,34 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
+@contextlib.contextmanager
+def scratch_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """A private working folder beside ``path`` (``.<name>.<random>.tmp``), removed on exit.
+
+    The folder is held under the writer lock of :func:`remove_stale_temps`, so the folder of a
+    killed process is removed by the next ``scratch_folder`` of the same ``path``, and a live one's
+    never is.
+
+    >>> import pathlib, tempfile
+    >>> parent = pathlib.Path(tempfile.mkdtemp())
+    >>> with scratch_folder(parent / "plan") as work:
+    ...     work.parent == parent and work.name.startswith(".plan.")
+    True
+    >>> list(parent.iterdir())
+    []
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
+    tmp, fd = _locked_temp(
+        lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=True)
+    try:
+        yield tmp
+    finally:
+        _remove(tmp)  # while holding the lock
+        os.close(fd)
+
+
 def resolve_replaced(path: str | os.PathLike) -> Path:
     """``path``, or its copy under a ``.<name>.old`` backup when a folder swap was killed midway.
 

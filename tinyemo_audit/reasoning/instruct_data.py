@@ -15,13 +15,12 @@ import numpy as np
 
 from .._json import read_json
 from ..errors import InputError
-from ..input_files import is_inside, shown_path
+from ..input_files import MiB, is_inside, shown_path
 from .instruct import FINETUNE_FILE, MANIFEST, PRETRAIN_FILE
 from ..user_text import has_control, shown
 from .parse import stated_label
 from .settings import INSTRUCT_FORMAT, INSTRUCT_VERSION, check_keys
 
-MiB = 1024 * 1024
 MAX_JSON_BYTES = 512 * MiB
 MAX_ID_CHARS = 1_000  # an id or an image path
 MAX_TURN_CHARS = 20_000  # one prompt or answer

@@ -24,7 +24,7 @@ from typing import Any
 from .._io import atomic_directory
 from .._json import read_json
 from ..errors import InputError
-from ..input_files import file_sha256, shown_path
+from ..input_files import MiB, file_sha256, shown_path
 from ..user_text import shown
 from .settings import GenerationSettings, check_reasoning_spec
 
@@ -32,7 +32,6 @@ PART_DIR = "reasoning"
 SPEC_FILE = "reasoning.json"
 CONNECTOR_FILE = "connector.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
-MiB = 1024 * 1024
 MSG_NO_PART = ("bundle {bundle} has no reasoning part ({part}/{spec} is missing); add one with "
                "`tinyemo-audit train-reasoning --model {bundle} --data <instruct folder>`")
 MSG_OTHER_BASE = ("the reasoning part of {bundle} was trained on base {spec} with sha256 {want:.12}..., but the base "

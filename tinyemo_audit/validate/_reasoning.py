@@ -9,8 +9,6 @@ trial; this module holds the plans, the definitions and the counting.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -169,6 +167,7 @@ def run_reasoning_validation(*, quick: bool = False, seed: int = 0, progress: bo
     """
     from ..audit.settings import load_settings
     from ..model.bundle import load_bundle
+    from .._io import scratch_folder
     from ..paths import cache_folder
     from ..schema.run_request import check_seed
     from . import _trial_cache
@@ -179,10 +178,8 @@ def run_reasoning_validation(*, quick: bool = False, seed: int = 0, progress: bo
     settings = settings or load_settings()
     bundle = load_bundle(model)
     _check_bundle(bundle)
-    root = cache_folder(WORKSPACE)
-    root.mkdir(exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix="plan-", dir=root))
-    try:
+    # A plan killed midway leaves its workspace; the next plan removes it (the writer lock is gone).
+    with scratch_folder(cache_folder(WORKSPACE) / "plan") as workspace:
         _say(progress, f"reasoning plan: {chosen.planted_trials} planted + {chosen.clean_trials} clean trials, "
                        f"{chosen.n_images} faces, {chosen.train.stage1_steps} + {chosen.train.stage2_steps} steps")
         context = prepare(bundle, settings, n_images=chosen.n_images, train=chosen.train, workspace=workspace,
@@ -207,8 +204,6 @@ def run_reasoning_validation(*, quick: bool = False, seed: int = 0, progress: bo
                 _trial_cache.write_trial(key, row, timing)
             trials.append(row)
             timings.append(timing)
-    finally:
-        shutil.rmtree(workspace, ignore_errors=True)
     trials.sort(key=lambda t: (not t["planted"], t["seed"]))
     timings.sort(key=lambda t: (not t["planted"], t["seed"]))
     power, false_alarm = summarise(trials)
