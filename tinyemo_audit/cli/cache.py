@@ -35,6 +35,10 @@ def size_in_words(n: int) -> str:
     return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f} {unit}"
 
 
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
 @cache_app.command("info")
 def info(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
@@ -49,7 +53,7 @@ def info(
     typer.echo(visible(f"cache: {contents.root}  ({size_in_words(contents.bytes)})", one_line=True))
     width = max(len(k.kind) for k in contents.kinds)
     for k in contents.kinds:
-        typer.echo(f"  {k.kind:<{width}}  {size_in_words(k.bytes):>10}  {k.files:>7} files  {k.holds}")
+        typer.echo(f"  {k.kind:<{width}}  {size_in_words(k.bytes):>10}  {_files(k.files):>13}  {k.holds}")
     for name in contents.foreign:
         typer.echo(visible(f"  not the tool's, left alone: {name}", one_line=True))
     typer.echo("clear with: tinyemo-audit cache clear KIND... (or --all)")
@@ -74,5 +78,6 @@ def clear(
     chosen = list(CACHE_KINDS) if all_kinds else check_kinds(list(kinds))
     freed = clear_cache(chosen)
     for k in freed:
-        typer.echo(f"cleared {k.kind}: {size_in_words(k.bytes)} in {k.files} files")
+        if k.files:
+            typer.echo(f"cleared {k.kind}: {size_in_words(k.bytes)} in {_files(k.files)}")
     typer.echo(f"freed {size_in_words(sum(k.bytes for k in freed))}")
