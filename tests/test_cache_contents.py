@@ -85,9 +85,25 @@ def test_a_root_of_the_tools_own_folders_is_tagged_and_one_with_others_is_not(ca
     monkeypatch.setenv("TINYEMO_AUDIT_CACHE", str(home))
     cache_dir()
     assert not (home / CACHE_TAG).exists()
-    with pytest.raises(InputError, match="did not make.*Documents.*nothing was removed"):
+    with pytest.raises(InputError, match="not made by this tool.*Documents.*nothing was removed"):
         cc.clear_cache(["images"])
     assert (home / "images" / "holiday.jpg").read_bytes() == b"precious"
+    # a folder of the user's whose only entry bears a kind's name is theirs too
+    (home / "Documents").rmdir()
+    cache_dir()
+    with pytest.raises(InputError, match="it has no CACHEDIR.TAG"):
+        cc.clear_cache(["images"])
+    assert (home / "images" / "holiday.jpg").read_bytes() == b"precious"
+
+
+def test_the_default_root_is_the_tools_even_when_it_predates_the_tag(tmp_path, monkeypatch):
+    monkeypatch.delenv("TINYEMO_AUDIT_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    old = tmp_path / ".cache" / "tinyemo-audit"
+    (old / "logs").mkdir(parents=True)
+    (old / "logs" / "x.log").write_text("trace")
+    assert cc.clear_cache(["logs"])[0].files == 1
+    assert (old / CACHE_TAG).is_file() and not (old / "logs").exists()
 
 
 def test_unknown_kinds_are_refused_before_anything_is_removed(cache):

@@ -4,8 +4,9 @@ The cache (``$TINYEMO_AUDIT_CACHE`` or ``~/.cache/tinyemo-audit``) holds one fol
 entry (:data:`~tinyemo_audit.paths.CACHE_KINDS`). Every entry can be made again from its inputs, so
 clearing costs only time. Clearing removes whole kind folders and nothing else:
 
-- only under a root that carries the cache directory tag, which the tool writes into a root holding
-  nothing but its own folders; a root the user pointed at a folder of their own is refused;
+- only under a root that carries the cache directory tag, which the tool writes into the default
+  root and into a ``TINYEMO_AUDIT_CACHE`` folder that was empty when first used; a root the user
+  pointed at a folder that already held anything is refused;
 - a kind folder that is a symlink loses the link, never what it points to; nothing is followed;
 - a folder is first renamed aside (``.clearing-<kind>-…``), so a reader never sees half of one, and
   the aside folders of a clear that was killed are removed by the next clear.
@@ -128,9 +129,10 @@ def clear_cache(kinds: list[str]) -> list[KindUsage]:
     root = cache_dir()
     if not os.path.lexists(root / CACHE_TAG):
         foreign = cache_contents().foreign
-        raise InputError(f"the cache folder {shown_path(root)} holds entries this tool did not make "
-                         f"({visible(foreign[0]) if foreign else 'no ' + CACHE_TAG}); nothing was removed: "
-                         f"point TINYEMO_AUDIT_CACHE at a folder of its own, or remove its folders by hand")
+        held = f"it holds {visible(foreign[0])!r} and" if foreign else "it has"
+        raise InputError(f"the cache folder {shown_path(root)} was not made by this tool ({held} no {CACHE_TAG}); "
+                         f"nothing was removed: point TINYEMO_AUDIT_CACHE at a new folder, or remove its "
+                         f"folders by hand")
     cleared = []
     for kind in chosen:
         path = cache_folder(kind)

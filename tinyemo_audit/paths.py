@@ -75,25 +75,27 @@ def cache_folder(kind: str) -> Path:
 
 
 def _tag_if_ours(root: Path) -> None:
-    """Write the cache tag into a root that holds nothing but the cache's own folders (a new root too).
+    """Write the cache tag into a root the tool owns: the default one, or one that was empty when first used.
 
-    A root the user pointed at a folder of their own (``TINYEMO_AUDIT_CACHE=$HOME``) is never tagged,
-    so ``cache clear`` refuses it rather than deleting a ``$HOME/images``.
+    A ``TINYEMO_AUDIT_CACHE`` pointed at a folder that already held anything (``$HOME``, a data
+    folder with its own ``images/``) is never tagged, so ``cache clear`` refuses it.
     """
     tag = root / CACHE_TAG
     if os.path.lexists(tag):
         return
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return
-    if all(name in CACHE_KINDS or name.startswith(".") for name in names):
-        from ._io import atomic_write_text
-
+    if os.environ.get("TINYEMO_AUDIT_CACHE"):
         try:
-            atomic_write_text(tag, CACHE_TAG_TEXT)
-        except OSError:  # a read-only cache still serves reads
-            pass
+            names = os.listdir(root)
+        except OSError:
+            return
+        if any(not name.startswith(f".{CACHE_TAG}.") for name in names):  # only a killed tag write's temp
+            return
+    from ._io import atomic_write_text
+
+    try:
+        atomic_write_text(tag, CACHE_TAG_TEXT)
+    except OSError:  # a read-only cache still serves reads
+        pass
 
 
 def models_dir() -> Path:
