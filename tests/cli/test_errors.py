@@ -286,3 +286,69 @@ def test_a_bug_with_undecodable_text_still_gets_its_log(monkeypatch):
     (line,) = _stderr_lines(result)
     log = Path(re.search(r"the traceback is in (\S+\.log)$", line).group(1))
     assert "file name \\udcff\\udcfe" in log.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ a real full disk (a tiny tmpfs)
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 32 KiB tmpfs: every write past that fails as on a full disk. Skipped where mounting is not allowed."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root, or no mount)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _guarded(call) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = _errors.run_guarded(call, argv=["test"], debug=False)
+    return code, err.getvalue()
+
+
+def test_libraries_filling_a_real_disk_end_with_one_line_exit_2(full_disk):
+    """What safetensors, numpy and the feature store raise on a full disk is the machine's refusal, not a bug."""
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    from tinyemo_audit.data.arrays import new_npy
+
+    writes = {
+        "safetensors": lambda: save_file({"w": torch.zeros(100_000)}, str(full_disk / "w.safetensors")),
+        "numpy": lambda: np.save(full_disk / "a.npy", np.zeros(100_000)),
+        "feature store": lambda: new_npy(full_disk / "features.npy", dtype="float32", shape=(100_000, 8)),
+    }
+    for name, write in writes.items():
+        for entry in full_disk.iterdir():
+            entry.unlink()
+        code, stderr = _guarded(write)
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1, (name, stderr)
+        assert lines[0].startswith(PREFIX + "cannot write") and "No space left on device" in lines[0], (name, lines)
+    assert "features.npy" in lines[0] and not (full_disk / "features.npy").exists()  # named, and not left sparse
+
+
+def test_embed_onto_a_full_disk_is_exit_2_naming_the_file(full_disk, tmp_path):
+    from tinyemo_audit.paths import PROJECT_DIR
+
+    weights = PROJECT_DIR / "models" / "tinyemo-faces-mini" / "encoder.safetensors"
+    if not weights.is_file():
+        pytest.skip("bundle not trained")
+    result = runner.invoke(app, ["embed", "--encoder", "faces-mini", "--weights", str(weights), "--dataset", "faces",
+                                 "--split", "val", "--out", str(full_disk / "feats")])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in _stderr_lines(result) if line.startswith(PREFIX)]  # beside the progress bars
+    assert errors == [PREFIX + f"cannot write {full_disk / 'feats' / 'val' / 'features.npy'}: No space left on device"]
+    assert "Traceback" not in result.output

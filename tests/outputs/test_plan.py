@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinyemo_audit import _io
 from tinyemo_audit.outputs import (
@@ -84,3 +86,63 @@ def test_the_committed_bundles_carry_manifests_that_match():
 
     for name in list_bundles():
         assert folder_problem(resolve_bundle_path(name)) is None, name
+
+
+# ------------------------------------------------------------------- the machine's refusal, wrapped
+
+class _LibraryError(Exception):
+    """Stands for a library's own exception class (safetensors' SafetensorError, Arrow's, torch's)."""
+
+
+_QUOTES = ["I/O error: {s} (os error {c})", "[errno {c}] {s}", "write failed ({s}) (errno {c})"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(code=st.sampled_from(sorted(errno.errorcode)), quote=st.sampled_from(_QUOTES),
+       kind=st.sampled_from([RuntimeError, ValueError, _LibraryError, OSError]),
+       before=st.text(max_size=40), chained=st.booleans())
+def test_a_wrapped_system_error_is_found_by_its_number(code, quote, kind, before, chained):
+    from tinyemo_audit.outputs import ENVIRONMENT_ERRNOS, environment_error
+
+    text = before + " " + quote.format(s=os.strerror(code), c=code)
+    if chained:  # the library raised its own error from the OSError: the number is in the cause
+        try:
+            try:
+                raise OSError(code, os.strerror(code), "/x/y")
+            except OSError as cause:
+                raise kind("serialising failed") from cause
+        except Exception as wrapped:  # noqa: BLE001
+            err = wrapped
+    else:
+        err = kind(text)
+    found = environment_error(err)
+    if code in ENVIRONMENT_ERRNOS:
+        assert found is not None and found.errno == code and found.strerror == os.strerror(code)
+    elif not chained and _quoted_elsewhere(before):
+        pass  # the generated prefix quoted a number of its own
+    else:
+        assert found is None
+
+
+def _quoted_elsewhere(text: str) -> bool:
+    import re
+
+    return bool(re.search(r"os error|errno|requested and|free space", text, re.IGNORECASE))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=200).filter(lambda t: not _quoted_elsewhere(t)),
+       kind=st.sampled_from([RuntimeError, ValueError, _LibraryError, OSError]))
+def test_text_that_quotes_no_system_error_is_not_the_machines(text, kind):
+    from tinyemo_audit.outputs import environment_error
+
+    assert environment_error(kind(text)) is None
+
+
+@pytest.mark.parametrize("message", ["Not enough free space to write 43008000 bytes after offset 128",
+                                     "8192 requested and 4096 written"])
+def test_numpys_short_writes_are_a_full_disk(message):
+    from tinyemo_audit.outputs import environment_error
+
+    assert environment_error(OSError(message)).errno == errno.ENOSPC
+    assert environment_error(ValueError(message)) is None  # only numpy's OSError without a number says it

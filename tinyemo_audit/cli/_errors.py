@@ -36,7 +36,7 @@ from typer.core import TyperGroup
 from .. import __version__
 from ..diagnostics import DiagnosticLog, routed
 from ..errors import TinyEmoAuditError
-from ..outputs import ENVIRONMENT_ERRNOS
+from ..outputs import environment_error
 from ..user_text import shorten, visible
 
 EXIT_OK = 0
@@ -65,6 +65,7 @@ NO_COMMAND = "{command} needs a command (listed above)"
 ENVIRONMENT = "{action} {path}: {why}"
 NO_MEMORY = "ran out of memory (MemoryError); try a smaller --n or dataset"
 BROKEN_PIPE = "standard output was closed before all output was written (broken pipe)"
+FULL_DISK_HINT = " (`tinyemo-audit cache info` shows what the cache takes)"
 
 
 try:  # typer 0.2x carries its own copy of click; older typer raises click's own classes
@@ -176,10 +177,31 @@ def _bug(err: BaseException, argv: Sequence[str], log: DiagnosticLog, debug: boo
 
 
 def _environment(err: OSError) -> str:
-    path = err.filename if err.filename is not None else "(no file named)"
     action = "cannot write" if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG) else "cannot use"
-    return ENVIRONMENT.format(action=action, path=os.fsdecode(path) if isinstance(path, (bytes, str, os.PathLike))
-                              else str(path), why=err.strerror or type(err).__name__)
+    path = err.filename
+    shown = (os.fsdecode(path) if isinstance(path, (bytes, str, os.PathLike)) else str(path)) if path is not None \
+        else ("a file" if action == "cannot write" else "(no file named)")
+    line = ENVIRONMENT.format(action=action, path=shown, why=err.strerror or type(err).__name__)
+    return line + (FULL_DISK_HINT if err.errno in (errno.ENOSPC, errno.EDQUOT) and _in_cache(path) else "")
+
+
+def _in_cache(path: Any) -> bool:
+    """Whether ``path`` lies in the cache (or no file was named): then the cache may be what filled the disk."""
+    from ..paths import cache_root
+
+    if not isinstance(path, (bytes, str, os.PathLike)):
+        return True
+    root = os.path.abspath(cache_root())
+    return os.path.abspath(os.fsdecode(path)).startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _machine_refused(err: BaseException) -> OSError | None:
+    """The machine's refusal (disk full, no permission, ...) behind ``err``, wrapped or not; None for a bug.
+
+    A missing file (ENOENT) the command did not check first is a bug, whatever raised it.
+    """
+    found = environment_error(err) if isinstance(err, Exception) else None
+    return None if found is None or found.errno == errno.ENOENT else found
 
 
 def _quiet_stdout() -> None:
@@ -255,18 +277,17 @@ def run_guarded(call: Callable[[], Any], *, argv: Sequence[str], debug: bool) ->
             _quiet_stdout()
             say(BROKEN_PIPE)
             return EXIT_BAD_INPUT
-        except OSError as err:
-            if err.errno not in ENVIRONMENT_ERRNOS or err.errno == errno.ENOENT:
-                return _bug(err, argv, log, debug)
-            if debug:
-                traceback.print_exception(err, file=sys.stderr)
-            say(_environment(err))
-            return EXIT_BAD_INPUT
         except MemoryError:
             say(NO_MEMORY)
             return EXIT_BAD_INPUT
         except BaseException as err:  # noqa: BLE001 - everything else is a bug, reported as one
-            return _bug(err, argv, log, debug)
+            refused = _machine_refused(err)
+            if refused is None:
+                return _bug(err, argv, log, debug)
+            if debug:
+                traceback.print_exception(err, file=sys.stderr)
+            say(_environment(refused))
+            return EXIT_BAD_INPUT
 
 
 class AuditGroup(TyperGroup):

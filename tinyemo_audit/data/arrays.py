@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -49,6 +50,34 @@ def memmap_regular(path: str | os.PathLike, *, what: str, dtype, shape: tuple[in
             return np.zeros(shape, dtype=dtype)
         # np.memmap maps the open descriptor; the mapping stays valid once the file is closed.
         return np.memmap(handle, dtype=dtype, mode=mode, shape=shape, offset=offset, order=order)
+
+
+def new_npy(path: str | os.PathLike, *, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """A new ``.npy`` file of ``shape`` mapped for writing, every block of it reserved on disk first.
+
+    ``open_memmap`` leaves a sparse file, and a row written through the mapping onto a full disk kills
+    the process with SIGBUS. ``posix_fallocate`` reserves the blocks up front, so a full disk is an
+    :class:`OSError` (``ENOSPC``, naming ``path``) here, before any row is written.
+
+    >>> import tempfile, pathlib
+    >>> new_npy(pathlib.Path(tempfile.mkdtemp()) / "f.npy", dtype="float32", shape=(3, 2)).shape
+    (3, 2)
+    """
+    from numpy.lib.format import open_memmap
+
+    array = open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=shape)
+    if hasattr(os, "posix_fallocate"):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+        except OSError as err:
+            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a filesystem without it stays sparse
+                del array
+                os.unlink(path)
+                raise OSError(err.errno, err.strerror, os.fspath(path)) from None
+        finally:
+            os.close(fd)
+    return array
 
 
 def _header(handle, path: Path, what: str) -> tuple[tuple[int, ...], bool, np.dtype]:

@@ -21,6 +21,7 @@ import pandas as pd
 from .._io import atomic_path, atomic_write_json
 from ..errors import InputError
 from ..input_files import not_regular_reason, read_text
+from .arrays import new_npy
 from .feature_store import (
     DTYPES,
     FEATURES_FILE,
@@ -166,7 +167,7 @@ class StoreWriter:
         path = self.split_dir / FEATURES_FILE
         index = np.flatnonzero(keep)
         with atomic_path(path) as tmp:
-            kept = open_memmap(tmp, mode="w+", dtype=self.features.dtype, shape=(len(index), self.features.shape[1]))
+            kept = new_npy(tmp, dtype=self.features.dtype, shape=(len(index), self.features.shape[1]))
             for a in range(0, len(index), 1 << 16):
                 kept[a:a + (1 << 16)] = self.features[index[a:a + (1 << 16)]]
             kept.flush()
@@ -248,13 +249,11 @@ def open_store(split_dir: Path, identity: dict[str, Any], *, overwrite: bool = F
 
 
 def _fresh_start(split_dir: Path, identity: dict[str, Any]) -> StoreWriter:
-    from numpy.lib.format import open_memmap
-
     for name in (MANIFEST_FILE, PROGRESS_FILE, FEATURES_FILE, METADATA_FILE):
         (split_dir / name).unlink(missing_ok=True)
     split_dir.mkdir(parents=True, exist_ok=True)
-    features = open_memmap(split_dir / FEATURES_FILE, mode="w+", dtype=np.dtype(identity.get("dtype", "float32")),
-                           shape=(identity["n"], identity["dim"]))
+    features = new_npy(split_dir / FEATURES_FILE, dtype=np.dtype(identity.get("dtype", "float32")),
+                       shape=(identity["n"], identity["dim"]))
     features.flush()
     record = {"format": FORMAT, **identity, "status": "running", "done": [], "runs": []}
     atomic_write_json(split_dir / PROGRESS_FILE, record)

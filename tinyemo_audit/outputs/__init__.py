@@ -48,10 +48,10 @@ from ._ownership import (
     write_folder_manifest,
 )
 from ._places import beside, cache_problem, dataset_inputs, input_problem, model_spec_path, place_problem
-from ._plan import ENVIRONMENT_ERRNOS, OutputPlan, PlannedOutput, Staged, bundle_plan
+from ._plan import ENVIRONMENT_ERRNOS, OutputPlan, environment_error, PlannedOutput, Staged, bundle_plan
 
 __all__ = [
-    "CHANGED", "ENVIRONMENT_ERRNOS", "MANIFEST_NAME", "NOT_OURS_FILE", "NOT_OURS_FOLDER", "OutputError",
+    "CHANGED", "ENVIRONMENT_ERRNOS", "environment_error", "MANIFEST_NAME", "NOT_OURS_FILE", "NOT_OURS_FOLDER", "OutputError",
     "OutputPlan", "PlannedOutput", "Staged", "beside", "bundle_plan", "cache_problem", "dataset_inputs",
     "file_digest", "file_problem", "folder_problem", "input_problem", "model_spec_path", "place_problem",
     "write_folder_manifest",

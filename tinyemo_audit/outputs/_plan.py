@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,52 @@ ENVIRONMENT_ERRNOS = frozenset({
 # Of those, the ones that say nothing about which file failed is a bug (a write() with no file name).
 ENVIRONMENT_ONLY_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                                      errno.EFBIG, errno.EIO})
+
+# Libraries that wrap the system's refusal in an exception of their own keep its words: Rust's
+# std::io::Error (safetensors, tokenizers) ends "(os error 28)", Arrow and C++ say "[errno 28]", and
+# numpy's np.save on a full disk raises an OSError with no errno at all, saying "Not enough free
+# space to write 43008000 bytes after offset 128" (numpy 2) or "8192 requested and 4096 written".
+_OS_ERROR_CODE = re.compile(r"\((?:os error|errno) (\d+)\)|\[errno (\d+)\]", re.IGNORECASE)
+_SHORT_WRITE = re.compile(r"\bnot enough free space to write \d+ bytes|\b\d+ requested and \d+ written\b",
+                          re.IGNORECASE)
+SHORT_WRITE = "No space left on device ({what})"
+_MAX_CHAIN = 16
+
+
+def environment_error(err: BaseException) -> OSError | None:
+    """The machine's refusal behind ``err`` as an :class:`OSError` with an errno of :data:`ENVIRONMENT_ERRNOS`, or None.
+
+    ``err`` itself, its causes and contexts are searched: a plain ``OSError``, a library's own
+    exception quoting the system's error number, numpy's short write.
+
+    >>> environment_error(RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")).strerror
+    'No space left on device'
+    >>> environment_error(OSError("8192 requested and 4096 written")).errno == errno.ENOSPC
+    True
+    >>> environment_error(ValueError("row 28 is bad")) is None
+    True
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen and len(seen) < _MAX_CHAIN:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in ENVIRONMENT_ERRNOS:
+            return current
+        try:
+            text = str(current)
+        except Exception:  # noqa: BLE001 - an exception whose text cannot be made says nothing
+            text = ""
+        quoted = _OS_ERROR_CODE.search(text)
+        if quoted:
+            code = int(quoted.group(1) or quoted.group(2))
+            if code in ENVIRONMENT_ERRNOS:
+                return OSError(code, os.strerror(code), getattr(current, "filename", None))
+        short = _SHORT_WRITE.search(text) if isinstance(current, OSError) and current.errno is None else None
+        if short:
+            return OSError(errno.ENOSPC, SHORT_WRITE.format(what=short.group(0)), getattr(current, "filename", None))
+        current = current.__cause__ or current.__context__
+    return None
+
 
 REFUSED = "{option} {path} {problem}"
 OVERLAP = "overlaps {other} {path} (two outputs of one command must be apart)"
@@ -166,8 +213,9 @@ class OutputPlan:
     def _environment_errors(self) -> Iterator[None]:
         try:
             yield
-        except OSError as err:
-            if err.errno not in ENVIRONMENT_ERRNOS:
+        except Exception as raised:
+            err = environment_error(raised)
+            if err is None:
                 raise
             why = err.strerror or type(err).__name__
             out = self._output_of(err.filename)
@@ -178,7 +226,7 @@ class OutputPlan:
                 message = WRITE_FAILED.format(option="the outputs", path=f"({named})", why=why)
             else:
                 raise
-            raise OutputError(message) from err
+            raise OutputError(message) from raised
 
     def _output_of(self, filename: Any) -> PlannedOutput | None:
         """The planned output a failing path belongs to (its temp, its folder's manifest, ...), if any."""
