@@ -52,12 +52,29 @@ def memmap_regular(path: str | os.PathLike, *, what: str, dtype, shape: tuple[in
         return np.memmap(handle, dtype=dtype, mode=mode, shape=shape, offset=offset, order=order)
 
 
-def new_npy(path: str | os.PathLike, *, dtype, shape: tuple[int, ...]) -> np.ndarray:
-    """A new ``.npy`` file of ``shape`` mapped for writing, every block of it reserved on disk first.
+def reserve_blocks(path: str | os.PathLike) -> None:
+    """Reserve every block of the file ``path`` on disk, so that writing it through a mapping cannot fail.
 
-    ``open_memmap`` leaves a sparse file, and a row written through the mapping onto a full disk kills
-    the process with SIGBUS. ``posix_fallocate`` reserves the blocks up front, so a full disk is an
-    :class:`OSError` (``ENOSPC``, naming ``path``) here, before any row is written.
+    A sparse file written through a mapping onto a full disk kills the process with SIGBUS; with its
+    blocks reserved, a full disk is an :class:`OSError` (``ENOSPC``, naming ``path``) here instead.
+    A filesystem without ``posix_fallocate`` leaves the file as it is.
+    """
+    if not hasattr(os, "posix_fallocate"):
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise OSError(err.errno, err.strerror, os.fspath(path)) from None
+    finally:
+        os.close(fd)
+
+
+def new_npy(path: str | os.PathLike, *, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """A new ``.npy`` file of ``shape`` mapped for writing, its blocks reserved (:func:`reserve_blocks`).
+
+    On a full disk it raises ``OSError`` (``ENOSPC``) and leaves no file.
 
     >>> import tempfile, pathlib
     >>> new_npy(pathlib.Path(tempfile.mkdtemp()) / "f.npy", dtype="float32", shape=(3, 2)).shape
@@ -66,17 +83,12 @@ def new_npy(path: str | os.PathLike, *, dtype, shape: tuple[int, ...]) -> np.nda
     from numpy.lib.format import open_memmap
 
     array = open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=shape)
-    if hasattr(os, "posix_fallocate"):
-        fd = os.open(path, os.O_RDWR)
-        try:
-            os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
-        except OSError as err:
-            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a filesystem without it stays sparse
-                del array
-                os.unlink(path)
-                raise OSError(err.errno, err.strerror, os.fspath(path)) from None
-        finally:
-            os.close(fd)
+    try:
+        reserve_blocks(path)
+    except OSError:
+        del array
+        os.unlink(path)
+        raise
     return array
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from .._io import atomic_path, atomic_write_json
 from ..errors import InputError
 from ..input_files import not_regular_reason, read_text
-from .arrays import new_npy
+from .arrays import new_npy, reserve_blocks
 from .feature_store import (
     DTYPES,
     FEATURES_FILE,
@@ -276,6 +276,7 @@ def _resume(split_dir: Path, identity: dict[str, Any]):
     if features.dtype != np.dtype(identity.get("dtype", "float32")) or features.shape != (identity["n"], identity["dim"]):
         logger.warning("%s has %s %s; starting over", path, features.dtype, features.shape)
         return None
+    reserve_blocks(path)  # a store begun sparse (before reserve_blocks) must not die of SIGBUS when resumed
     return features
 
 
