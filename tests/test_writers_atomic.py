@@ -20,7 +20,7 @@ ATOMIC_CONTEXTS = {"atomic_path", "atomic_directory", "atomic_set", "writing"}
 WRITING_CALLS = {
     "write_text", "write_bytes", "save_file", "save_pretrained", "to_csv", "to_parquet", "to_json",
     "tofile", "savefig", "write_html", "write_image", "savez", "savez_compressed", "copyfile",
-    "copy2", "copytree", "move", "dump", "save",
+    "copy2", "copytree", "move", "dump", "save", "new_npy",
 }
 # open()-like calls write only with one of these in their mode.
 OPENERS = {"open": 1, "fdopen": 1, "open_memmap": 1, "memmap": 2}
@@ -44,7 +44,11 @@ ALLOWED = {
     ("data/feature_store_writer.py", "writer_lock", "fdopen"): "writes the pid into that lock file",
     ("model/train.py", "_encoder_and_features", "save"):
         "FacesMiniEncoder.save writes through atomic_path, into train_bundle's atomic_directory workdir",
-    ("data/feature_store_writer.py", "_fresh_start", "open_memmap"):
+    ("data/arrays.py", "reserve_blocks", "open"):
+        "opens a file its caller is writing, to reserve its blocks (posix_fallocate); writes no byte",
+    ("data/arrays.py", "new_npy", "open_memmap"):
+        "makes a new .npy to be filled through its mapping; its callers' writes are audited as new_npy calls",
+    ("data/feature_store_writer.py", "_fresh_start", "new_npy"):
         "the resumable features.npy is filled in place by design: progress.json (atomic) records the "
         "rows that are final and readers need manifest.json (atomic, written last)",
     ("data/feature_store_writer.py", "_resume", "open_memmap"):
