@@ -79,3 +79,11 @@ def _shipped_settings_where_marked(request, monkeypatch):
         from tinyemo_audit.audit import settings as audit_settings
 
         monkeypatch.setattr(audit_settings, "DEFAULT_SETTINGS", SHIPPED_SETTINGS)
+
+
+def pytest_collection_modifyitems(config, items):
+    # `timeout` in pyproject.toml bounds every test of `make test`; the `slow` checks (full training,
+    # validity sweeps; `make test-slow`) run for hours by design, so theirs is 8 hours.
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(8 * 3600))

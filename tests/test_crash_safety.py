@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from forking import fork_child
 from tinyemo_audit import _io
 
 SLOW_S = 0.004  # added before every fsync, rename and rmtree in the child
@@ -43,17 +44,12 @@ def _slow_down() -> None:
 
 
 def _in_child(write: Callable[[], None], *, slow: bool = True) -> int:
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        code = 1
-        try:
-            if slow:
-                _slow_down()
-            write()
-            code = 0
-        finally:
-            os._exit(code)
-    return pid
+    def work() -> None:
+        if slow:
+            _slow_down()
+        write()
+
+    return fork_child(work)
 
 
 def _kill_before_step(write: Callable[[], None], step: int) -> bool:
@@ -61,25 +57,21 @@ def _kill_before_step(write: Callable[[], None], step: int) -> bool:
 
     Returns True when the kill happened, False when the write finished in fewer steps.
     """
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            calls = [0]
+    def work() -> None:
+        calls = [0]
 
-            def stepped(original):
-                def call(*args, **kwargs):
-                    calls[0] += 1
-                    if calls[0] == step:
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    return original(*args, **kwargs)
-                return call
+        def stepped(original):
+            def call(*args, **kwargs):
+                calls[0] += 1
+                if calls[0] == step:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return original(*args, **kwargs)
+            return call
 
-            os.fsync, os.replace, shutil.rmtree = stepped(os.fsync), stepped(os.replace), stepped(shutil.rmtree)
-            write()
-            code = 0
-        finally:
-            os._exit(code)
+        os.fsync, os.replace, shutil.rmtree = stepped(os.fsync), stepped(os.replace), stepped(shutil.rmtree)
+        write()
+
+    pid = fork_child(work)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         return True
@@ -350,6 +342,24 @@ def test_sigkill_while_rendering_into_the_faces_cache_leaves_no_half_entry(tmp_p
             np.testing.assert_array_equal(images, expected)
         assert not stray_names(folder)
     assert "recompute" in outcomes  # some kills landed inside the render-and-store
+
+
+@pytest.mark.timeout(60)
+def test_a_child_killed_holding_the_progress_bar_lock_does_not_stall_pytest():
+    """tests/forking.py: a forked child gets its own tqdm lock (a shared one, held at the kill, hung CI)."""
+    from tqdm import tqdm
+
+    def hold() -> None:
+        with tqdm.get_lock():
+            time.sleep(60)
+
+    tqdm.get_lock()  # the lock exists before the fork, as it does once any earlier test drew a bar
+    pid = fork_child(hold)
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    with tqdm(total=1, disable=False, file=open(os.devnull, "w")) as bar:  # noqa: SIM115 - closed with the bar
+        bar.update(1)
 
 
 # temp files left by kills ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from forking import fork_child
 
 from tinyemo_audit import _io
 from tinyemo_audit.audit.results import read_results
@@ -235,16 +236,6 @@ def test_read_results_reads_the_backup_of_a_run_swapped_out_midway(tmp_path):
 
 # two concurrent writers -----------------------------------------------------------------------------
 
-def _fork(write) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            write()
-            code = 0
-        finally:
-            os._exit(code)
-    return pid
 
 
 @needs_fork
@@ -267,7 +258,7 @@ def test_two_concurrent_writers_both_finish_with_one_complete_version(tmp_path, 
                         _io.atomic_write_bytes(tmp / f"part{k}.bin", body)
         return write
 
-    pids = [_fork(writer(tag)) for tag in "ab"]
+    pids = [fork_child(writer(tag)) for tag in "ab"]
     for pid in pids:
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0, "a writer failed: something was deleted from under it"
