@@ -84,8 +84,8 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def _remove(path: Path) -> None:
-    """Delete a file or a folder tree; what is already gone is fine."""
+def remove_entry(path: Path) -> None:
+    """Delete a file, a link (never what it points to) or a folder tree; what is already gone is fine."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -151,10 +151,17 @@ def _remove_if_unlocked(candidate: Path) -> bool:
                 return False
         except FileNotFoundError:
             return False
-        _remove(candidate)  # while holding the lock, so no creator can claim it meanwhile
+        remove_entry(candidate)  # while holding the lock, so no creator can claim it meanwhile
         return True
     finally:
         os.close(fd)
+
+
+def _locked_temp_folder(path: Path) -> tuple[Path, int]:
+    """A fresh ``.<name>.<random>.tmp`` folder beside ``path`` under its writer lock, after removing dead writers' ones."""
+    remove_stale_temps(path)
+    return _locked_temp(lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent),
+                        directory=True)
 
 
 def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
@@ -189,7 +196,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     if backup.name in names and path.name in names:
         with folder_lock(path.parent):
             if os.path.lexists(path) and os.path.lexists(backup):
-                _remove(backup)
+                remove_entry(backup)
                 removed.append(backup)
     return removed
 
@@ -212,13 +219,11 @@ def scratch_folder(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp, fd = _locked_temp(
-        lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=True)
+    tmp, fd = _locked_temp_folder(path)
     try:
         yield tmp
     finally:
-        _remove(tmp)  # while holding the lock
+        remove_entry(tmp)  # while holding the lock
         os.close(fd)
 
 
@@ -312,12 +317,12 @@ def _two_renames(tmp: Path, path: Path, *, keep_backup: bool = False) -> bool:
     with folder_lock(path.parent):  # concurrent fallback writers take turns here
         had_old = os.path.lexists(path)
         if had_old:
-            _remove(backup)
+            remove_entry(backup)
             os.replace(path, backup)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
         if not keep_backup:
-            _remove(backup)  # also a backup a kill between the renames left before
+            remove_entry(backup)  # also a backup a kill between the renames left before
     return had_old
 
 
@@ -354,14 +359,13 @@ class _Staged:
         self.placed: str | None = None  # "exchanged", "new", "fallback", "fallback-new", "replaced", "created"
         self.backup: Path | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(path)
         if directory:
-            self.tmp, self.lock = _locked_temp(
-                lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=True)
+            self.tmp, self.lock = _locked_temp_folder(path)
             self.identity = _identity(os.fstat(self.lock))
             _LOCKED_FOLDERS.add(self.identity)
             os.chmod(self.tmp, 0o777 & ~_umask())
         else:
+            remove_stale_temps(path)
             self.tmp, self.lock = _locked_temp(
                 lambda: _mkstemp_closed(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent), directory=False)
             os.chmod(self.tmp, normal_file_mode())  # mkstemp makes 0600; a written file should look ordinary
@@ -426,16 +430,16 @@ class _Staged:
             remove_stale_temps(self.path)  # a backup left by an earlier fallback swap killed midway
         if self.placed in ("fallback", "fallback-new"):
             with folder_lock(self.path.parent):
-                _remove(backup_of(self.path))
+                remove_entry(backup_of(self.path))
         if self.backup is not None:
-            _remove(self.backup)
+            remove_entry(self.backup)
             self.backup = None
 
     def close(self) -> None:
         try:
-            _remove(self.tmp)  # after an exchange this is the previous version
+            remove_entry(self.tmp)  # after an exchange this is the previous version
             if self.backup is not None:  # the second name of a file whose replacement failed
-                _remove(self.backup)
+                remove_entry(self.backup)
         finally:
             if self.identity is not None:
                 _LOCKED_FOLDERS.discard(self.identity)
