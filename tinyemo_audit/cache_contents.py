@@ -26,12 +26,12 @@ False
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._io import remove_entry
 from .errors import InputError
 from .input_files import shown_path
 from .paths import CACHE_KINDS, CACHE_TAG, cache_dir, cache_folder
@@ -98,25 +98,21 @@ def cache_contents() -> CacheContents:
         path = cache_folder(kind)
         size, files = _usage(path)
         kinds.append(KindUsage(kind, holds, path, size, files))
-    foreign = sorted(name for name in os.listdir(root)
-                     if name not in CACHE_KINDS and name != CACHE_TAG and not name.startswith("."))
-    return CacheContents(root, os.path.lexists(root / CACHE_TAG), kinds, foreign)
+    return CacheContents(root, os.path.lexists(root / CACHE_TAG), kinds, _foreign(root))
 
 
-def check_kinds(kinds: list[str]) -> list[str]:
+def _foreign(root: Path) -> list[str]:
+    """The root's entries that are not the tool's (neither a kind, the tag, nor hidden)."""
+    return sorted(name for name in os.listdir(root)
+                  if name not in CACHE_KINDS and name != CACHE_TAG and not name.startswith("."))
+
+
+def _check_kinds(kinds: list[str]) -> list[str]:
     """The named kinds in registry order, each once; an unknown name is an :class:`InputError`."""
     unknown = [k for k in kinds if k not in CACHE_KINDS]
     if unknown:
         raise InputError(f"no cache kind {visible(unknown[0])!r}; the kinds are {', '.join(CACHE_KINDS)}")
     return [k for k in CACHE_KINDS if k in kinds]
-
-
-def _remove(path: Path) -> None:
-    """Remove a renamed-aside entry: a link or file is unlinked, a folder removed without following links."""
-    if os.path.islink(path) or not path.is_dir():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def clear_cache(kinds: list[str]) -> list[KindUsage]:
@@ -125,10 +121,10 @@ def clear_cache(kinds: list[str]) -> list[KindUsage]:
     Raises :class:`InputError` for an unknown kind, or when the root does not carry the cache tag
     (it holds entries the tool did not make), before anything is removed.
     """
-    chosen = check_kinds(kinds)
+    chosen = _check_kinds(kinds)
     root = cache_dir()
     if not os.path.lexists(root / CACHE_TAG):
-        foreign = cache_contents().foreign
+        foreign = _foreign(root)
         held = f"it holds {visible(foreign[0])!r} and" if foreign else "it has"
         raise InputError(f"the cache folder {shown_path(root)} was not made by this tool ({held} no {CACHE_TAG}); "
                          f"nothing was removed: point TINYEMO_AUDIT_CACHE at a new folder, or remove its "
@@ -143,5 +139,5 @@ def clear_cache(kinds: list[str]) -> list[KindUsage]:
         cleared.append(KindUsage(kind, CACHE_KINDS[kind], path, size, files))
     for name in os.listdir(root):
         if name.startswith(ASIDE_PREFIX):
-            _remove(root / name)
+            remove_entry(root / name)  # a link or file unlinked, a folder removed without following links
     return cleared

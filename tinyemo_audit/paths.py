@@ -15,7 +15,7 @@ CACHE_UNUSABLE = "the cache folder {path} cannot be used ({why}); set TINYEMO_AU
 
 # Every folder the cache holds, by kind, with what it holds. Modules reach theirs through
 # cache_folder(kind) and nothing else, so that `tinyemo-audit cache` shows and clears all of them
-# (tests/test_paths.py holds the package to it).
+# (tests/test_cache_contents.py holds the package to it).
 CACHE_KINDS: dict[str, str] = {
     "faces": "rendered images of the embedded faces corpus",
     "images": "decoded, resized images of image datasets",
@@ -74,6 +74,9 @@ def cache_folder(kind: str) -> Path:
     return cache_dir() / kind
 
 
+_NOT_OURS: set[str] = set()  # roots found holding the user's entries and no tag
+
+
 def _tag_if_ours(root: Path) -> None:
     """Write the cache tag into a root the tool owns: the default one, or one that was empty when first used.
 
@@ -81,7 +84,7 @@ def _tag_if_ours(root: Path) -> None:
     folder with its own ``images/``) is never tagged, so ``cache clear`` refuses it.
     """
     tag = root / CACHE_TAG
-    if os.path.lexists(tag):
+    if str(root) in _NOT_OURS or os.path.lexists(tag):
         return
     if os.environ.get("TINYEMO_AUDIT_CACHE"):
         try:
@@ -89,6 +92,7 @@ def _tag_if_ours(root: Path) -> None:
         except OSError:
             return
         if any(not name.startswith(f".{CACHE_TAG}.") for name in names):  # only a killed tag write's temp
+            _NOT_OURS.add(str(root))  # decided once a process: cache_dir() is called for every entry
             return
     from ._io import atomic_write_text
 

@@ -69,14 +69,13 @@ def clear(
     Run it when no other tinyemo-audit command is running: a running command would lose its entries
     under its feet. Only a cache folder that carries the tool's CACHEDIR.TAG is cleared.
     """
-    from ..cache_contents import check_kinds, clear_cache
+    from ..cache_contents import clear_cache
     from ..errors import UsageError
     from ..paths import CACHE_KINDS
 
     if all_kinds == bool(kinds):
         raise UsageError("name the kinds to clear, or give --all (not both)")
-    chosen = list(CACHE_KINDS) if all_kinds else check_kinds(list(kinds))
-    freed = clear_cache(chosen)
+    freed = clear_cache(list(CACHE_KINDS) if all_kinds else list(kinds))
     for k in freed:
         if k.files:
             typer.echo(f"cleared {k.kind}: {size_in_words(k.bytes)} in {_files(k.files)}")
