@@ -112,7 +112,7 @@ def test_run_and_eval_on_ray_decode_in_the_actors_and_equal_local(tmp_path, monk
     from tinyemo_audit.data.image_listing import ImageListing
     from tinyemo_audit.encoders import ray_engine
     from tinyemo_audit.model.zero_shot import evaluate_grid
-    from tinyemo_audit.paths import cache_dir
+    from tinyemo_audit.paths import cache_folder
 
     manifest = _manifest(tmp_path / "d")
     (manifest.parent / "img" / "004.png").write_bytes(b"broken")  # skipped on the worker, as a local load skips it
@@ -140,7 +140,7 @@ def test_run_and_eval_on_ray_decode_in_the_actors_and_equal_local(tmp_path, monk
     local = audit_model(dataset=spec, out=tmp_path / "local", device="cpu", engine="local")
     assert sum(decoded) >= 29 and not runs  # the spies see a local load decode the split here
     decoded.clear()
-    shutil.rmtree(cache_dir() / "images", ignore_errors=True)  # a decoded split kept there would hide a regression
+    shutil.rmtree(cache_folder("images"), ignore_errors=True)  # a decoded split kept there would hide a regression
     on_ray = audit_model(dataset=spec, out=tmp_path / "ray", engine="ray", actors=1, device="cpu")
     assert runs == [(ImageListing, 1)]  # the listed files went to the actors, which read and decoded them
     assert all(n == 1 for n in decoded)  # the driver decodes single rows at most: examples shown in the report

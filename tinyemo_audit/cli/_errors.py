@@ -177,22 +177,20 @@ def _bug(err: BaseException, argv: Sequence[str], log: DiagnosticLog, debug: boo
 
 
 def _environment(err: OSError) -> str:
-    action = "cannot write" if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG) else "cannot use"
-    path = err.filename
-    shown = (os.fsdecode(path) if isinstance(path, (bytes, str, os.PathLike)) else str(path)) if path is not None \
-        else ("a file" if action == "cannot write" else "(no file named)")
-    line = ENVIRONMENT.format(action=action, path=shown, why=err.strerror or type(err).__name__)
+    writing = err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+    path = os.fsdecode(err.filename) if isinstance(err.filename, (bytes, str, os.PathLike)) else None
+    line = ENVIRONMENT.format(action="cannot write" if writing else "cannot use",
+                              path=path or ("a file" if writing else "(no file named)"),
+                              why=err.strerror or type(err).__name__)
     return line + (FULL_DISK_HINT if err.errno in (errno.ENOSPC, errno.EDQUOT) and _in_cache(path) else "")
 
 
-def _in_cache(path: Any) -> bool:
+def _in_cache(path: str | None) -> bool:
     """Whether ``path`` lies in the cache (or no file was named): then the cache may be what filled the disk."""
+    from ..input_files import is_inside
     from ..paths import cache_root
 
-    if not isinstance(path, (bytes, str, os.PathLike)):
-        return True
-    root = os.path.abspath(cache_root())
-    return os.path.abspath(os.fsdecode(path)).startswith(root.rstrip(os.sep) + os.sep)
+    return path is None or is_inside(path, cache_root())
 
 
 def _machine_refused(err: BaseException) -> OSError | None:
